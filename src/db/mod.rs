@@ -1,0 +1,13 @@
+//! The database: connections, the startup sequence, legacy adoption, migrations, backups.
+
+pub mod backup;
+pub mod connection;
+pub mod error;
+pub mod legacy;
+pub mod migrations;
+pub mod operations;
+pub mod snapshot;
+pub mod sqlite_copy;
+pub mod startup;
+
+pub use error::DbError;

@@ -1,0 +1,237 @@
+//! The one startup sequence (SPEC 1.3), shared by the bot and `repair-bot migrate run`:
+//! open, lock, classify without writing, refuse what is unknown / newer / edited, back up,
+//! stamp and migrate one transaction per migration, verify. One log line per step.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use diesel::prelude::*;
+use log::{info, warn};
+
+use super::backup::{self, BackupPolicy, BackupReason};
+use super::connection::{enable_wal, open, DatabaseLock};
+use super::legacy::{self, Classification};
+use super::migrations::{self, Catalog, MigrationSource, LEDGER_VERSION, REBUILD_VERSION};
+use super::DbError;
+
+/// Where the database lives and how it is backed up.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub path: PathBuf,
+    pub backup: BackupPolicy,
+}
+
+/// What startup did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartupReport {
+    pub stamped: Vec<String>,
+    pub ran: Vec<String>,
+    pub backup: Option<PathBuf>,
+    /// Checksums recorded for migrations diesel CLI had applied.
+    pub recorded: Vec<String>,
+}
+
+/// A migrated database, still locked: the lock lives as long as this value.
+pub struct PreparedDatabase {
+    pub lock: DatabaseLock,
+    pub connection: SqliteConnection,
+    pub report: StartupReport,
+}
+
+struct Step {
+    number: u8,
+    started: Instant,
+}
+
+impl Step {
+    fn start(number: u8) -> Self {
+        Self {
+            number,
+            started: Instant::now(),
+        }
+    }
+
+    fn done(self, message: impl AsRef<str>) {
+        info!(
+            "startup {}/7 {} ({:.1} ms)",
+            self.number,
+            message.as_ref(),
+            self.started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}
+
+/// Runs startup steps 1-7 and returns the locked, migrated database.
+pub fn prepare(
+    settings: &DatabaseSettings,
+    catalog: &Catalog,
+) -> Result<PreparedDatabase, DbError> {
+    let path = settings.path.as_path();
+
+    let step = Step::start(1);
+    let mut conn = open(path)?;
+    step.done(format!("opened {}", path.display()));
+
+    let step = Step::start(2);
+    let lock = DatabaseLock::acquire(path)?;
+    step.done(format!("locked {}", lock.path().display()));
+
+    let step = Step::start(3);
+    let classification = legacy::classify(&mut conn, path, catalog)?;
+    let state = migrations::read_state(&mut conn)?;
+    let comparison = state.compare(catalog);
+    step.done(describe(&classification, comparison.pending.len()));
+
+    let step = Step::start(4);
+    if !comparison.unknown.is_empty() {
+        return Err(DbError::NewerThanBinary {
+            path: path.to_owned(),
+            versions: comparison.unknown,
+        });
+    }
+    if !comparison.edited.is_empty() {
+        return Err(DbError::EditedMigration {
+            path: path.to_owned(),
+            names: comparison.edited,
+        });
+    }
+    let (to_stamp, to_run) = plan(&classification, &comparison.pending, catalog);
+    if to_run.iter().any(|m| m.version() == REBUILD_VERSION) {
+        for note in legacy::preflight_rebuild(&mut conn, path)? {
+            warn!("adoption: {note}");
+        }
+    }
+    if let Classification::Legacy(shape) = &classification {
+        for note in &shape.notes {
+            info!("adoption: {note}");
+        }
+    }
+    step.done(format!(
+        "checked: {} applied migration(s) match this binary; {} to stamp, {} to run",
+        state.applied.len(),
+        to_stamp.len(),
+        to_run.len()
+    ));
+
+    let mut report = StartupReport::default();
+    let step = Step::start(5);
+    if to_stamp.is_empty() && to_run.is_empty() {
+        step.done("nothing pending: no backup needed");
+    } else if classification == Classification::Empty {
+        step.done("new database: nothing to back up");
+    } else {
+        let target = catalog.latest_version().unwrap_or_default();
+        let file = backup::create(path, &settings.backup, &BackupReason::PreMigrate(target))?;
+        step.done(format!("backed up to {}", file.display()));
+        report.backup = Some(file);
+    }
+
+    let step = Step::start(6);
+    enable_wal(&mut conn).map_err(DbError::sqlite("switching to WAL"))?;
+    let with_backup = |error: DbError| attach_backup(error, report.backup.clone());
+    let (ledger_first, rest): (Vec<_>, Vec<_>) = to_run
+        .into_iter()
+        .partition(|m| m.version() == LEDGER_VERSION);
+    for migration in ledger_first {
+        run_logged(&mut conn, migration).map_err(with_backup)?;
+        report.ran.push(migration.name.to_string());
+    }
+    if !to_stamp.is_empty() {
+        migrations::stamp(&mut conn, &to_stamp)?;
+        report.stamped = to_stamp.iter().map(|m| m.name.to_string()).collect();
+        info!("stamped as already present: {}", report.stamped.join(", "));
+    }
+    for migration in rest {
+        run_logged(&mut conn, migration).map_err(with_backup)?;
+        report.ran.push(migration.name.to_string());
+    }
+    if !comparison.unrecorded.is_empty() {
+        migrations::record_unrecorded(&mut conn, catalog, &comparison.unrecorded)?;
+        report.recorded = comparison.unrecorded.clone();
+    }
+    step.done(if report.ran.is_empty() && report.stamped.is_empty() {
+        "no migrations to run".to_string()
+    } else {
+        format!("stamped {}, ran {}", report.stamped.len(), report.ran.len())
+    });
+
+    let step = Step::start(7);
+    if report.ran.is_empty() && report.stamped.is_empty() {
+        step.done("schema up to date");
+    } else {
+        let left = migrations::read_state(&mut conn)?.compare(catalog).pending;
+        if !left.is_empty() {
+            return Err(DbError::Refused {
+                action: "startup".into(),
+                reason: format!(
+                    "migrations still pending after the run: {}",
+                    left.join(", ")
+                ),
+            });
+        }
+        backup::run_integrity_check(&mut conn, path)?;
+        step.done("verified: nothing pending, integrity check ok");
+    }
+    Ok(PreparedDatabase {
+        lock,
+        connection: conn,
+        report,
+    })
+}
+
+fn describe(classification: &Classification, pending: usize) -> String {
+    match classification {
+        Classification::Empty => "classified: empty database, every migration pending".into(),
+        Classification::Managed => format!("classified: managed by migrations, {pending} pending"),
+        Classification::Legacy(shape) => format!(
+            "classified: database of the old bot holding {} of {} legacy steps",
+            shape.present_steps.len(),
+            shape.present_steps.len() + shape.absent_steps.len()
+        ),
+    }
+}
+
+/// Which migrations are recorded without running (legacy steps found present) and which run.
+fn plan<'c>(
+    classification: &Classification,
+    pending: &[String],
+    catalog: &'c Catalog,
+) -> (Vec<&'c MigrationSource>, Vec<&'c MigrationSource>) {
+    let present: &[String] = match classification {
+        Classification::Legacy(shape) => &shape.present_steps,
+        _ => &[],
+    };
+    let pick = |keep: &dyn Fn(&String) -> bool| -> Vec<&'c MigrationSource> {
+        pending
+            .iter()
+            .filter(|v| keep(v))
+            .filter_map(|v| catalog.get(v))
+            .collect()
+    };
+    (
+        pick(&|v| present.contains(v)),
+        pick(&|v| !present.contains(v)),
+    )
+}
+
+fn run_logged(conn: &mut SqliteConnection, migration: &MigrationSource) -> Result<(), DbError> {
+    let started = Instant::now();
+    migrations::run_one(conn, migration)?;
+    info!(
+        "migrated {} ({:.1} ms)",
+        migration.name,
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    Ok(())
+}
+
+fn attach_backup(error: DbError, backup: Option<PathBuf>) -> DbError {
+    match error {
+        DbError::MigrationFailed { name, detail, .. } => DbError::MigrationFailed {
+            name,
+            detail,
+            backup,
+        },
+        other => other,
+    }
+}

@@ -1,0 +1,293 @@
+//! `repair-bot`: runs the bot (no arguments) or an operator command. Command line only; the
+//! work is in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use repair_bot::bot::{self, BotSettings};
+use repair_bot::config;
+use repair_bot::db::backup::{self, BackupReason};
+use repair_bot::db::migrations::Catalog;
+use repair_bot::db::operations::{self, LineState};
+use repair_bot::db::startup::{self, DatabaseSettings};
+
+/// Telegram bot of an appliance-repair company. With no command it prepares the database
+/// (backup and migrations as needed) and runs the bot.
+///
+/// Reads DATABASE_URL (or DATABASE_PATH; default bot_database.db), BACKUP_DIR (default
+/// backup) and BACKUP_KEEP (default 20) from the environment or .env.
+#[derive(Parser)]
+#[command(name = "repair-bot", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Database migrations: status, run, revert, redo, check.
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
+    /// Backups: create, list, verify, restore.
+    #[command(subcommand)]
+    Backup(BackupCommand),
+}
+
+#[derive(Subcommand)]
+enum MigrateCommand {
+    /// Show applied, stamped and pending migrations and whether the schema is as expected.
+    Status,
+    /// Prepare the database as the bot does at startup (lock, adopt, back up, migrate,
+    /// verify) without starting the bot.
+    Run,
+    /// Revert the newest applied migrations (a backup is taken first).
+    Revert {
+        /// How many migrations to revert.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        steps: u32,
+    },
+    /// Revert the newest applied migration and run it again (a backup is taken first).
+    Redo,
+    /// Read-only health check for deploy scripts: exits 0 only when nothing is pending and
+    /// nothing is wrong (including SQLite's quick_check).
+    Check,
+}
+
+#[derive(Subcommand)]
+enum BackupCommand {
+    /// Take a backup now (reason "manual").
+    Create,
+    /// List the backups of this database: size, age, reason and schema version.
+    List,
+    /// Check a backup file: integrity and the schema version it holds.
+    Verify {
+        /// The backup file.
+        file: PathBuf,
+    },
+    /// Replace the database with a backup (the bot must be stopped; the current database is
+    /// backed up first as "pre-restore").
+    Restore {
+        /// The backup file to restore.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    config::load_dotenv();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            log::error!("{error:#}");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = config::database_settings()?;
+    let catalog = Catalog::embedded();
+    match cli.command {
+        None => run_bot(&settings, &catalog),
+        Some(Command::Migrate(command)) => migrate(&settings, &catalog, command),
+        Some(Command::Backup(command)) => backup_command(&settings, command),
+    }
+}
+
+fn run_bot(settings: &DatabaseSettings, catalog: &Catalog) -> anyhow::Result<ExitCode> {
+    let bot_settings = BotSettings::from_env()?;
+    let prepared = startup::prepare(settings, catalog)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(bot::run(bot_settings));
+    drop(prepared);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn migrate(
+    settings: &DatabaseSettings,
+    catalog: &Catalog,
+    command: MigrateCommand,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        MigrateCommand::Run => {
+            let prepared = startup::prepare(settings, catalog)?;
+            let report = &prepared.report;
+            if report.ran.is_empty() && report.stamped.is_empty() {
+                println!("{}: up to date", settings.path.display());
+            } else {
+                println!(
+                    "{}: stamped {}, ran {}; backup: {}",
+                    settings.path.display(),
+                    report.stamped.len(),
+                    report.ran.len(),
+                    report
+                        .backup
+                        .as_ref()
+                        .map_or("none (new database)".into(), |p| p.display().to_string())
+                );
+            }
+        }
+        MigrateCommand::Status => print_status(&operations::status(settings, catalog, false)?),
+        MigrateCommand::Check => {
+            let report = operations::status(settings, catalog, true)?;
+            print_status(&report);
+            if !report.is_healthy() {
+                println!("check: NOT OK");
+                return Ok(ExitCode::FAILURE);
+            }
+            println!("check: ok");
+        }
+        MigrateCommand::Revert { steps } => {
+            let report = operations::revert(settings, catalog, steps as usize)?;
+            println!("backup: {}", report.backup.display());
+            for name in report.reverted {
+                println!("reverted {name}");
+            }
+        }
+        MigrateCommand::Redo => {
+            let report = operations::redo(settings, catalog)?;
+            println!("backup: {}", report.backup.display());
+            for name in report.reverted {
+                println!("reverted {name}");
+            }
+            for name in report.reapplied {
+                println!("ran {name}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_status(report: &operations::StatusReport) {
+    println!("database: {}", report.path.display());
+    if !report.exists {
+        println!("  does not exist yet: every migration is pending");
+    }
+    if let Some(classification) = &report.classification {
+        println!("  kind: {}", describe(classification));
+    }
+    for line in &report.lines {
+        match &line.state {
+            LineState::Applied { run_on } => println!("  [applied {run_on}] {}", line.name),
+            LineState::Stamped { run_on } => println!("  [stamped {run_on}] {}", line.name),
+            LineState::Pending => println!("  [pending] {}", line.name),
+        }
+    }
+    let c = &report.comparison;
+    for version in &c.unknown {
+        println!("  [unknown to this binary] {version}");
+    }
+    for name in &c.edited {
+        println!("  [EDITED since applied] {name}");
+    }
+    for version in &c.unrecorded {
+        println!("  [checksum not recorded yet] {version}");
+    }
+    println!("  pending: {}", c.pending.len());
+    if report.classification == Some(repair_bot::db::legacy::Classification::Managed) {
+        if report.schema_differences.is_empty() {
+            println!("  schema: as expected");
+        } else {
+            println!("  schema: DIFFERS from what the migrations produce:");
+            for difference in &report.schema_differences {
+                println!("    - {difference}");
+            }
+        }
+    }
+    if let Some(result) = &report.quick_check {
+        match result {
+            Ok(()) => println!("  quick_check: ok"),
+            Err(detail) => println!("  quick_check: FAILED: {detail}"),
+        }
+    }
+}
+
+fn describe(classification: &repair_bot::db::legacy::Classification) -> String {
+    use repair_bot::db::legacy::Classification;
+    match classification {
+        Classification::Empty => "empty".into(),
+        Classification::Managed => "managed by migrations".into(),
+        Classification::Legacy(shape) => format!(
+            "database of the old bot (not adopted yet): {} legacy step(s) present, {} absent",
+            shape.present_steps.len(),
+            shape.absent_steps.len()
+        ),
+    }
+}
+
+fn backup_command(settings: &DatabaseSettings, command: BackupCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        BackupCommand::Create => {
+            if !settings.path.is_file() {
+                anyhow::bail!(
+                    "database {} does not exist: nothing to back up",
+                    settings.path.display()
+                );
+            }
+            let file = backup::create(&settings.path, &settings.backup, &BackupReason::Manual)?;
+            println!("{}", file.display());
+        }
+        BackupCommand::List => {
+            let backups = backup::list(&settings.path, &settings.backup.dir)?;
+            if backups.is_empty() {
+                println!(
+                    "no backups of {} in {}",
+                    settings.path.display(),
+                    settings.backup.dir.display()
+                );
+            }
+            for file in backups {
+                let version = match backup::verify(&file.path) {
+                    Ok(v) => v
+                        .schema_version
+                        .unwrap_or_else(|| "unversioned (old bot)".into()),
+                    Err(e) => format!("UNREADABLE: {e}"),
+                };
+                println!(
+                    "{}  {:>10} bytes  {:>8} old  {:<28} schema {}",
+                    file.path.display(),
+                    file.size,
+                    human_age(file.age()),
+                    file.reason,
+                    version
+                );
+            }
+        }
+        BackupCommand::Verify { file } => {
+            let verified = backup::verify(&file)?;
+            println!(
+                "{}: integrity ok, schema version {}",
+                file.display(),
+                verified
+                    .schema_version
+                    .unwrap_or_else(|| "none (old bot database)".into())
+            );
+        }
+        BackupCommand::Restore { file } => {
+            let restored = operations::restore(settings, &file)?;
+            if let Some(pre) = restored.pre_restore_backup {
+                println!("previous database saved as {}", pre.display());
+            }
+            println!(
+                "restored {} from {} (schema version {}); the next start migrates it if needed",
+                settings.path.display(),
+                file.display(),
+                restored.schema_version.unwrap_or_else(|| "none".into())
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn human_age(age: std::time::Duration) -> String {
+    let secs = age.as_secs();
+    match secs {
+        0..=119 => format!("{secs}s"),
+        120..=7199 => format!("{}m", secs / 60),
+        7200..=172_799 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86_400),
+    }
+}

@@ -1,0 +1,117 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    adoption_orphans (id) {
+        id -> BigInt,
+        table_name -> Text,
+        row_id -> BigInt,
+        column_name -> Text,
+        missing_value -> BigInt,
+        row_data -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        action -> Text,
+        entity_type -> Nullable<Text>,
+        entity_id -> Nullable<BigInt>,
+        details -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    masters (id) {
+        id -> BigInt,
+        telegram_id -> BigInt,
+        phone -> Text,
+        specialization -> Text,
+        is_active -> Bool,
+        is_approved -> Bool,
+        work_chat_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    migration_ledger (version) {
+        version -> Text,
+        checksum -> Text,
+        stamped -> Bool,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    order_status_history (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        old_status -> Nullable<Text>,
+        new_status -> Text,
+        changed_by -> Nullable<BigInt>,
+        changed_at -> Timestamp,
+        notes -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> BigInt,
+        equipment_type -> Text,
+        description -> Text,
+        client_name -> Text,
+        client_address -> Text,
+        client_phone -> Text,
+        status -> Text,
+        assigned_master_id -> Nullable<BigInt>,
+        dispatcher_id -> Nullable<BigInt>,
+        notes -> Nullable<Text>,
+        scheduled_time -> Nullable<Text>,
+        total_kopecks -> Nullable<BigInt>,
+        materials_kopecks -> Nullable<BigInt>,
+        master_share_kopecks -> Nullable<BigInt>,
+        company_share_kopecks -> Nullable<BigInt>,
+        has_review -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_roles (telegram_id, role) {
+        telegram_id -> BigInt,
+        role -> Text,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        telegram_id -> BigInt,
+        username -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(order_status_history -> orders (order_id));
+diesel::joinable!(orders -> masters (assigned_master_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    adoption_orphans,
+    audit_log,
+    masters,
+    migration_ledger,
+    order_status_history,
+    orders,
+    user_roles,
+    users,
+);
