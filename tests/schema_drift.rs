@@ -24,10 +24,10 @@ fn declared_tables(source: &str) -> BTreeMap<String, Vec<(String, String)>> {
             if line == "}" {
                 current = None;
             } else if let Some((column, sql_type)) = line.split_once(" -> ") {
-                tables
-                    .entry(name.clone())
-                    .or_insert_with(Vec::new)
-                    .push((column.to_string(), sql_type.trim_end_matches(',').to_string()));
+                tables.entry(name.clone()).or_insert_with(Vec::new).push((
+                    column.to_string(),
+                    sql_type.trim_end_matches(',').to_string(),
+                ));
             }
         } else if line.ends_with(") {") && !line.starts_with("diesel::") {
             current = Some(line.split_whitespace().next().unwrap().to_string());
@@ -37,7 +37,11 @@ fn declared_tables(source: &str) -> BTreeMap<String, Vec<(String, String)>> {
 }
 
 fn is_rowid(table: &TableSnapshot, column: &str) -> bool {
-    let pk: Vec<_> = table.columns.iter().filter(|c| c.primary_key_position > 0).collect();
+    let pk: Vec<_> = table
+        .columns
+        .iter()
+        .filter(|c| c.primary_key_position > 0)
+        .collect();
     matches!(pk.as_slice(), [only] if only.name == column && only.declared_type == "INTEGER")
 }
 
@@ -125,13 +129,21 @@ fn schema_rs_is_verbatim_print_schema_output_when_diesel_cli_is_present() {
         .arg(&db)
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let printed = Command::new("diesel")
         .current_dir(root)
         .args(["print-schema", "--database-url"])
         .arg(&db)
         .output()
         .unwrap();
-    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    assert!(
+        printed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
     assert_eq!(String::from_utf8(printed.stdout).unwrap(), schema_rs());
 }

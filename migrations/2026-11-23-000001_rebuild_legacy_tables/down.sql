@@ -1,3 +1,4 @@
+-- repair-bot: table rebuild (run with foreign keys off, then PRAGMA foreign_key_check)
 -- Back to the legacy tables exactly as legacy steps 1-5 leave them (ALTER-appended columns
 -- included, so the stored CREATE statements match too). Rows come back: roles as
 -- comma-separated text ('UNKNOWN' for none), kopecks as REAL rubles, and what adoption set

@@ -1,3 +1,4 @@
+-- repair-bot: table rebuild (run with foreign keys off, then PRAGMA foreign_key_check)
 -- Rebuild the five legacy tables into the schema the bot relies on, keeping every row:
 --   * Telegram ids are BIGINT, internal ids stay INTEGER PRIMARY KEY (64-bit rowids);
 --   * NOT NULL where the code relies on it, NULLs the old bot left where a default was meant

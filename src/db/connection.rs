@@ -24,10 +24,7 @@ pub fn open(path: &Path) -> Result<SqliteConnection, DbError> {
         )))?;
     }
     let mut conn = establish(path, &path_str(path)?)?;
-    configure(&mut conn).map_err(|e| DbError::Open {
-        path: path.to_owned(),
-        detail: e.to_string(),
-    })?;
+    configure(&mut conn).map_err(|e| not_a_database_or(path, e.to_string()))?;
     Ok(conn)
 }
 
@@ -45,11 +42,23 @@ pub fn open_read_only(path: &Path) -> Result<SqliteConnection, DbError> {
         "PRAGMA busy_timeout = {};",
         BUSY_TIMEOUT.as_millis()
     ))
-    .map_err(|e| DbError::Open {
-        path: path.to_owned(),
-        detail: e.to_string(),
-    })?;
+    .map_err(|e| not_a_database_or(path, e.to_string()))?;
     Ok(conn)
+}
+
+/// SQLite finds out that a file is no database on the first statement (or already at open).
+fn not_a_database_or(path: &Path, detail: String) -> DbError {
+    if detail.contains("not a database") {
+        DbError::NotADatabase {
+            path: path.to_owned(),
+            detail,
+        }
+    } else {
+        DbError::Open {
+            path: path.to_owned(),
+            detail,
+        }
+    }
 }
 
 /// Settings that live on the connection, not in the file.
@@ -74,10 +83,7 @@ pub fn set_foreign_keys(conn: &mut SqliteConnection, on: bool) -> QueryResult<()
 }
 
 fn establish(path: &Path, url: &str) -> Result<SqliteConnection, DbError> {
-    SqliteConnection::establish(url).map_err(|e| DbError::Open {
-        path: path.to_owned(),
-        detail: e.to_string(),
-    })
+    SqliteConnection::establish(url).map_err(|e| not_a_database_or(path, e.to_string()))
 }
 
 fn path_str(path: &Path) -> Result<String, DbError> {

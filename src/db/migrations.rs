@@ -352,11 +352,22 @@ pub fn foreign_key_violations(conn: &mut SqliteConnection) -> QueryResult<Vec<St
         .collect())
 }
 
-/// Runs one migration: foreign keys off outside the transaction (table rebuilds need it),
-/// up.sql + diesel's bookkeeping + our ledger row + `PRAGMA foreign_key_check` in one
-/// IMMEDIATE transaction, foreign keys back on. On error nothing of the migration stays.
+/// The line a migration's SQL carries when it rebuilds tables: the runner then switches
+/// foreign keys off around it (a rebuild drops and recreates referenced tables, which SQLite
+/// only allows with enforcement off; the pragma is ignored inside a transaction, so it is set
+/// outside) and runs `PRAGMA foreign_key_check` before committing. Every other migration runs
+/// with foreign keys on, so SQLite checks each row it writes and no full scan is needed.
+pub const REBUILD_MARKER: &str = "-- repair-bot: table rebuild";
+
+/// Runs one migration: up.sql + diesel's bookkeeping + our ledger row in one IMMEDIATE
+/// transaction. A rebuild (see [`REBUILD_MARKER`]) must leave no dangling reference at all.
+/// On error nothing of the migration stays.
 pub fn run_one(conn: &mut SqliteConnection, source: &MigrationSource) -> Result<(), DbError> {
-    in_step(conn, source, |conn| {
+    let rebuild = source
+        .up_sql
+        .contains(REBUILD_MARKER)
+        .then_some(ForeignKeyRule::Enforce);
+    in_step(conn, source, rebuild, |conn| {
         conn.setup()?;
         conn.run_migration(&HarnessMigration::new(source))
             .map_err(|e| StepError::Migration(e.to_string()))?;
@@ -365,9 +376,15 @@ pub fn run_one(conn: &mut SqliteConnection, source: &MigrationSource) -> Result<
     })
 }
 
-/// Reverts one migration the same way, removing its ledger row.
+/// Reverts one migration the same way, removing its ledger row. Reverting a rebuild may hand
+/// back the dangling references of an old database that adoption had set aside (the legacy
+/// schema never enforced them): those are logged, not refused.
 pub fn revert_one(conn: &mut SqliteConnection, source: &MigrationSource) -> Result<(), DbError> {
-    in_step(conn, source, |conn| {
+    let rebuild = source
+        .down_sql
+        .contains(REBUILD_MARKER)
+        .then_some(ForeignKeyRule::Report);
+    in_step(conn, source, rebuild, |conn| {
         conn.revert_migration(&HarnessMigration::new(source))
             .map_err(|e| StepError::Migration(e.to_string()))?;
         if source.version() != LEDGER_VERSION {
@@ -379,9 +396,17 @@ pub fn revert_one(conn: &mut SqliteConnection, source: &MigrationSource) -> Resu
     })
 }
 
+/// What a table rebuild does with `PRAGMA foreign_key_check` findings.
+#[derive(Clone, Copy)]
+enum ForeignKeyRule {
+    Enforce,
+    Report,
+}
+
 fn in_step(
     conn: &mut SqliteConnection,
     source: &MigrationSource,
+    rebuild: Option<ForeignKeyRule>,
     body: impl FnOnce(&mut SqliteConnection) -> Result<(), StepError>,
 ) -> Result<(), DbError> {
     let failed = |detail: String| DbError::MigrationFailed {
@@ -389,16 +414,32 @@ fn in_step(
         detail,
         backup: None,
     };
-    set_foreign_keys(conn, false).map_err(|e| failed(e.to_string()))?;
+    if rebuild.is_some() {
+        set_foreign_keys(conn, false).map_err(|e| failed(e.to_string()))?;
+    }
     let outcome = conn.immediate_transaction(|conn| {
         body(conn)?;
+        let Some(rule) = rebuild else { return Ok(()) };
         let violations = foreign_key_violations(conn)?;
-        if !violations.is_empty() {
-            return Err(StepError::ForeignKeys(violations.join("; ")));
+        match rule {
+            _ if violations.is_empty() => Ok(()),
+            ForeignKeyRule::Enforce => Err(StepError::ForeignKeys(violations.join("; "))),
+            ForeignKeyRule::Report => {
+                for violation in violations {
+                    log::warn!(
+                        "{}: restored legacy dangling reference: {violation}",
+                        source.name
+                    );
+                }
+                Ok(())
+            }
         }
-        Ok(())
     });
-    let restored = set_foreign_keys(conn, true);
+    let restored = if rebuild.is_some() {
+        set_foreign_keys(conn, true)
+    } else {
+        Ok(())
+    };
     outcome.map_err(|e| failed(e.to_string()))?;
     restored.map_err(|e| failed(e.to_string()))
 }

@@ -1,0 +1,305 @@
+//! The operator's command line (SPEC 1.5, part 3 configuration), run as a separate process.
+
+mod common;
+
+use common::*;
+use repair_bot::db::migrations::Catalog;
+
+#[test]
+fn every_subcommand_has_help() {
+    let sandbox = Sandbox::new();
+    let commands: [&[&str]; 12] = [
+        &["--help"],
+        &["migrate", "--help"],
+        &["migrate", "status", "--help"],
+        &["migrate", "run", "--help"],
+        &["migrate", "revert", "--help"],
+        &["migrate", "redo", "--help"],
+        &["migrate", "check", "--help"],
+        &["backup", "--help"],
+        &["backup", "create", "--help"],
+        &["backup", "list", "--help"],
+        &["backup", "verify", "--help"],
+        &["backup", "restore", "--help"],
+    ];
+    for args in commands {
+        let output = sandbox.run_cli(args);
+        assert!(output.success, "{args:?}: {output:#?}");
+        assert!(output.stdout.contains("Usage"), "{args:?}: {output:#?}");
+    }
+    assert!(!sandbox.db.exists(), "--help must not create the database");
+    let output = sandbox.run_cli(&["migrate", "revert", "--help"]);
+    assert!(output.stdout.contains("--steps"), "{output:#?}");
+}
+
+#[test]
+fn unknown_subcommand_fails() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run_cli(&["migrate", "sideways"]);
+    output.assert_failure();
+    assert!(output.stderr.contains("sideways"), "{output:#?}");
+    let output = sandbox.run_cli(&["migrate", "revert", "--steps", "0"]);
+    output.assert_failure();
+    assert!(!sandbox.db.exists());
+}
+
+#[test]
+fn status_on_a_fresh_path_shows_everything_pending_and_creates_nothing() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run_cli(&["migrate", "status"]);
+    output.assert_success();
+    let catalog = Catalog::embedded();
+    for name in names(&catalog) {
+        assert!(
+            output.stdout.contains(&format!("[pending] {name}")),
+            "{name}: {output:#?}"
+        );
+    }
+    assert!(
+        output
+            .stdout
+            .contains(&format!("pending: {}", catalog.all().len())),
+        "{output:#?}"
+    );
+    assert!(!sandbox.db.exists(), "status must not create the database");
+}
+
+#[test]
+fn check_fails_before_run_and_passes_after() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run_cli(&["migrate", "check"]);
+    output.assert_failure();
+    assert!(output.stdout.contains("NOT OK"), "{output:#?}");
+    assert!(!sandbox.db.exists(), "check must not create the database");
+
+    let output = sandbox.run_cli(&["migrate", "run"]);
+    output.assert_success();
+    assert!(sandbox.db.is_file());
+
+    let output = sandbox.run_cli(&["migrate", "check"]);
+    output.assert_success();
+    assert!(output.stdout.contains("check: ok"), "{output:#?}");
+    assert!(output.stdout.contains("schema: as expected"), "{output:#?}");
+
+    let output = sandbox.run_cli(&["migrate", "status"]);
+    output.assert_success();
+    assert!(output.stdout.contains("pending: 0"), "{output:#?}");
+    assert!(
+        output.stdout.contains(&format!("] {REBUILD}")) && output.stdout.contains("[applied "),
+        "{output:#?}"
+    );
+
+    // The second run has nothing to do.
+    let output = sandbox.run_cli(&["migrate", "run"]);
+    output.assert_success();
+    assert!(output.stdout.contains("up to date"), "{output:#?}");
+}
+
+#[test]
+fn check_fails_when_the_schema_was_changed_by_hand() {
+    let sandbox = Sandbox::new();
+    sandbox.run_cli(&["migrate", "run"]).assert_success();
+    execute(
+        &sandbox.db,
+        "CREATE INDEX idx_by_hand ON orders(client_phone);",
+    );
+    let output = sandbox.run_cli(&["migrate", "check"]);
+    output.assert_failure();
+    assert!(output.stdout.contains("DIFFERS"), "{output:#?}");
+}
+
+#[test]
+fn legacy_database_status_is_read_only_then_run_adopts_it() {
+    let sandbox = Sandbox::with_fixture("B");
+    let before = sandbox.bytes();
+    let output = sandbox.run_cli(&["migrate", "status"]);
+    output.assert_success();
+    assert!(output.stdout.contains("old bot"), "{output:#?}");
+    let output = sandbox.run_cli(&["migrate", "check"]);
+    output.assert_failure();
+    assert_eq!(sandbox.bytes(), before, "status/check must not write");
+    assert!(!table_exists(
+        &mut sandbox.conn(),
+        "__diesel_schema_migrations"
+    ));
+
+    let output = sandbox.run_cli(&["migrate", "run"]);
+    output.assert_success();
+    assert!(output.stdout.contains("stamped 5, ran 2"), "{output:#?}");
+    assert!(output.stdout.contains("pre-migrate"), "{output:#?}");
+
+    let output = sandbox.run_cli(&["migrate", "status"]);
+    output.assert_success();
+    assert!(
+        output.stdout.contains(&format!("] {STEP1}")) && output.stdout.contains("[stamped "),
+        "{output:#?}"
+    );
+    sandbox.run_cli(&["migrate", "check"]).assert_success();
+}
+
+#[test]
+fn unknown_schema_exits_non_zero_naming_the_problem() {
+    let sandbox = Sandbox::new();
+    execute(&sandbox.db, "CREATE TABLE foo (id INTEGER);");
+    let before = sandbox.bytes();
+    let output = sandbox.run_cli(&["migrate", "run"]);
+    output.assert_failure();
+    assert!(output.stderr.contains("foo"), "{output:#?}");
+    assert_eq!(sandbox.bytes(), before);
+    let output = sandbox.run_cli(&["migrate", "status"]);
+    output.assert_failure();
+    assert!(output.stderr.contains("foo"), "{output:#?}");
+}
+
+#[test]
+fn backup_create_then_list_shows_one_manual_backup() {
+    let sandbox = Sandbox::new();
+    // Nothing to back up yet.
+    let output = sandbox.run_cli(&["backup", "create"]);
+    output.assert_failure();
+    assert!(!sandbox.db.exists());
+
+    sandbox.run_cli(&["migrate", "run"]).assert_success();
+    let output = sandbox.run_cli(&["backup", "list"]);
+    output.assert_success();
+    assert!(output.stdout.contains("no backups"), "{output:#?}");
+
+    let output = sandbox.run_cli(&["backup", "create"]);
+    output.assert_success();
+    let files = sandbox.backup_files();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        output.stdout.contains(&files[0].display().to_string()),
+        "{output:#?}"
+    );
+
+    let output = sandbox.run_cli(&["backup", "list"]);
+    output.assert_success();
+    let lines: Vec<&str> = output.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{output:#?}");
+    assert!(lines[0].contains("manual"), "{output:#?}");
+    assert!(lines[0].contains(REBUILD_VERSION), "{output:#?}");
+    assert!(lines[0].contains("bytes"), "{output:#?}");
+}
+
+#[test]
+fn revert_and_redo_from_the_command_line() {
+    let sandbox = Sandbox::with_fixture("C");
+    sandbox.run_cli(&["migrate", "run"]).assert_success();
+    let schema = sandbox.snapshot();
+
+    let output = sandbox.run_cli(&["migrate", "redo"]);
+    output.assert_success();
+    assert!(output.stdout.contains(&format!("reverted {REBUILD}")));
+    assert!(output.stdout.contains(&format!("ran {REBUILD}")));
+    assert_eq!(sandbox.snapshot(), schema);
+
+    let output = sandbox.run_cli(&["migrate", "revert", "--steps", "2"]);
+    output.assert_success();
+    assert!(
+        output.stdout.contains(&format!("reverted {STEP5}")),
+        "{output:#?}"
+    );
+    assert!(output.stdout.contains("pre-revert"), "{output:#?}");
+    sandbox.run_cli(&["migrate", "check"]).assert_failure();
+    assert_eq!(
+        sandbox
+            .backup_files()
+            .iter()
+            .filter(|f| f.to_string_lossy().contains("pre-revert"))
+            .count(),
+        2
+    );
+
+    sandbox.run_cli(&["migrate", "run"]).assert_success();
+    assert_eq!(sandbox.snapshot(), schema);
+    assert_eq!(count(&mut sandbox.conn(), "orders"), 8);
+}
+
+#[test]
+fn database_path_is_an_alias_of_database_url() {
+    let sandbox = Sandbox::new();
+    let alias = sandbox.path("data/alias.db");
+    let output = sandbox
+        .cli(&["migrate", "run"])
+        .env_remove("DATABASE_URL")
+        .env("DATABASE_PATH", &alias)
+        .output()
+        .unwrap();
+    CliOutput::from(output).assert_success();
+    assert!(alias.is_file());
+    assert!(!sandbox.db.exists());
+    assert!(!sandbox.path("bot_database.db").exists());
+
+    // DATABASE_URL wins when both are set.
+    let output = sandbox
+        .cli(&["migrate", "status"])
+        .env("DATABASE_PATH", &alias)
+        .output()
+        .unwrap();
+    let output = CliOutput::from(output);
+    output.assert_success();
+    assert!(
+        output.stdout.contains(&sandbox.db.display().to_string()),
+        "{output:#?}"
+    );
+}
+
+#[test]
+fn default_paths_are_relative_to_the_working_directory() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .cli(&["migrate", "run"])
+        .env_remove("DATABASE_URL")
+        .env_remove("BACKUP_DIR")
+        .output()
+        .unwrap();
+    CliOutput::from(output).assert_success();
+    assert!(sandbox.path("bot_database.db").is_file());
+    let output = sandbox
+        .cli(&["backup", "create"])
+        .env_remove("DATABASE_URL")
+        .env_remove("BACKUP_DIR")
+        .output()
+        .unwrap();
+    CliOutput::from(output).assert_success();
+    assert_eq!(files_in(&sandbox.path("backup")).len(), 1);
+}
+
+#[test]
+fn invalid_backup_keep_is_refused_naming_the_variable() {
+    let sandbox = Sandbox::new();
+    for value in ["0", "abc", "-1", "2.5"] {
+        let output = sandbox
+            .cli(&["migrate", "run"])
+            .env("BACKUP_KEEP", value)
+            .output()
+            .unwrap();
+        let output = CliOutput::from(output);
+        output.assert_failure();
+        assert!(
+            output.stderr.contains("BACKUP_KEEP"),
+            "{value}: {output:#?}"
+        );
+        assert!(!sandbox.db.exists(), "{value}: nothing may happen");
+    }
+    let output = sandbox
+        .cli(&["migrate", "run"])
+        .env("BACKUP_KEEP", "3")
+        .output()
+        .unwrap();
+    CliOutput::from(output).assert_success();
+}
+
+#[test]
+fn invalid_database_url_is_refused_naming_the_variable() {
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .cli(&["migrate", "run"])
+        .env("DATABASE_URL", "postgres://localhost/db")
+        .output()
+        .unwrap();
+    let output = CliOutput::from(output);
+    output.assert_failure();
+    assert!(output.stderr.contains("DATABASE_URL"), "{output:#?}");
+}
