@@ -585,3 +585,37 @@ fn revert_is_refused_on_databases_not_managed_by_migrations() {
     assert!(matches!(error, DbError::Refused { .. }), "{error:?}");
     assert!(!missing.db.exists(), "redo must not create a database");
 }
+
+#[test]
+fn a_rebuild_that_leaves_a_dangling_reference_is_rolled_back() {
+    let sandbox = Sandbox::with_fixture("C");
+    sandbox.migrate();
+    let rows = full_dump(&mut sandbox.conn());
+    let mut all = Catalog::embedded().all().to_vec();
+    // A table rebuild that forgets to carry masters over: orders now point at nothing.
+    all.push(MigrationSource {
+        name: "2099-01-01-000002_lossy_rebuild",
+        up_sql: "-- repair-bot: table rebuild\n\
+                 ALTER TABLE masters RENAME TO old_masters;\n\
+                 CREATE TABLE masters AS SELECT * FROM old_masters WHERE 0;\n\
+                 DROP TABLE old_masters;",
+        down_sql: "SELECT 1;",
+    });
+    let error = match startup::prepare(&sandbox.settings(), &Catalog::new(all)) {
+        Ok(_) => panic!("the foreign key check must refuse the rebuild"),
+        Err(error) => error,
+    };
+    let message = error.to_string();
+    assert!(
+        matches!(error, DbError::MigrationFailed { .. }),
+        "{error:?}"
+    );
+    assert!(
+        message.contains("2099-01-01-000002_lossy_rebuild"),
+        "{message}"
+    );
+    assert!(message.contains("foreign key check failed"), "{message}");
+    let mut conn = sandbox.conn();
+    assert_eq!(full_dump(&mut conn), rows, "nothing of the rebuild stays");
+    assert!(!table_exists(&mut conn, "old_masters"));
+}
