@@ -6,4 +6,6 @@
 pub mod bot;
 pub mod config;
 pub mod db;
+pub mod domain;
+pub mod fake_telegram;
 pub mod schema;

@@ -1,0 +1,1 @@
+//! Pure business rules: order statuses and who may move them, money, input validation.
