@@ -25,6 +25,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    dialogues (chat_id) {
+        chat_id -> BigInt,
+        state -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job_runs (job) {
+        job -> Text,
+        last_run_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     masters (id) {
         id -> BigInt,
         telegram_id -> BigInt,
@@ -79,6 +94,17 @@ diesel::table! {
         has_review -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        status_changed_at -> Timestamp,
+        reminders_sent -> Integer,
+        last_reminded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sla_alerts (order_id, status) {
+        order_id -> BigInt,
+        status -> Text,
+        alerted_at -> Timestamp,
     }
 }
 
@@ -104,14 +130,18 @@ diesel::table! {
 
 diesel::joinable!(order_status_history -> orders (order_id));
 diesel::joinable!(orders -> masters (assigned_master_id));
+diesel::joinable!(sla_alerts -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     adoption_orphans,
     audit_log,
+    dialogues,
+    job_runs,
     masters,
     migration_ledger,
     order_status_history,
     orders,
+    sla_alerts,
     user_roles,
     users,
 );

@@ -42,7 +42,7 @@ fn create_verify_restore_brings_rows_back() {
         .starts_with("bot_database__"));
     assert_eq!(
         backup::verify(&file).unwrap().schema_version.as_deref(),
-        Some(REBUILD_VERSION)
+        Some(NEWEST_VERSION)
     );
     // A consistent copy: the same rows and schema, one self-contained file.
     assert_eq!(full_dump(&mut connect(&file)), rows);
@@ -55,7 +55,7 @@ fn create_verify_restore_brings_rows_back() {
     assert_eq!(count(&mut sandbox.conn(), "orders"), 0);
 
     let restored = operations::restore(&settings, &file).expect("restore");
-    assert_eq!(restored.schema_version.as_deref(), Some(REBUILD_VERSION));
+    assert_eq!(restored.schema_version.as_deref(), Some(NEWEST_VERSION));
     let pre = restored
         .pre_restore_backup
         .expect("the current database is backed up first");
@@ -149,7 +149,7 @@ fn verify_fails_on_a_truncated_backup() {
     output.assert_failure();
     let output = sandbox.run_cli(&["backup", "verify", file.to_str().unwrap()]);
     output.assert_success();
-    assert!(output.stdout.contains(REBUILD_VERSION), "{output:#?}");
+    assert!(output.stdout.contains(NEWEST_VERSION), "{output:#?}");
 }
 
 #[test]

@@ -125,7 +125,11 @@ fn legacy_database_status_is_read_only_then_run_adopts_it() {
 
     let output = sandbox.run_cli(&["migrate", "run"]);
     output.assert_success();
-    assert!(output.stdout.contains("stamped 5, ran 2"), "{output:#?}");
+    let ran = 2 + AFTER_REBUILD.len();
+    assert!(
+        output.stdout.contains(&format!("stamped 5, ran {ran}")),
+        "{output:#?}"
+    );
     assert!(output.stdout.contains("pre-migrate"), "{output:#?}");
 
     let output = sandbox.run_cli(&["migrate", "status"]);
@@ -178,7 +182,7 @@ fn backup_create_then_list_shows_one_manual_backup() {
     let lines: Vec<&str> = output.stdout.lines().collect();
     assert_eq!(lines.len(), 1, "{output:#?}");
     assert!(lines[0].contains("manual"), "{output:#?}");
-    assert!(lines[0].contains(REBUILD_VERSION), "{output:#?}");
+    assert!(lines[0].contains(NEWEST_VERSION), "{output:#?}");
     assert!(lines[0].contains("bytes"), "{output:#?}");
 }
 
@@ -190,11 +194,12 @@ fn revert_and_redo_from_the_command_line() {
 
     let output = sandbox.run_cli(&["migrate", "redo"]);
     output.assert_success();
-    assert!(output.stdout.contains(&format!("reverted {REBUILD}")));
-    assert!(output.stdout.contains(&format!("ran {REBUILD}")));
+    assert!(output.stdout.contains(&format!("reverted {NEWEST}")));
+    assert!(output.stdout.contains(&format!("ran {NEWEST}")));
     assert_eq!(sandbox.snapshot(), schema);
 
-    let output = sandbox.run_cli(&["migrate", "revert", "--steps", "2"]);
+    let steps = (AFTER_REBUILD.len() + 2).to_string();
+    let output = sandbox.run_cli(&["migrate", "revert", "--steps", &steps]);
     output.assert_success();
     assert!(
         output.stdout.contains(&format!("reverted {STEP5}")),

@@ -77,7 +77,9 @@ CREATE TABLE orders (
     company_share_kopecks BIGINT,
     has_review BOOLEAN NOT NULL DEFAULT 0,
     created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+    updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    -- when the order entered its current status: the clock of reminders and SLA alerts
+    status_changed_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 INSERT INTO sqlite_sequence (name, seq) SELECT 'orders', seq FROM sqlite_sequence WHERE name = 'legacy_orders';
 
@@ -156,7 +158,7 @@ ORDER BY id;
 INSERT INTO orders (id, equipment_type, description, client_name, client_address, client_phone,
                     status, assigned_master_id, dispatcher_id, notes, scheduled_time,
                     total_kopecks, materials_kopecks, master_share_kopecks, company_share_kopecks,
-                    has_review, created_at, updated_at)
+                    has_review, created_at, updated_at, status_changed_at)
 SELECT id, equipment_type, description, client_name, client_address, client_phone,
        COALESCE(NULLIF(upper(trim(status)), ''), 'NEW'),
        CASE WHEN assigned_master_id IN (SELECT id FROM masters) THEN assigned_master_id END,
@@ -167,6 +169,7 @@ SELECT id, equipment_type, description, client_name, client_address, client_phon
        CAST(round(company_profit * 100) AS INTEGER),
        COALESCE(has_review, 0) <> 0,
        COALESCE(created_at, updated_at, CURRENT_TIMESTAMP),
+       COALESCE(updated_at, created_at, CURRENT_TIMESTAMP),
        COALESCE(updated_at, created_at, CURRENT_TIMESTAMP)
 FROM legacy_orders
 ORDER BY id;
@@ -200,7 +203,7 @@ DROP TABLE legacy_users;
 
 CREATE INDEX idx_user_roles_role ON user_roles(role);
 CREATE INDEX idx_masters_is_active ON masters(is_active, is_approved);
-CREATE INDEX idx_orders_status ON orders(status);
+CREATE INDEX idx_orders_status ON orders(status, status_changed_at);
 CREATE INDEX idx_orders_assigned_master_id ON orders(assigned_master_id);
 CREATE INDEX idx_orders_dispatcher_id ON orders(dispatcher_id);
 CREATE INDEX idx_order_status_history_order_id ON order_status_history(order_id);

@@ -30,6 +30,21 @@ pub const STEP4: &str = "2025-01-01-000004_add_scheduled_time";
 pub const STEP5: &str = "2025-01-01-000005_order_status_history";
 pub const REBUILD: &str = "2026-11-23-000001_rebuild_legacy_tables";
 pub const REBUILD_VERSION: &str = "20261123000001";
+/// Our migrations after the rebuild, oldest first: they run on every database, adopted or new.
+/// Add each new migration here.
+pub const AFTER_REBUILD: [&str; 1] = ["2026-11-24-000001_bot_runtime_state"];
+/// The newest migration and its version.
+pub const NEWEST: &str = AFTER_REBUILD[AFTER_REBUILD.len() - 1];
+pub const NEWEST_VERSION: &str = "20261124000001";
+
+/// `names` followed by the migrations after the rebuild.
+pub fn then_after_rebuild(names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .chain(AFTER_REBUILD.iter())
+        .map(|s| s.to_string())
+        .collect()
+}
 
 /// One test's private folder: `bot_database.db` and `backup/` inside a temp dir.
 pub struct Sandbox {
