@@ -6,6 +6,7 @@ pub mod error;
 pub mod legacy;
 pub mod migrations;
 pub mod operations;
+pub mod pool;
 pub mod snapshot;
 pub mod sqlite_copy;
 pub mod startup;

@@ -1,1 +1,18 @@
 //! Pure business rules: order statuses and who may move them, money, input validation.
+//! No I/O here, so every rule is unit-tested without a bot or a database.
+
+/// Money in integer kopecks: parsing typed amounts and splitting an order's net.
+pub mod money;
+/// Order statuses, roles, and the state machine deciding every order transition.
+pub mod status;
+/// Intake checks: equipment types, text lengths, and phone normalisation.
+pub mod validation;
+
+pub use money::{
+    close_order, parse_rubles, AmountError, Breakdown, Kopecks, MoneyError, SharePolicy,
+};
+pub use status::{
+    available_actions, client_phone_visible_to_master, decide, Action, ActionKind, Actor, Denied,
+    OrderFacts, OrderStatus, Role, Transition, UnknownName,
+};
+pub use validation::{Phone, PhoneError, TextError, EQUIPMENT_TYPES};

@@ -1,0 +1,639 @@
+//! Money in integer kopecks: parsing what a master types, showing amounts, and splitting an
+//! order's net between master and company (SPEC 2.3). No floating point anywhere, so the
+//! shares always add up to the net exactly.
+
+use std::fmt;
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Sub};
+
+/// An amount of money in kopecks (1 ruble = 100 kopecks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Kopecks(pub i64);
+
+const KOPECKS_PER_RUBLE: i64 = 100;
+
+/// The largest amount [`parse_rubles`] accepts: anything above is a typo, not a repair bill.
+pub const MAX_AMOUNT: Kopecks = Kopecks::from_rubles(100_000_000);
+
+impl Kopecks {
+    pub const ZERO: Kopecks = Kopecks(0);
+
+    pub const fn from_rubles(rubles: i64) -> Kopecks {
+        Kopecks(rubles * KOPECKS_PER_RUBLE)
+    }
+
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl Add for Kopecks {
+    type Output = Kopecks;
+    fn add(self, other: Kopecks) -> Kopecks {
+        Kopecks(self.0 + other.0)
+    }
+}
+
+impl AddAssign for Kopecks {
+    fn add_assign(&mut self, other: Kopecks) {
+        self.0 += other.0;
+    }
+}
+
+impl Sub for Kopecks {
+    type Output = Kopecks;
+    fn sub(self, other: Kopecks) -> Kopecks {
+        Kopecks(self.0 - other.0)
+    }
+}
+
+impl Sum for Kopecks {
+    fn sum<I: Iterator<Item = Kopecks>>(iter: I) -> Kopecks {
+        iter.fold(Kopecks::ZERO, Add::add)
+    }
+}
+
+/// "3 500 ₽", "3 500,50 ₽", "-12,05 ₽": thousands split by a space, kopecks only when non-zero.
+impl fmt::Display for Kopecks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        // unsigned_abs: i64::MIN has no positive i64 counterpart.
+        let abs = self.0.unsigned_abs();
+        let rubles = group_thousands(abs / KOPECKS_PER_RUBLE as u64);
+        let kopecks = abs % KOPECKS_PER_RUBLE as u64;
+        if kopecks == 0 {
+            write!(f, "{sign}{rubles} ₽")
+        } else {
+            write!(f, "{sign}{rubles},{kopecks:02} ₽")
+        }
+    }
+}
+
+fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// Why a typed amount was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    #[error("no amount given")]
+    Empty,
+    #[error("the amount cannot be negative")]
+    Negative,
+    #[error("not a number of rubles (like 3500, 3 500 or 3500,50)")]
+    NotANumber,
+    #[error("at most two digits after the decimal comma (kopecks)")]
+    TooManyDecimals,
+    #[error("the amount is above the maximum of {max}")]
+    TooLarge { max: Kopecks },
+}
+
+/// Currency words people type after the number, longest first so "руб." is not read as "р".
+const CURRENCY_SUFFIXES: &[&str] = &[
+    "рублей",
+    "рубля",
+    "рубль",
+    "руб.",
+    "руб",
+    "р.",
+    "р",
+    "₽",
+    "rub",
+    // Latin look-alikes of "р." and "р", typed on an English keyboard layout.
+    "p.",
+    "p",
+];
+
+/// Reads an amount of rubles as masters type it: "3500", "3 500", "3500,50", "3500.5",
+/// "3500 р", "3500р.", "3 500 руб", "3500 ₽".
+pub fn parse_rubles(input: &str) -> Result<Kopecks, AmountError> {
+    let text = strip_currency(input.trim());
+    if text.is_empty() {
+        return Err(AmountError::Empty);
+    }
+    if text.starts_with(['-', '−']) {
+        return Err(AmountError::Negative);
+    }
+    let (whole, fraction) = match text.split_once([',', '.']) {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
+    };
+    let rubles = parse_whole_rubles(whole)?;
+    let kopecks = match fraction {
+        Some(fraction) => parse_kopecks(fraction)?,
+        None => 0,
+    };
+    let amount = rubles
+        .checked_mul(KOPECKS_PER_RUBLE)
+        .and_then(|k| k.checked_add(kopecks))
+        .map(Kopecks)
+        .filter(|amount| *amount <= MAX_AMOUNT);
+    amount.ok_or(AmountError::TooLarge { max: MAX_AMOUNT })
+}
+
+fn strip_currency(text: &str) -> &str {
+    for suffix in CURRENCY_SUFFIXES {
+        // Compare the last characters, not bytes: the suffixes are Cyrillic.
+        let chars = suffix.chars().count();
+        let Some((cut, _)) = text.char_indices().rev().nth(chars - 1) else {
+            continue;
+        };
+        if text[cut..].to_lowercase() == *suffix {
+            return text[..cut].trim_end();
+        }
+    }
+    text
+}
+
+/// The ruble part: plain digits, or digits grouped by threes with spaces ("10 000"). Loose
+/// spacing is refused because "3500 50" may mean 3500,50 and must not become 350 050.
+fn parse_whole_rubles(whole: &str) -> Result<i64, AmountError> {
+    let groups: Vec<&str> = whole.split(char::is_whitespace).collect();
+    let all_digits = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit());
+    if !groups.iter().all(|g| all_digits(g)) {
+        return Err(AmountError::NotANumber);
+    }
+    let well_grouped =
+        groups.len() == 1 || (groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3));
+    if !well_grouped {
+        return Err(AmountError::NotANumber);
+    }
+    // Only digits are left, so a parse failure can only be overflow.
+    groups
+        .concat()
+        .parse()
+        .map_err(|_| AmountError::TooLarge { max: MAX_AMOUNT })
+}
+
+fn parse_kopecks(fraction: &str) -> Result<i64, AmountError> {
+    if fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AmountError::NotANumber);
+    }
+    match fraction.len() {
+        1 => Ok(i64::from(fraction.as_bytes()[0] - b'0') * 10),
+        2 => fraction.parse().map_err(|_| AmountError::NotANumber),
+        _ => Err(AmountError::TooManyDecimals),
+    }
+}
+
+/// How an order's net is split; configuration, with the SPEC's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharePolicy {
+    /// From this net on, the master gets `high_percent`; below it, `low_percent`.
+    pub threshold: Kopecks,
+    pub high_percent: u32,
+    pub low_percent: u32,
+    /// Percent of net moved from company to master when the client left a review.
+    pub review_bonus_percent: u32,
+    pub review_bonus_enabled: bool,
+}
+
+impl Default for SharePolicy {
+    fn default() -> Self {
+        SharePolicy {
+            threshold: Kopecks::from_rubles(7000),
+            high_percent: 50,
+            low_percent: 40,
+            review_bonus_percent: 10,
+            review_bonus_enabled: true,
+        }
+    }
+}
+
+impl SharePolicy {
+    /// Checks that the master can never get more than the net; run it on configuration at
+    /// start-up so a bad setting stops the bot instead of failing at the first closed order.
+    pub fn validate(&self) -> Result<(), MoneyError> {
+        let bonus = self.bonus_percent(true);
+        let highest = self
+            .high_percent
+            .max(self.low_percent)
+            .saturating_add(bonus);
+        if highest > 100 {
+            return Err(MoneyError::PercentOver100 { percent: highest });
+        }
+        if self.threshold < Kopecks::ZERO {
+            return Err(MoneyError::Negative);
+        }
+        Ok(())
+    }
+
+    /// The master's percent of `net`, bonus included.
+    pub fn master_percent(&self, net: Kopecks, has_review: bool) -> u32 {
+        let base = if net >= self.threshold {
+            self.high_percent
+        } else {
+            self.low_percent
+        };
+        base.saturating_add(self.bonus_percent(has_review))
+    }
+
+    fn bonus_percent(&self, has_review: bool) -> u32 {
+        if has_review && self.review_bonus_enabled {
+            self.review_bonus_percent
+        } else {
+            0
+        }
+    }
+}
+
+/// Why an order cannot be closed with these amounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("materials ({materials}) cost more than the client paid ({total})")]
+    MaterialsExceedTotal { total: Kopecks, materials: Kopecks },
+    #[error("amounts cannot be negative")]
+    Negative,
+    #[error("the master's share would be {percent}% of net, more than 100%")]
+    PercentOver100 { percent: u32 },
+}
+
+/// The money of a closed order, as stored and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Breakdown {
+    pub total: Kopecks,
+    pub materials: Kopecks,
+    /// total - materials; always master + company.
+    pub net: Kopecks,
+    pub master: Kopecks,
+    pub company: Kopecks,
+    pub has_review: bool,
+    /// The percent of net the master got, review bonus included.
+    pub master_percent: u32,
+}
+
+/// Splits an order's net between master and company. The master's share is rounded half up
+/// to the kopeck and the company gets the rest, so nothing is lost or invented by rounding.
+pub fn close_order(
+    total: Kopecks,
+    materials: Kopecks,
+    has_review: bool,
+    policy: &SharePolicy,
+) -> Result<Breakdown, MoneyError> {
+    policy.validate()?;
+    if total < Kopecks::ZERO || materials < Kopecks::ZERO {
+        return Err(MoneyError::Negative);
+    }
+    if materials > total {
+        return Err(MoneyError::MaterialsExceedTotal { total, materials });
+    }
+    let net = total - materials;
+    let master_percent = policy.master_percent(net, has_review);
+    let master = percent_rounded_half_up(net, master_percent);
+    Ok(Breakdown {
+        total,
+        materials,
+        net,
+        master,
+        company: net - master,
+        has_review,
+        master_percent,
+    })
+}
+
+/// `amount * percent / 100`, rounded half up; i128 so no amount can overflow.
+/// For 0 <= percent <= 100 the result lies between 0 and `amount`.
+fn percent_rounded_half_up(amount: Kopecks, percent: u32) -> Kopecks {
+    let scaled = i128::from(amount.0) * i128::from(percent);
+    let rounded = (scaled + 50).div_euclid(100);
+    // Fits: |rounded| <= |amount| for percent <= 100, which validate() guarantees.
+    Kopecks(i64::try_from(rounded).unwrap_or(amount.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rub(rubles: i64) -> Kopecks {
+        Kopecks::from_rubles(rubles)
+    }
+
+    fn split(total: Kopecks, materials: Kopecks, review: bool) -> (Kopecks, Kopecks) {
+        let b = close_order(total, materials, review, &SharePolicy::default()).unwrap();
+        (b.master, b.company)
+    }
+
+    // ----- Display -----
+
+    #[test]
+    fn displays_rubles_with_grouped_thousands() {
+        let cases = [
+            (0, "0 ₽"),
+            (5, "0,05 ₽"),
+            (50, "0,50 ₽"),
+            (100, "1 ₽"),
+            (99_900, "999 ₽"),
+            (100_000, "1 000 ₽"),
+            (350_000, "3 500 ₽"),
+            (350_050, "3 500,50 ₽"),
+            (123_456_789, "1 234 567,89 ₽"),
+            (10_000_000_000, "100 000 000 ₽"),
+            (-1_205, "-12,05 ₽"),
+            (-350_000, "-3 500 ₽"),
+        ];
+        for (kopecks, text) in cases {
+            assert_eq!(Kopecks(kopecks).to_string(), text);
+        }
+        // The extreme values must not panic.
+        assert!(Kopecks(i64::MIN).to_string().starts_with("-92 233 720"));
+        assert!(Kopecks(i64::MAX).to_string().starts_with("92 233 720"));
+    }
+
+    #[test]
+    fn amounts_add_and_sum() {
+        assert_eq!(rub(3) + Kopecks(50), Kopecks(350));
+        assert_eq!(rub(3) - Kopecks(50), Kopecks(250));
+        let mut sum = Kopecks::ZERO;
+        sum += rub(2);
+        assert_eq!(sum, Kopecks(200));
+        let total: Kopecks = [rub(1), rub(2), Kopecks(3)].into_iter().sum();
+        assert_eq!(total, Kopecks(303));
+    }
+
+    // ----- Parsing -----
+
+    #[test]
+    fn parses_the_ways_masters_type_amounts() {
+        let cases = [
+            ("3500", 350_000),
+            ("3 500", 350_000),
+            ("3\u{a0}500", 350_000),
+            ("3\u{202f}500", 350_000),
+            ("3500,50", 350_050),
+            ("3500.5", 350_050),
+            ("3500,5", 350_050),
+            ("3500,05", 350_005),
+            ("3500 р", 350_000),
+            ("3500р.", 350_000),
+            ("3500 Р", 350_000),
+            ("3 500 руб", 350_000),
+            ("3 500 руб.", 350_000),
+            ("3500 рублей", 350_000),
+            ("3500 ₽", 350_000),
+            ("3500₽", 350_000),
+            ("3500p", 350_000),
+            ("3500 RUB", 350_000),
+            ("3 500,50 ₽", 350_050),
+            ("  3500  ", 350_000),
+            ("\u{a0}3500\u{a0}₽", 350_000),
+            ("0", 0),
+            ("0,01", 1),
+            ("1 234 567,89", 123_456_789),
+            ("100 000 000", 10_000_000_000),
+            ("007", 700),
+        ];
+        for (text, kopecks) in cases {
+            assert_eq!(parse_rubles(text), Ok(Kopecks(kopecks)), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn display_output_parses_back() {
+        for kopecks in [0, 1, 99, 100, 350_050, 123_456_789, 10_000_000_000] {
+            let shown = Kopecks(kopecks).to_string();
+            assert_eq!(parse_rubles(&shown), Ok(Kopecks(kopecks)), "{shown:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_amount() {
+        use AmountError::*;
+        let cases = [
+            ("", Empty),
+            ("   ", Empty),
+            ("₽", Empty),
+            ("руб.", Empty),
+            ("-3500", Negative),
+            ("−3500", Negative),
+            ("- 3500 р", Negative),
+            ("abc", NotANumber),
+            ("3500abc", NotANumber),
+            ("три тысячи", NotANumber),
+            ("3500 $", NotANumber),
+            ("+3500", NotANumber),
+            ("1e5", NotANumber),
+            ("3500 50", NotANumber),
+            ("35 00", NotANumber),
+            ("3  500", NotANumber),
+            ("1234 567", NotANumber),
+            ("3500,", NotANumber),
+            (",50", NotANumber),
+            ("3,500,00", NotANumber),
+            ("3500,5a", NotANumber),
+            ("3500,500", TooManyDecimals),
+            ("3.500", TooManyDecimals),
+            ("3500,001", TooManyDecimals),
+        ];
+        for (text, error) in cases {
+            assert_eq!(parse_rubles(text), Err(error), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_absurd_amounts() {
+        let too_large = Err(AmountError::TooLarge { max: MAX_AMOUNT });
+        assert_eq!(parse_rubles("100000000,01"), too_large);
+        assert_eq!(parse_rubles("100 000 001"), too_large);
+        assert_eq!(parse_rubles("92233720368547758"), too_large);
+        assert_eq!(parse_rubles("99999999999999999999999999"), too_large);
+        assert_eq!(parse_rubles("100000000"), Ok(MAX_AMOUNT));
+    }
+
+    // ----- Shares -----
+
+    #[test]
+    fn worked_examples_from_the_spec() {
+        assert_eq!(
+            split(rub(10_000), rub(2_000), false),
+            (rub(4_000), rub(4_000))
+        );
+        assert_eq!(
+            split(rub(10_000), rub(2_000), true),
+            (rub(4_800), rub(3_200))
+        );
+        assert_eq!(split(rub(5_000), rub(0), false), (rub(2_000), rub(3_000)));
+        assert_eq!(split(rub(5_000), rub(0), true), (rub(2_500), rub(2_500)));
+    }
+
+    #[test]
+    fn breakdown_carries_every_amount() {
+        let b = close_order(rub(10_000), rub(2_000), true, &SharePolicy::default()).unwrap();
+        assert_eq!(
+            b,
+            Breakdown {
+                total: rub(10_000),
+                materials: rub(2_000),
+                net: rub(8_000),
+                master: rub(4_800),
+                company: rub(3_200),
+                has_review: true,
+                master_percent: 60,
+            }
+        );
+    }
+
+    #[test]
+    fn net_exactly_at_the_threshold_gets_the_high_share() {
+        assert_eq!(split(rub(7_000), rub(0), false), (rub(3_500), rub(3_500)));
+        assert_eq!(
+            split(rub(9_000), rub(2_000), false),
+            (rub(3_500), rub(3_500))
+        );
+        // One kopeck below: 40% of 6 999,99 = 2 799,996 -> 2 800,00.
+        assert_eq!(
+            split(Kopecks(699_999), Kopecks::ZERO, false),
+            (Kopecks(280_000), Kopecks(419_999))
+        );
+    }
+
+    #[test]
+    fn odd_kopecks_round_half_up_and_still_add_up() {
+        // 40% of 0,01 = 0,004 -> 0; 50% of 0,01 = 0,005 -> 0,01.
+        assert_eq!(
+            split(Kopecks(1), Kopecks::ZERO, false),
+            (Kopecks(0), Kopecks(1))
+        );
+        assert_eq!(
+            split(Kopecks(1), Kopecks::ZERO, true),
+            (Kopecks(1), Kopecks(0))
+        );
+        // 40% of 1 234,57 = 493,828 -> 493,83; 50% = 617,285 -> 617,29.
+        assert_eq!(
+            split(Kopecks(123_457), Kopecks::ZERO, false),
+            (Kopecks(49_383), Kopecks(74_074))
+        );
+        assert_eq!(
+            split(Kopecks(123_457), Kopecks::ZERO, true),
+            (Kopecks(61_729), Kopecks(61_728))
+        );
+    }
+
+    #[test]
+    fn materials_equal_to_total_leave_nothing_to_share() {
+        let b = close_order(rub(3_000), rub(3_000), true, &SharePolicy::default()).unwrap();
+        assert_eq!(
+            (b.net, b.master, b.company),
+            (Kopecks::ZERO, Kopecks::ZERO, Kopecks::ZERO)
+        );
+    }
+
+    #[test]
+    fn materials_above_total_are_refused() {
+        assert_eq!(
+            close_order(rub(3_000), Kopecks(300_001), false, &SharePolicy::default()),
+            Err(MoneyError::MaterialsExceedTotal {
+                total: rub(3_000),
+                materials: Kopecks(300_001)
+            })
+        );
+    }
+
+    #[test]
+    fn negative_amounts_are_refused() {
+        let policy = SharePolicy::default();
+        assert_eq!(
+            close_order(Kopecks(-1), Kopecks::ZERO, false, &policy),
+            Err(MoneyError::Negative)
+        );
+        assert_eq!(
+            close_order(rub(10), Kopecks(-1), false, &policy),
+            Err(MoneyError::Negative)
+        );
+    }
+
+    #[test]
+    fn review_bonus_can_be_switched_off() {
+        let policy = SharePolicy {
+            review_bonus_enabled: false,
+            ..SharePolicy::default()
+        };
+        let b = close_order(rub(10_000), rub(2_000), true, &policy).unwrap();
+        assert_eq!(
+            (b.master, b.company, b.master_percent),
+            (rub(4_000), rub(4_000), 50)
+        );
+        assert!(b.has_review, "the review is still recorded");
+    }
+
+    #[test]
+    fn a_policy_giving_more_than_the_net_is_refused() {
+        let policy = SharePolicy {
+            high_percent: 95,
+            ..SharePolicy::default()
+        };
+        assert_eq!(
+            policy.validate(),
+            Err(MoneyError::PercentOver100 { percent: 105 })
+        );
+        assert_eq!(
+            close_order(rub(100), rub(0), false, &policy),
+            Err(MoneyError::PercentOver100 { percent: 105 })
+        );
+        // Without the bonus the same percentages are fine.
+        let no_bonus = SharePolicy {
+            review_bonus_enabled: false,
+            ..policy
+        };
+        assert_eq!(no_bonus.validate(), Ok(()));
+        assert_eq!(SharePolicy::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn shares_always_add_up_to_net() {
+        let policies = [
+            SharePolicy::default(),
+            SharePolicy {
+                threshold: Kopecks(1),
+                high_percent: 33,
+                low_percent: 17,
+                review_bonus_percent: 67,
+                review_bonus_enabled: true,
+            },
+            SharePolicy {
+                threshold: MAX_AMOUNT,
+                high_percent: 100,
+                low_percent: 0,
+                review_bonus_percent: 0,
+                review_bonus_enabled: false,
+            },
+        ];
+        // A cheap deterministic pseudo-random walk over amounts, plus the edges.
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut amounts = vec![0, 1, 2, 3, 49, 50, 51, 99, 100, 699_999, 700_000, 700_001];
+        amounts.push(MAX_AMOUNT.get());
+        for _ in 0..2_000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            amounts.push(((seed >> 11) % (MAX_AMOUNT.get() as u64 + 1)) as i64);
+        }
+        let mut checked = 0;
+        for policy in &policies {
+            for (i, &total) in amounts.iter().enumerate() {
+                let materials = [
+                    0,
+                    total / 3,
+                    total,
+                    amounts[(i * 7) % amounts.len()] % (total + 1),
+                ];
+                for materials in materials {
+                    for review in [false, true] {
+                        let b = close_order(Kopecks(total), Kopecks(materials), review, policy)
+                            .unwrap();
+                        assert_eq!(b.master + b.company, b.net, "{b:?}");
+                        assert_eq!(b.net, Kopecks(total - materials));
+                        assert!(Kopecks::ZERO <= b.master && b.master <= b.net, "{b:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 40_000);
+    }
+}

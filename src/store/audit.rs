@@ -1,0 +1,122 @@
+//! The audit log: who did what to which entity. Actions are a fixed vocabulary.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::schema::audit_log;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    UserRegistered,
+    RoleGranted,
+    RoleRevoked,
+    OrderCreated,
+    OrderAssigned,
+    OrderReassigned,
+    OrderUnassigned,
+    OrderAccepted,
+    OrderDeclined,
+    OrderOnsite,
+    OrderLongRepair,
+    OrderResumed,
+    OrderClosed,
+    OrderRefused,
+    OrderRestored,
+    MasterAdded,
+    MasterActivated,
+    MasterDeactivated,
+    MasterWorkChatBound,
+    BackupCreated,
+    BackupFailed,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::UserRegistered => "USER_REGISTERED",
+            AuditAction::RoleGranted => "ROLE_GRANTED",
+            AuditAction::RoleRevoked => "ROLE_REVOKED",
+            AuditAction::OrderCreated => "ORDER_CREATED",
+            AuditAction::OrderAssigned => "ORDER_ASSIGNED",
+            AuditAction::OrderReassigned => "ORDER_REASSIGNED",
+            AuditAction::OrderUnassigned => "ORDER_UNASSIGNED",
+            AuditAction::OrderAccepted => "ORDER_ACCEPTED",
+            AuditAction::OrderDeclined => "ORDER_DECLINED",
+            AuditAction::OrderOnsite => "ORDER_ONSITE",
+            AuditAction::OrderLongRepair => "ORDER_LONG_REPAIR",
+            AuditAction::OrderResumed => "ORDER_RESUMED",
+            AuditAction::OrderClosed => "ORDER_CLOSED",
+            AuditAction::OrderRefused => "ORDER_REFUSED",
+            AuditAction::OrderRestored => "ORDER_RESTORED",
+            AuditAction::MasterAdded => "MASTER_ADDED",
+            AuditAction::MasterActivated => "MASTER_ACTIVATED",
+            AuditAction::MasterDeactivated => "MASTER_DEACTIVATED",
+            AuditAction::MasterWorkChatBound => "MASTER_WORK_CHAT_BOUND",
+            AuditAction::BackupCreated => "BACKUP_CREATED",
+            AuditAction::BackupFailed => "BACKUP_FAILED",
+        }
+    }
+}
+
+/// What an audit row is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Order(i64),
+    Master(i64),
+    User(i64),
+    System,
+}
+
+impl Entity {
+    fn parts(self) -> (Option<&'static str>, Option<i64>) {
+        match self {
+            Entity::Order(id) => (Some("order"), Some(id)),
+            Entity::Master(id) => (Some("master"), Some(id)),
+            Entity::User(id) => (Some("user"), Some(id)),
+            Entity::System => (Some("system"), None),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_log, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct AuditRow {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub action: String,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<i64>,
+    pub details: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn record(
+    conn: &mut SqliteConnection,
+    who: Option<i64>,
+    action: AuditAction,
+    entity: Entity,
+    details: Option<String>,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    let (entity_type, entity_id) = entity.parts();
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::user_id.eq(who),
+            audit_log::action.eq(action.as_str()),
+            audit_log::entity_type.eq(entity_type),
+            audit_log::entity_id.eq(entity_id),
+            audit_log::details.eq(details),
+            audit_log::created_at.eq(at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The audit trail of one order, oldest first.
+pub fn of_order(conn: &mut SqliteConnection, order_id: i64) -> QueryResult<Vec<AuditRow>> {
+    audit_log::table
+        .filter(audit_log::entity_type.eq("order").and(audit_log::entity_id.eq(order_id)))
+        .order(audit_log::id)
+        .select(AuditRow::as_select())
+        .load(conn)
+}

@@ -1,0 +1,156 @@
+//! Masters: field technicians, added by admins, assignable while active and approved.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::audit::{self, AuditAction, Entity};
+use super::users::{self, User};
+use crate::domain::status::{OrderStatus, Role};
+use crate::schema::{masters, orders, user_roles, users as users_table};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = masters, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct Master {
+    pub id: i64,
+    pub telegram_id: i64,
+    pub phone: String,
+    pub specialization: String,
+    pub is_active: bool,
+    pub is_approved: bool,
+    pub work_chat_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Master {
+    pub fn is_assignable(&self) -> bool {
+        self.is_active && self.is_approved
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AddMasterError {
+    #[error("user {0} has never written to the bot")]
+    UnknownUser(i64),
+    #[error("user {0} is already a master")]
+    AlreadyMaster(i64),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+pub fn by_id(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<Master>> {
+    masters::table.find(id).select(Master::as_select()).first(conn).optional()
+}
+
+pub fn by_telegram_id(conn: &mut SqliteConnection, telegram_id: i64) -> QueryResult<Option<Master>> {
+    masters::table
+        .filter(masters::telegram_id.eq(telegram_id))
+        .select(Master::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Every master with their user, by name.
+pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<(Master, User)>> {
+    masters::table
+        .inner_join(users_table::table.on(users_table::telegram_id.eq(masters::telegram_id)))
+        .select((Master::as_select(), User::as_select()))
+        .order(masters::id)
+        .load(conn)
+}
+
+/// Masters an order can be given to: active, approved and still holding the MASTER role.
+pub fn assignable(conn: &mut SqliteConnection) -> QueryResult<Vec<(Master, User)>> {
+    let with_role = user_roles::table
+        .filter(user_roles::role.eq(Role::Master.as_str()))
+        .select(user_roles::telegram_id);
+    masters::table
+        .inner_join(users_table::table.on(users_table::telegram_id.eq(masters::telegram_id)))
+        .filter(masters::is_active.eq(true))
+        .filter(masters::is_approved.eq(true))
+        .filter(masters::telegram_id.eq_any(with_role))
+        .select((Master::as_select(), User::as_select()))
+        .order(masters::id)
+        .load(conn)
+}
+
+/// Makes a registered user a master (approved and active) and grants the MASTER role.
+pub fn add(
+    conn: &mut SqliteConnection,
+    by: i64,
+    telegram_id: i64,
+    phone: &str,
+    specialization: &str,
+    now: NaiveDateTime,
+) -> Result<Master, AddMasterError> {
+    conn.immediate_transaction(|conn| {
+        if users::by_telegram_id(conn, telegram_id)?.is_none() {
+            return Err(AddMasterError::UnknownUser(telegram_id));
+        }
+        if by_telegram_id(conn, telegram_id)?.is_some() {
+            return Err(AddMasterError::AlreadyMaster(telegram_id));
+        }
+        let master = diesel::insert_into(masters::table)
+            .values((
+                masters::telegram_id.eq(telegram_id),
+                masters::phone.eq(phone),
+                masters::specialization.eq(specialization),
+                masters::is_active.eq(true),
+                masters::is_approved.eq(true),
+                masters::created_at.eq(now),
+                masters::updated_at.eq(now),
+            ))
+            .returning(Master::as_returning())
+            .get_result(conn)?;
+        users::grant(conn, Some(by), telegram_id, Role::Master, now)?;
+        audit::record(conn, Some(by), AuditAction::MasterAdded, Entity::Master(master.id), Some(specialization.to_string()), now)?;
+        Ok(master)
+    })
+}
+
+pub fn set_active(
+    conn: &mut SqliteConnection,
+    by: i64,
+    master_id: i64,
+    active: bool,
+    now: NaiveDateTime,
+) -> QueryResult<Master> {
+    conn.immediate_transaction(|conn| {
+        let master = diesel::update(masters::table.find(master_id))
+            .set((masters::is_active.eq(active), masters::updated_at.eq(now)))
+            .returning(Master::as_returning())
+            .get_result(conn)?;
+        let action = if active { AuditAction::MasterActivated } else { AuditAction::MasterDeactivated };
+        audit::record(conn, Some(by), action, Entity::Master(master_id), None, now)?;
+        Ok(master)
+    })
+}
+
+pub fn bind_work_chat(
+    conn: &mut SqliteConnection,
+    by: i64,
+    master_id: i64,
+    chat_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Master> {
+    conn.immediate_transaction(|conn| {
+        let master = diesel::update(masters::table.find(master_id))
+            .set((masters::work_chat_id.eq(Some(chat_id)), masters::updated_at.eq(now)))
+            .returning(Master::as_returning())
+            .get_result(conn)?;
+        audit::record(conn, Some(by), AuditAction::MasterWorkChatBound, Entity::Master(master_id), Some(chat_id.to_string()), now)?;
+        Ok(master)
+    })
+}
+
+/// How many of the master's orders are in each status.
+pub fn order_counts(conn: &mut SqliteConnection, master_id: i64) -> QueryResult<BTreeMap<OrderStatus, i64>> {
+    let rows: Vec<(String, i64)> = orders::table
+        .filter(orders::assigned_master_id.eq(master_id))
+        .group_by(orders::status)
+        .select((orders::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(status, n)| Some((status.parse().ok()?, n))).collect())
+}

@@ -1,0 +1,356 @@
+//! Orders: intake, and every status change through the one state machine
+//! (`domain::status::decide`), written together with its status-history and audit rows.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::audit::{self, AuditAction, Entity};
+use super::masters;
+use crate::domain::status::{decide, Action, Actor, Denied, OrderFacts, OrderStatus};
+use crate::schema::{order_status_history, orders};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = orders, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct Order {
+    pub id: i64,
+    pub equipment_type: String,
+    pub description: String,
+    pub client_name: String,
+    pub client_address: String,
+    pub client_phone: String,
+    pub status: String,
+    pub assigned_master_id: Option<i64>,
+    pub dispatcher_id: Option<i64>,
+    pub notes: Option<String>,
+    pub scheduled_time: Option<String>,
+    pub total_kopecks: Option<i64>,
+    pub materials_kopecks: Option<i64>,
+    pub master_share_kopecks: Option<i64>,
+    pub company_share_kopecks: Option<i64>,
+    pub has_review: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub status_changed_at: NaiveDateTime,
+    pub reminders_sent: i32,
+    pub last_reminded_at: Option<NaiveDateTime>,
+}
+
+impl Order {
+    /// The status as an enum; the CHECK constraint guarantees one of the seven.
+    pub fn status(&self) -> OrderStatus {
+        self.status.parse().unwrap_or(OrderStatus::New)
+    }
+
+    pub fn facts(&self) -> OrderFacts {
+        OrderFacts { status: self.status(), assigned_master_id: self.assigned_master_id }
+    }
+}
+
+/// A confirmed intake dialogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    pub equipment_type: String,
+    pub description: String,
+    pub client_name: String,
+    pub client_address: String,
+    pub client_phone: String,
+    pub notes: Option<String>,
+    pub scheduled_time: Option<String>,
+}
+
+/// Money of a closed order, in kopecks (already split by `domain::money`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClosingMoney {
+    pub total: i64,
+    pub materials: i64,
+    pub master_share: i64,
+    pub company_share: i64,
+    pub has_review: bool,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = order_status_history, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct HistoryRow {
+    pub id: i64,
+    pub order_id: i64,
+    pub old_status: Option<String>,
+    pub new_status: String,
+    pub changed_by: Option<i64>,
+    pub changed_at: NaiveDateTime,
+    pub notes: Option<String>,
+}
+
+pub fn get(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<Order>> {
+    orders::table.find(id).select(Order::as_select()).first(conn).optional()
+}
+
+pub fn history(conn: &mut SqliteConnection, order_id: i64) -> QueryResult<Vec<HistoryRow>> {
+    order_status_history::table
+        .filter(order_status_history::order_id.eq(order_id))
+        .order(order_status_history::id)
+        .select(HistoryRow::as_select())
+        .load(conn)
+}
+
+/// Saves a new order (NEW), its first history row and the audit row.
+pub fn create(
+    conn: &mut SqliteConnection,
+    order: &NewOrder,
+    dispatcher_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Order> {
+    conn.immediate_transaction(|conn| {
+        let saved = diesel::insert_into(orders::table)
+            .values((
+                orders::equipment_type.eq(&order.equipment_type),
+                orders::description.eq(&order.description),
+                orders::client_name.eq(&order.client_name),
+                orders::client_address.eq(&order.client_address),
+                orders::client_phone.eq(&order.client_phone),
+                orders::notes.eq(&order.notes),
+                orders::scheduled_time.eq(&order.scheduled_time),
+                orders::status.eq(OrderStatus::New.as_str()),
+                orders::dispatcher_id.eq(dispatcher_id),
+                orders::created_at.eq(now),
+                orders::updated_at.eq(now),
+                orders::status_changed_at.eq(now),
+            ))
+            .returning(Order::as_returning())
+            .get_result(conn)?;
+        write_history(conn, saved.id, None, OrderStatus::New, dispatcher_id, None, now)?;
+        audit::record(conn, Some(dispatcher_id), AuditAction::OrderCreated, Entity::Order(saved.id), None, now)?;
+        Ok(saved)
+    })
+}
+
+/// A request to move an order, as a handler received it.
+#[derive(Debug, Clone)]
+pub struct Move {
+    pub order_id: i64,
+    pub actor: Actor,
+    pub action: Action,
+    /// The status shown on the card the button belongs to; a different current status means
+    /// the card is stale and nothing is done.
+    pub seen_status: Option<OrderStatus>,
+    /// Reason of a decline or a refusal.
+    pub reason: Option<String>,
+    /// Required to close.
+    pub money: Option<ClosingMoney>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Moved {
+    pub before: Order,
+    pub after: Order,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    #[error("order not found")]
+    NotFound,
+    #[error("the order has changed")]
+    Stale(Box<Order>),
+    #[error("{0}")]
+    Denied(Denied, Box<Order>),
+    #[error("this master cannot take orders now")]
+    MasterUnavailable,
+    #[error("closing needs the amounts")]
+    MoneyMissing,
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Applies one transition: state machine, order row, history row and audit row in one
+/// IMMEDIATE transaction, so a double press or two people at once can never both win.
+pub fn apply(conn: &mut SqliteConnection, request: &Move, now: NaiveDateTime) -> Result<Moved, MoveError> {
+    conn.immediate_transaction(|conn| {
+        let before = get(conn, request.order_id)?.ok_or(MoveError::NotFound)?;
+        if request.seen_status.is_some_and(|seen| seen != before.status()) {
+            return Err(MoveError::Stale(Box::new(before)));
+        }
+        let transition = decide(&before.facts(), &request.actor, &request.action)
+            .map_err(|denied| MoveError::Denied(denied, Box::new(before.clone())))?;
+        if let Action::Assign { master_id } = request.action {
+            let master = masters::by_id(conn, master_id)?;
+            if !master.is_some_and(|m| m.is_assignable()) {
+                return Err(MoveError::MasterUnavailable);
+            }
+        }
+        let money = match request.action {
+            Action::Close => Some(request.money.ok_or(MoveError::MoneyMissing)?),
+            _ => None,
+        };
+
+        let target = orders::table.find(before.id);
+        diesel::update(target)
+            .set((
+                orders::status.eq(transition.to.as_str()),
+                orders::assigned_master_id.eq(transition.assigned_master_id),
+                orders::status_changed_at.eq(now),
+                orders::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        if transition.to == OrderStatus::Assigned {
+            // A new assignment starts the reminder clock afresh.
+            diesel::update(target)
+                .set((orders::reminders_sent.eq(0), orders::last_reminded_at.eq(None::<NaiveDateTime>)))
+                .execute(conn)?;
+        }
+        if let Some(money) = money {
+            diesel::update(target)
+                .set((
+                    orders::total_kopecks.eq(money.total),
+                    orders::materials_kopecks.eq(money.materials),
+                    orders::master_share_kopecks.eq(money.master_share),
+                    orders::company_share_kopecks.eq(money.company_share),
+                    orders::has_review.eq(money.has_review),
+                ))
+                .execute(conn)?;
+        }
+
+        let (audit_action, details) = describe(&before, request, money.as_ref());
+        write_history(
+            conn,
+            before.id,
+            Some(transition.from),
+            transition.to,
+            request.actor.telegram_id,
+            details.clone(),
+            now,
+        )?;
+        audit::record(conn, Some(request.actor.telegram_id), audit_action, Entity::Order(before.id), details, now)?;
+        let after = get(conn, before.id)?.ok_or(MoveError::NotFound)?;
+        Ok(Moved { before, after })
+    })
+}
+
+/// The audit action and the note kept with the history row.
+fn describe(before: &Order, request: &Move, money: Option<&ClosingMoney>) -> (AuditAction, Option<String>) {
+    let reason = request.reason.clone();
+    match request.action {
+        Action::Assign { master_id } => match before.assigned_master_id {
+            Some(old) if before.status() != OrderStatus::New => {
+                (AuditAction::OrderReassigned, Some(format!("master {old} -> {master_id}")))
+            }
+            _ => (AuditAction::OrderAssigned, Some(format!("master {master_id}"))),
+        },
+        Action::Unassign => (
+            AuditAction::OrderUnassigned,
+            before.assigned_master_id.map(|old| format!("master {old}")),
+        ),
+        Action::Accept => (AuditAction::OrderAccepted, None),
+        Action::Decline => (AuditAction::OrderDeclined, reason),
+        Action::GoOnsite => (AuditAction::OrderOnsite, None),
+        Action::LongRepair => (AuditAction::OrderLongRepair, reason),
+        Action::ResumeOnsite => (AuditAction::OrderResumed, None),
+        Action::Close => (
+            AuditAction::OrderClosed,
+            money.map(|m| {
+                format!(
+                    "total={} materials={} master={} company={} review={}",
+                    m.total, m.materials, m.master_share, m.company_share, m.has_review
+                )
+            }),
+        ),
+        Action::Refuse => (AuditAction::OrderRefused, reason),
+        Action::Restore => (AuditAction::OrderRestored, None),
+    }
+}
+
+fn write_history(
+    conn: &mut SqliteConnection,
+    order_id: i64,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
+    by: i64,
+    notes: Option<String>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(order_status_history::table)
+        .values((
+            order_status_history::order_id.eq(order_id),
+            order_status_history::old_status.eq(from.map(OrderStatus::as_str)),
+            order_status_history::new_status.eq(to.as_str()),
+            order_status_history::changed_by.eq(by),
+            order_status_history::changed_at.eq(now),
+            order_status_history::notes.eq(notes),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Open orders of a master, newest first (the master's "my orders").
+pub fn open_for_master(conn: &mut SqliteConnection, master_id: i64) -> QueryResult<Vec<Order>> {
+    let open: Vec<&str> = OrderStatus::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
+    orders::table
+        .filter(orders::assigned_master_id.eq(master_id))
+        .filter(orders::status.eq_any(open))
+        .order(orders::id.desc())
+        .select(Order::as_select())
+        .load(conn)
+}
+
+/// Orders in one status, newest first, a page at a time.
+pub fn in_status(conn: &mut SqliteConnection, status: OrderStatus, limit: i64) -> QueryResult<Vec<Order>> {
+    orders::table
+        .filter(orders::status.eq(status.as_str()))
+        .order(orders::id.desc())
+        .limit(limit)
+        .select(Order::as_select())
+        .load(conn)
+}
+
+/// ASSIGNED orders assigned at or before `assigned_before` and still not accepted; the
+/// reminder policy (how many, how far apart) is the caller's.
+pub fn awaiting_acceptance(conn: &mut SqliteConnection, assigned_before: NaiveDateTime) -> QueryResult<Vec<Order>> {
+    orders::table
+        .filter(orders::status.eq(OrderStatus::Assigned.as_str()))
+        .filter(orders::status_changed_at.le(assigned_before))
+        .order(orders::id)
+        .select(Order::as_select())
+        .load(conn)
+}
+
+pub fn mark_reminded(conn: &mut SqliteConnection, order_id: i64, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(orders::table.find(order_id))
+        .set((orders::reminders_sent.eq(orders::reminders_sent + 1), orders::last_reminded_at.eq(now)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Open orders that entered `status` at or before `since` and were not alerted for it yet.
+pub fn sla_breaches(
+    conn: &mut SqliteConnection,
+    status: OrderStatus,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<Order>> {
+    use crate::schema::sla_alerts;
+    let alerted = sla_alerts::table
+        .filter(sla_alerts::status.eq(status.as_str()))
+        .select(sla_alerts::order_id);
+    orders::table
+        .filter(orders::status.eq(status.as_str()))
+        .filter(orders::status_changed_at.le(since))
+        .filter(orders::id.ne_all(alerted))
+        .order(orders::id)
+        .select(Order::as_select())
+        .load(conn)
+}
+
+/// Records an SLA alert; false when it was already recorded (another process or a retry).
+pub fn record_sla_alert(
+    conn: &mut SqliteConnection,
+    order_id: i64,
+    status: OrderStatus,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    use crate::schema::sla_alerts;
+    diesel::insert_or_ignore_into(sla_alerts::table)
+        .values((
+            sla_alerts::order_id.eq(order_id),
+            sla_alerts::status.eq(status.as_str()),
+            sla_alerts::alerted_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|n| n > 0)
+}
