@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use repair_bot::bot::{self, BotSettings};
+use std::sync::Arc;
+
+use repair_bot::bot::{self, App, BotConfig};
+use repair_bot::clock::SystemClock;
 use repair_bot::config;
 use repair_bot::db::backup::{self, BackupReason};
 use repair_bot::db::migrations::Catalog;
@@ -98,10 +101,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn run_bot(settings: &DatabaseSettings, catalog: &Catalog) -> anyhow::Result<ExitCode> {
-    let bot_settings = BotSettings::from_env()?;
+    let config = BotConfig::from_env()?;
     let prepared = startup::prepare(settings, catalog)?;
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(bot::run(bot_settings));
+    runtime.block_on(async {
+        let pool = repair_bot::db::pool::build(&settings.path, 4)?;
+        let mut bot = teloxide::Bot::new(config.token.clone());
+        if let Some(url) = config.api_url.clone() {
+            bot = bot.set_api_url(url);
+        }
+        let app = App {
+            pool,
+            config: Arc::new(config),
+            clock: Arc::new(SystemClock),
+            database: Arc::new(settings.clone()),
+        };
+        bot::run(bot, app).await;
+        anyhow::Ok(())
+    })?;
+    // The lock is held until the bot has stopped.
     drop(prepared);
     Ok(ExitCode::SUCCESS)
 }

@@ -152,7 +152,7 @@ fn bot_adopts_the_old_database_then_answers_start() {
 
     assert!(reply.contains(&format!("\"chat_id\":{CHAT_ID}")), "{reply}");
     assert!(
-        reply.contains(&format!("Telegram id: {CHAT_ID}")),
+        reply.contains(&format!("Telegram id: <code>{CHAT_ID}</code>")),
         "{reply}"
     );
     let mut conn = SqliteConnection::establish(db.to_str().unwrap()).unwrap();

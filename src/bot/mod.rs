@@ -1,74 +1,203 @@
-//! The Telegram side. For now it answers /start from the migrated database; the full bot
-//! (roles, orders, the master's flow) builds on this.
+//! The Telegram side: one dptree handler tree ([`schema`]), dialogues stored in the database,
+//! cards and notifications, and the periodic jobs (reminders, SLA alerts, daily backup).
 
+pub mod buttons;
+pub mod callbacks;
+pub mod cards;
+pub mod config;
+pub mod jobs;
+pub mod keyboards;
+pub mod messages;
+pub mod notify;
+pub mod state;
+pub mod texts;
+
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+use teloxide::dispatching::dialogue::Dialogue;
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
+use teloxide::types::{ParseMode, ReplyMarkup, User as TgUser};
 use teloxide::utils::command::BotCommands;
 
-use crate::config::{self, ConfigError};
+use crate::clock::SharedClock;
+use crate::db::pool::{self, DbPool, PoolError};
+use crate::db::startup::DatabaseSettings;
+use crate::domain::status::{Actor, Role};
+use crate::store::dialogues::DbStorage;
+use crate::store::users::{self, Contact, Member};
+pub use config::BotConfig;
+use state::State;
 
-#[derive(BotCommands, Clone)]
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type HandlerResult = Result<(), BoxError>;
+pub type Dialog = Dialogue<State, DbStorage<State>>;
+
+/// What every handler may need, injected by type.
+#[derive(Clone)]
+pub struct App {
+    pub pool: DbPool,
+    pub config: Arc<BotConfig>,
+    pub clock: SharedClock,
+    pub database: Arc<DatabaseSettings>,
+}
+
+impl App {
+    pub fn now(&self) -> NaiveDateTime {
+        self.clock.now_naive()
+    }
+
+    /// A store call on a pooled connection.
+    pub async fn db<T, F>(&self, work: F) -> Result<T, PoolError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut diesel::SqliteConnection) -> diesel::QueryResult<T> + Send + 'static,
+    {
+        pool::run(&self.pool, work).await
+    }
+}
+
+#[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
 #[command(rename_rule = "lowercase", description = "Команды:")]
 pub enum Command {
-    #[command(description = "начать работу")]
+    #[command(description = "главное меню")]
     Start,
+    #[command(description = "справка")]
+    Help,
+    #[command(description = "отменить текущее действие")]
+    Cancel,
 }
 
-/// What the bot needs besides the database.
-#[derive(Debug, Clone)]
-pub struct BotSettings {
-    pub token: String,
-    pub api_url: Option<url::Url>,
+/// The whole routing. Every private message and every button press first registers the
+/// sender and resolves their roles (`Member`), then enters the chat's dialogue; what is not
+/// handled by a command, a dialogue step or a menu button gets an explicit answer.
+pub fn schema() -> UpdateHandler<BoxError> {
+    let messages = Update::filter_message()
+        .filter(|message: Message| message.chat.is_private())
+        .filter_map_async(identify_sender)
+        .enter_dialogue::<Message, DbStorage<State>, State>()
+        .branch(
+            dptree::entry()
+                .filter_command::<Command>()
+                .endpoint(messages::command),
+        )
+        .branch(
+            dptree::filter(|message: Message| message.shared_chat().is_some())
+                .endpoint(messages::chat_shared),
+        )
+        .branch(dptree::endpoint(messages::text));
+    let buttons = Update::filter_callback_query()
+        .filter_map_async(identify_sender)
+        .enter_dialogue::<CallbackQuery, DbStorage<State>, State>()
+        .endpoint(buttons::pressed);
+    dptree::entry().branch(messages).branch(buttons)
 }
 
-impl BotSettings {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let token = config::var("BOT_TOKEN")
-            .or_else(|| config::var("TELOXIDE_TOKEN"))
-            .ok_or(ConfigError {
-                variable: "BOT_TOKEN",
-                problem: "is not set: put the token from @BotFather into .env (see .env.example)"
-                    .into(),
-            })?;
-        let api_url = match config::var("TELOXIDE_API_URL") {
-            None => None,
-            Some(raw) => Some(raw.parse().map_err(|e| ConfigError {
-                variable: "TELOXIDE_API_URL",
-                problem: format!("is not a URL ({e}): {raw:?}"),
-            })?),
-        };
-        Ok(Self { token, api_url })
+/// Registers the sender (refreshing names, applying ADMIN_IDS / DISPATCHER_IDS) and returns
+/// them with their roles. Updates without a sender are not ours to answer.
+async fn identify_sender(update: Update, app: App) -> Option<Member> {
+    let from: TgUser = update.from()?.clone();
+    let contact = Contact {
+        telegram_id: from.id.0 as i64,
+        username: from.username.clone(),
+        first_name: Some(from.first_name.clone()),
+        last_name: from.last_name.clone(),
+    };
+    let env = app.config.env_roles.clone();
+    let now = app.now();
+    match app
+        .db(move |conn| users::register(conn, &contact, &env, now))
+        .await
+    {
+        Ok(member) => Some(member),
+        Err(error) => {
+            log::error!("cannot register user {}: {error}", from.id.0);
+            None
+        }
     }
 }
 
-/// Runs the bot until Ctrl-C / SIGTERM.
-pub async fn run(settings: BotSettings) {
-    let mut bot = Bot::new(settings.token);
-    if let Some(url) = settings.api_url {
-        bot = bot.set_api_url(url);
+pub fn actor(member: &Member) -> Actor {
+    Actor {
+        telegram_id: member.user.telegram_id,
+        roles: member.roles.clone(),
+        master_id: member.master.as_ref().map(|m| m.id),
     }
-    let handler =
-        Update::filter_message().branch(dptree::entry().filter_command::<Command>().endpoint(
-            |bot: Bot, msg: Message, cmd: Command| async move {
-                match cmd {
-                    Command::Start => {
-                        bot.send_message(msg.chat.id, texts::start(msg.chat.id.0))
-                            .await?;
-                    }
-                }
-                respond(())
-            },
-        ));
-    Dispatcher::builder(bot, handler)
-        .enable_ctrlc_handler()
+}
+
+pub fn roles(member: &Member) -> Vec<Role> {
+    member.roles.iter().copied().collect()
+}
+
+/// Sends an HTML reply to a chat (answers to the user's own action: no quiet hours).
+pub async fn reply(
+    bot: &Bot,
+    chat_id: ChatId,
+    text: &str,
+    markup: Option<ReplyMarkup>,
+) -> HandlerResult {
+    let mut request = bot.send_message(chat_id, text).parse_mode(ParseMode::Html);
+    if let Some(markup) = markup {
+        request = request.reply_markup(markup);
+    }
+    request.await?;
+    Ok(())
+}
+
+/// Everything the dispatcher needs to run the bot against `bot` (tests pass a bot pointed at
+/// a fake Bot API and a manual clock).
+pub fn dispatcher(
+    bot: Bot,
+    app: App,
+) -> Dispatcher<Bot, BoxError, teloxide::dispatching::DefaultKey> {
+    let storage = DbStorage::<State>::new(app.pool.clone(), app.clock.clone());
+    Dispatcher::builder(bot, schema())
+        .dependencies(dptree::deps![app, storage])
+        .default_handler(|update| async move {
+            log::debug!("update {} not handled (no private sender)", update.id.0);
+        })
+        .error_handler(LoggingErrorHandler::with_custom_text("handler failed"))
         .build()
-        .dispatch()
-        .await;
 }
 
-pub mod texts {
-    //! Every user-facing text, in Russian.
+/// Runs the bot until Ctrl-C or SIGTERM: in-flight updates finish, jobs stop, then return.
+pub async fn run(bot: Bot, app: App) {
+    if let Err(error) = bot.set_my_commands(Command::bot_commands()).await {
+        log::warn!("setMyCommands failed: {error}");
+    }
+    let mut dispatcher = dispatcher(bot.clone(), app.clone());
+    let shutdown = dispatcher.shutdown_token();
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let jobs = tokio::spawn(jobs::run_periodically(bot, app, jobs_stopped));
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        log::info!("shutting down: finishing the updates in flight");
+        if let Ok(done) = shutdown.shutdown() {
+            done.await;
+        }
+    });
+    dispatcher.dispatch().await;
+    let _ = stop_jobs.send(true);
+    let _ = jobs.await;
+    log::info!("bot stopped");
+}
 
-    pub fn start(chat_id: i64) -> String {
-        format!("Здравствуйте! Бот сервиса ремонта техники работает.\nВаш Telegram id: {chat_id}")
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -39,7 +39,10 @@ pub fn build(path: &Path, max_size: usize) -> Result<DbPool, DbError> {
             })
         }))
         .build()
-        .map_err(|e| DbError::Open { path: path.to_owned(), detail: e.to_string() })
+        .map_err(|e| DbError::Open {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })
 }
 
 /// Runs `work` on a pooled connection in the blocking thread pool.
@@ -48,10 +51,31 @@ where
     T: Send + 'static,
     F: FnOnce(&mut SqliteConnection) -> Result<T, diesel::result::Error> + Send + 'static,
 {
-    let connection = pool.get().await.map_err(|e| PoolError::Pool(e.to_string()))?;
+    let connection = pool
+        .get()
+        .await
+        .map_err(|e| PoolError::Pool(e.to_string()))?;
     connection
         .interact(work)
         .await
         .map_err(|e| PoolError::Pool(e.to_string()))?
         .map_err(PoolError::Query)
+}
+
+/// Runs `work` on a pooled connection and hands back its own result type untouched (for
+/// store functions that tell several outcomes apart); only pool trouble is a `PoolError`.
+pub async fn interact<T, E, F>(pool: &DbPool, work: F) -> Result<Result<T, E>, PoolError>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: FnOnce(&mut SqliteConnection) -> Result<T, E> + Send + 'static,
+{
+    let connection = pool
+        .get()
+        .await
+        .map_err(|e| PoolError::Pool(e.to_string()))?;
+    connection
+        .interact(work)
+        .await
+        .map_err(|e| PoolError::Pool(e.to_string()))
 }

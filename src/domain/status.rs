@@ -8,7 +8,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// An order's status, spelled in the database as [`OrderStatus::as_str`] returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum OrderStatus {
     New,
     Assigned,

@@ -115,7 +115,11 @@ pub fn record(
 /// The audit trail of one order, oldest first.
 pub fn of_order(conn: &mut SqliteConnection, order_id: i64) -> QueryResult<Vec<AuditRow>> {
     audit_log::table
-        .filter(audit_log::entity_type.eq("order").and(audit_log::entity_id.eq(order_id)))
+        .filter(
+            audit_log::entity_type
+                .eq("order")
+                .and(audit_log::entity_id.eq(order_id)),
+        )
         .order(audit_log::id)
         .select(AuditRow::as_select())
         .load(conn)

@@ -21,7 +21,10 @@ pub enum DialogueStorageError {
     #[error(transparent)]
     Db(#[from] PoolError),
     #[error("dialogue state of chat {chat_id} cannot be read: {source}")]
-    Json { chat_id: i64, source: serde_json::Error },
+    Json {
+        chat_id: i64,
+        source: serde_json::Error,
+    },
 }
 
 pub struct DbStorage<D> {
@@ -32,7 +35,11 @@ pub struct DbStorage<D> {
 
 impl<D> DbStorage<D> {
     pub fn new(pool: DbPool, clock: SharedClock) -> Arc<Self> {
-        Arc::new(Self { pool, clock, _state: PhantomData })
+        Arc::new(Self {
+            pool,
+            clock,
+            _state: PhantomData,
+        })
     }
 }
 
@@ -57,13 +64,20 @@ where
         })
     }
 
-    fn update_dialogue(self: Arc<Self>, chat_id: ChatId, dialogue: D) -> BoxFuture<Result<(), Self::Error>>
+    fn update_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+        dialogue: D,
+    ) -> BoxFuture<Result<(), Self::Error>>
     where
         D: Send + 'static,
     {
         Box::pin(async move {
-            let state = serde_json::to_string(&dialogue)
-                .map_err(|source| DialogueStorageError::Json { chat_id: chat_id.0, source })?;
+            let state =
+                serde_json::to_string(&dialogue).map_err(|source| DialogueStorageError::Json {
+                    chat_id: chat_id.0,
+                    source,
+                })?;
             let now = self.clock.now_naive();
             pool::run(&self.pool, move |conn| {
                 diesel::replace_into(dialogues::table)
@@ -82,13 +96,20 @@ where
     fn get_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<Result<Option<D>, Self::Error>> {
         Box::pin(async move {
             let stored: Option<String> = pool::run(&self.pool, move |conn| {
-                dialogues::table.find(chat_id.0).select(dialogues::state).first(conn).optional()
+                dialogues::table
+                    .find(chat_id.0)
+                    .select(dialogues::state)
+                    .first(conn)
+                    .optional()
             })
             .await?;
             stored
                 .map(|json| serde_json::from_str(&json))
                 .transpose()
-                .map_err(|source| DialogueStorageError::Json { chat_id: chat_id.0, source })
+                .map_err(|source| DialogueStorageError::Json {
+                    chat_id: chat_id.0,
+                    source,
+                })
         })
     }
 }

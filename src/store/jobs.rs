@@ -6,7 +6,11 @@ use diesel::prelude::*;
 use crate::schema::job_runs;
 
 pub fn last_run(conn: &mut SqliteConnection, job: &str) -> QueryResult<Option<NaiveDateTime>> {
-    job_runs::table.find(job).select(job_runs::last_run_at).first(conn).optional()
+    job_runs::table
+        .find(job)
+        .select(job_runs::last_run_at)
+        .first(conn)
+        .optional()
 }
 
 pub fn record_run(conn: &mut SqliteConnection, job: &str, at: NaiveDateTime) -> QueryResult<()> {

@@ -41,10 +41,17 @@ pub enum AddMasterError {
 }
 
 pub fn by_id(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<Master>> {
-    masters::table.find(id).select(Master::as_select()).first(conn).optional()
+    masters::table
+        .find(id)
+        .select(Master::as_select())
+        .first(conn)
+        .optional()
 }
 
-pub fn by_telegram_id(conn: &mut SqliteConnection, telegram_id: i64) -> QueryResult<Option<Master>> {
+pub fn by_telegram_id(
+    conn: &mut SqliteConnection,
+    telegram_id: i64,
+) -> QueryResult<Option<Master>> {
     masters::table
         .filter(masters::telegram_id.eq(telegram_id))
         .select(Master::as_select())
@@ -105,7 +112,14 @@ pub fn add(
             .returning(Master::as_returning())
             .get_result(conn)?;
         users::grant(conn, Some(by), telegram_id, Role::Master, now)?;
-        audit::record(conn, Some(by), AuditAction::MasterAdded, Entity::Master(master.id), Some(specialization.to_string()), now)?;
+        audit::record(
+            conn,
+            Some(by),
+            AuditAction::MasterAdded,
+            Entity::Master(master.id),
+            Some(specialization.to_string()),
+            now,
+        )?;
         Ok(master)
     })
 }
@@ -122,7 +136,11 @@ pub fn set_active(
             .set((masters::is_active.eq(active), masters::updated_at.eq(now)))
             .returning(Master::as_returning())
             .get_result(conn)?;
-        let action = if active { AuditAction::MasterActivated } else { AuditAction::MasterDeactivated };
+        let action = if active {
+            AuditAction::MasterActivated
+        } else {
+            AuditAction::MasterDeactivated
+        };
         audit::record(conn, Some(by), action, Entity::Master(master_id), None, now)?;
         Ok(master)
     })
@@ -137,20 +155,36 @@ pub fn bind_work_chat(
 ) -> QueryResult<Master> {
     conn.immediate_transaction(|conn| {
         let master = diesel::update(masters::table.find(master_id))
-            .set((masters::work_chat_id.eq(Some(chat_id)), masters::updated_at.eq(now)))
+            .set((
+                masters::work_chat_id.eq(Some(chat_id)),
+                masters::updated_at.eq(now),
+            ))
             .returning(Master::as_returning())
             .get_result(conn)?;
-        audit::record(conn, Some(by), AuditAction::MasterWorkChatBound, Entity::Master(master_id), Some(chat_id.to_string()), now)?;
+        audit::record(
+            conn,
+            Some(by),
+            AuditAction::MasterWorkChatBound,
+            Entity::Master(master_id),
+            Some(chat_id.to_string()),
+            now,
+        )?;
         Ok(master)
     })
 }
 
 /// How many of the master's orders are in each status.
-pub fn order_counts(conn: &mut SqliteConnection, master_id: i64) -> QueryResult<BTreeMap<OrderStatus, i64>> {
+pub fn order_counts(
+    conn: &mut SqliteConnection,
+    master_id: i64,
+) -> QueryResult<BTreeMap<OrderStatus, i64>> {
     let rows: Vec<(String, i64)> = orders::table
         .filter(orders::assigned_master_id.eq(master_id))
         .group_by(orders::status)
         .select((orders::status, diesel::dsl::count_star()))
         .load(conn)?;
-    Ok(rows.into_iter().filter_map(|(status, n)| Some((status.parse().ok()?, n))).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|(status, n)| Some((status.parse().ok()?, n)))
+        .collect())
 }

@@ -42,7 +42,10 @@ impl Order {
     }
 
     pub fn facts(&self) -> OrderFacts {
-        OrderFacts { status: self.status(), assigned_master_id: self.assigned_master_id }
+        OrderFacts {
+            status: self.status(),
+            assigned_master_id: self.assigned_master_id,
+        }
     }
 }
 
@@ -81,7 +84,11 @@ pub struct HistoryRow {
 }
 
 pub fn get(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<Order>> {
-    orders::table.find(id).select(Order::as_select()).first(conn).optional()
+    orders::table
+        .find(id)
+        .select(Order::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn history(conn: &mut SqliteConnection, order_id: i64) -> QueryResult<Vec<HistoryRow>> {
@@ -117,8 +124,23 @@ pub fn create(
             ))
             .returning(Order::as_returning())
             .get_result(conn)?;
-        write_history(conn, saved.id, None, OrderStatus::New, dispatcher_id, None, now)?;
-        audit::record(conn, Some(dispatcher_id), AuditAction::OrderCreated, Entity::Order(saved.id), None, now)?;
+        write_history(
+            conn,
+            saved.id,
+            None,
+            OrderStatus::New,
+            dispatcher_id,
+            None,
+            now,
+        )?;
+        audit::record(
+            conn,
+            Some(dispatcher_id),
+            AuditAction::OrderCreated,
+            Entity::Order(saved.id),
+            None,
+            now,
+        )?;
         Ok(saved)
     })
 }
@@ -162,10 +184,17 @@ pub enum MoveError {
 
 /// Applies one transition: state machine, order row, history row and audit row in one
 /// IMMEDIATE transaction, so a double press or two people at once can never both win.
-pub fn apply(conn: &mut SqliteConnection, request: &Move, now: NaiveDateTime) -> Result<Moved, MoveError> {
+pub fn apply(
+    conn: &mut SqliteConnection,
+    request: &Move,
+    now: NaiveDateTime,
+) -> Result<Moved, MoveError> {
     conn.immediate_transaction(|conn| {
         let before = get(conn, request.order_id)?.ok_or(MoveError::NotFound)?;
-        if request.seen_status.is_some_and(|seen| seen != before.status()) {
+        if request
+            .seen_status
+            .is_some_and(|seen| seen != before.status())
+        {
             return Err(MoveError::Stale(Box::new(before)));
         }
         let transition = decide(&before.facts(), &request.actor, &request.action)
@@ -193,7 +222,10 @@ pub fn apply(conn: &mut SqliteConnection, request: &Move, now: NaiveDateTime) ->
         if transition.to == OrderStatus::Assigned {
             // A new assignment starts the reminder clock afresh.
             diesel::update(target)
-                .set((orders::reminders_sent.eq(0), orders::last_reminded_at.eq(None::<NaiveDateTime>)))
+                .set((
+                    orders::reminders_sent.eq(0),
+                    orders::last_reminded_at.eq(None::<NaiveDateTime>),
+                ))
                 .execute(conn)?;
         }
         if let Some(money) = money {
@@ -218,21 +250,36 @@ pub fn apply(conn: &mut SqliteConnection, request: &Move, now: NaiveDateTime) ->
             details.clone(),
             now,
         )?;
-        audit::record(conn, Some(request.actor.telegram_id), audit_action, Entity::Order(before.id), details, now)?;
+        audit::record(
+            conn,
+            Some(request.actor.telegram_id),
+            audit_action,
+            Entity::Order(before.id),
+            details,
+            now,
+        )?;
         let after = get(conn, before.id)?.ok_or(MoveError::NotFound)?;
         Ok(Moved { before, after })
     })
 }
 
 /// The audit action and the note kept with the history row.
-fn describe(before: &Order, request: &Move, money: Option<&ClosingMoney>) -> (AuditAction, Option<String>) {
+fn describe(
+    before: &Order,
+    request: &Move,
+    money: Option<&ClosingMoney>,
+) -> (AuditAction, Option<String>) {
     let reason = request.reason.clone();
     match request.action {
         Action::Assign { master_id } => match before.assigned_master_id {
-            Some(old) if before.status() != OrderStatus::New => {
-                (AuditAction::OrderReassigned, Some(format!("master {old} -> {master_id}")))
-            }
-            _ => (AuditAction::OrderAssigned, Some(format!("master {master_id}"))),
+            Some(old) if before.status() != OrderStatus::New => (
+                AuditAction::OrderReassigned,
+                Some(format!("master {old} -> {master_id}")),
+            ),
+            _ => (
+                AuditAction::OrderAssigned,
+                Some(format!("master {master_id}")),
+            ),
         },
         Action::Unassign => (
             AuditAction::OrderUnassigned,
@@ -281,7 +328,11 @@ fn write_history(
 
 /// Open orders of a master, newest first (the master's "my orders").
 pub fn open_for_master(conn: &mut SqliteConnection, master_id: i64) -> QueryResult<Vec<Order>> {
-    let open: Vec<&str> = OrderStatus::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
+    let open: Vec<&str> = OrderStatus::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| s.as_str())
+        .collect();
     orders::table
         .filter(orders::assigned_master_id.eq(master_id))
         .filter(orders::status.eq_any(open))
@@ -291,7 +342,11 @@ pub fn open_for_master(conn: &mut SqliteConnection, master_id: i64) -> QueryResu
 }
 
 /// Orders in one status, newest first, a page at a time.
-pub fn in_status(conn: &mut SqliteConnection, status: OrderStatus, limit: i64) -> QueryResult<Vec<Order>> {
+pub fn in_status(
+    conn: &mut SqliteConnection,
+    status: OrderStatus,
+    limit: i64,
+) -> QueryResult<Vec<Order>> {
     orders::table
         .filter(orders::status.eq(status.as_str()))
         .order(orders::id.desc())
@@ -302,7 +357,10 @@ pub fn in_status(conn: &mut SqliteConnection, status: OrderStatus, limit: i64) -
 
 /// ASSIGNED orders assigned at or before `assigned_before` and still not accepted; the
 /// reminder policy (how many, how far apart) is the caller's.
-pub fn awaiting_acceptance(conn: &mut SqliteConnection, assigned_before: NaiveDateTime) -> QueryResult<Vec<Order>> {
+pub fn awaiting_acceptance(
+    conn: &mut SqliteConnection,
+    assigned_before: NaiveDateTime,
+) -> QueryResult<Vec<Order>> {
     orders::table
         .filter(orders::status.eq(OrderStatus::Assigned.as_str()))
         .filter(orders::status_changed_at.le(assigned_before))
@@ -311,9 +369,16 @@ pub fn awaiting_acceptance(conn: &mut SqliteConnection, assigned_before: NaiveDa
         .load(conn)
 }
 
-pub fn mark_reminded(conn: &mut SqliteConnection, order_id: i64, now: NaiveDateTime) -> QueryResult<()> {
+pub fn mark_reminded(
+    conn: &mut SqliteConnection,
+    order_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::update(orders::table.find(order_id))
-        .set((orders::reminders_sent.eq(orders::reminders_sent + 1), orders::last_reminded_at.eq(now)))
+        .set((
+            orders::reminders_sent.eq(orders::reminders_sent + 1),
+            orders::last_reminded_at.eq(now),
+        ))
         .execute(conn)
         .map(drop)
 }

@@ -102,10 +102,16 @@ pub fn roles_of(conn: &mut SqliteConnection, telegram_id: i64) -> QueryResult<BT
 }
 
 pub fn member(conn: &mut SqliteConnection, telegram_id: i64) -> QueryResult<Option<Member>> {
-    let Some(user) = by_telegram_id(conn, telegram_id)? else { return Ok(None) };
+    let Some(user) = by_telegram_id(conn, telegram_id)? else {
+        return Ok(None);
+    };
     let roles = roles_of(conn, telegram_id)?;
     let master = masters::by_telegram_id(conn, telegram_id)?;
-    Ok(Some(Member { user, roles, master }))
+    Ok(Some(Member {
+        user,
+        roles,
+        master,
+    }))
 }
 
 /// Registers or refreshes the sender of any update and applies the environment's roles.
@@ -175,9 +181,9 @@ fn same_names(user: &User, contact: &Contact) -> bool {
 }
 
 fn roles_match_env(member: &Member, env: &EnvRoles) -> bool {
-    [Role::Admin, Role::Dispatcher].into_iter().all(|role| {
-        env.wanted(member.user.telegram_id, role) == Some(member.roles.contains(&role))
-    })
+    [Role::Admin, Role::Dispatcher]
+        .into_iter()
+        .all(|role| env.wanted(member.user.telegram_id, role) == Some(member.roles.contains(&role)))
 }
 
 pub fn grant(
@@ -195,7 +201,14 @@ pub fn grant(
         ))
         .execute(conn)?;
     if inserted > 0 {
-        audit::record(conn, by, AuditAction::RoleGranted, Entity::User(telegram_id), Some(role.as_str().into()), now)?;
+        audit::record(
+            conn,
+            by,
+            AuditAction::RoleGranted,
+            Entity::User(telegram_id),
+            Some(role.as_str().into()),
+            now,
+        )?;
     }
     Ok(())
 }
@@ -214,7 +227,14 @@ pub fn revoke(
     )
     .execute(conn)?;
     if deleted > 0 {
-        audit::record(conn, by, AuditAction::RoleRevoked, Entity::User(telegram_id), Some(role.as_str().into()), now)?;
+        audit::record(
+            conn,
+            by,
+            AuditAction::RoleRevoked,
+            Entity::User(telegram_id),
+            Some(role.as_str().into()),
+            now,
+        )?;
     }
     Ok(())
 }

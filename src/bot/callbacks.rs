@@ -1,0 +1,187 @@
+//! Callback data of inline buttons: short strings (Telegram allows 64 bytes) parsed once into
+//! [`Callback`]. Nothing in them is trusted: the handler re-reads the order and the sender's
+//! roles, and the status the card showed only serves to detect stale cards.
+
+use crate::domain::status::{ActionKind, OrderStatus};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callback {
+    /// An action button of an order card, with the status the card showed.
+    Order {
+        order_id: i64,
+        action: ActionKind,
+        seen: OrderStatus,
+    },
+    /// A master picked from the list for an order.
+    PickMaster {
+        order_id: i64,
+        master_id: i64,
+        seen: OrderStatus,
+    },
+    /// Show an order's card afresh.
+    Card {
+        order_id: i64,
+    },
+    /// An equipment type in the intake dialogue, by index in the list.
+    Equipment(usize),
+    Skip,
+    Cancel,
+    Confirm,
+    Review(bool),
+    MasterActive {
+        master_id: i64,
+        active: bool,
+    },
+    BindGroup {
+        master_id: i64,
+    },
+}
+
+fn action_code(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Assign => "asg",
+        ActionKind::Unassign => "una",
+        ActionKind::Accept => "acc",
+        ActionKind::Decline => "dec",
+        ActionKind::GoOnsite => "ons",
+        ActionKind::LongRepair => "dr",
+        ActionKind::ResumeOnsite => "res",
+        ActionKind::Close => "cls",
+        ActionKind::Refuse => "ref",
+        ActionKind::Restore => "rst",
+    }
+}
+
+impl Callback {
+    pub fn encode(&self) -> String {
+        match *self {
+            Callback::Order {
+                order_id,
+                action,
+                seen,
+            } => {
+                format!("o:{order_id}:{}:{}", action_code(action), seen.as_str())
+            }
+            Callback::PickMaster {
+                order_id,
+                master_id,
+                seen,
+            } => {
+                format!("m:{order_id}:{master_id}:{}", seen.as_str())
+            }
+            Callback::Card { order_id } => format!("c:{order_id}"),
+            Callback::Equipment(index) => format!("eq:{index}"),
+            Callback::Skip => "skip".into(),
+            Callback::Cancel => "cancel".into(),
+            Callback::Confirm => "confirm".into(),
+            Callback::Review(yes) => format!("rev:{}", u8::from(yes)),
+            Callback::MasterActive { master_id, active } => {
+                format!("ma:{master_id}:{}", u8::from(active))
+            }
+            Callback::BindGroup { master_id } => format!("mg:{master_id}"),
+        }
+    }
+
+    pub fn parse(data: &str) -> Option<Callback> {
+        let parts: Vec<&str> = data.split(':').collect();
+        let id = |i: usize| parts.get(i)?.parse::<i64>().ok();
+        let status = |i: usize| parts.get(i)?.parse::<OrderStatus>().ok();
+        let flag = |i: usize| match parts.get(i) {
+            Some(&"1") => Some(true),
+            Some(&"0") => Some(false),
+            _ => None,
+        };
+        match parts.first().copied()? {
+            "o" if parts.len() == 4 => {
+                let action = ActionKind::ALL
+                    .into_iter()
+                    .find(|k| action_code(*k) == parts[2])?;
+                Some(Callback::Order {
+                    order_id: id(1)?,
+                    action,
+                    seen: status(3)?,
+                })
+            }
+            "m" if parts.len() == 4 => Some(Callback::PickMaster {
+                order_id: id(1)?,
+                master_id: id(2)?,
+                seen: status(3)?,
+            }),
+            "c" if parts.len() == 2 => Some(Callback::Card { order_id: id(1)? }),
+            "eq" if parts.len() == 2 => Some(Callback::Equipment(parts[1].parse().ok()?)),
+            "skip" => Some(Callback::Skip),
+            "cancel" => Some(Callback::Cancel),
+            "confirm" => Some(Callback::Confirm),
+            "rev" if parts.len() == 2 => Some(Callback::Review(flag(1)?)),
+            "ma" if parts.len() == 3 => Some(Callback::MasterActive {
+                master_id: id(1)?,
+                active: flag(2)?,
+            }),
+            "mg" if parts.len() == 2 => Some(Callback::BindGroup { master_id: id(1)? }),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_callback_round_trips_within_64_bytes() {
+        let samples = [
+            Callback::Order {
+                order_id: i64::MAX,
+                action: ActionKind::ResumeOnsite,
+                seen: OrderStatus::Accepted,
+            },
+            Callback::PickMaster {
+                order_id: i64::MAX,
+                master_id: i64::MAX,
+                seen: OrderStatus::Assigned,
+            },
+            Callback::Card { order_id: 7 },
+            Callback::Equipment(9),
+            Callback::Skip,
+            Callback::Cancel,
+            Callback::Confirm,
+            Callback::Review(true),
+            Callback::Review(false),
+            Callback::MasterActive {
+                master_id: 3,
+                active: false,
+            },
+            Callback::BindGroup { master_id: 3 },
+        ];
+        for sample in samples {
+            let data = sample.encode();
+            assert!(data.len() <= 64, "{data}");
+            assert_eq!(Callback::parse(&data), Some(sample), "{data}");
+        }
+        for kind in ActionKind::ALL {
+            let c = Callback::Order {
+                order_id: 1,
+                action: kind,
+                seen: OrderStatus::New,
+            };
+            assert_eq!(Callback::parse(&c.encode()), Some(c));
+        }
+    }
+
+    #[test]
+    fn forged_data_is_rejected() {
+        for data in [
+            "",
+            "o:1:acc",
+            "o:x:acc:NEW",
+            "o:1:zzz:NEW",
+            "o:1:acc:OPEN",
+            "m:1:2",
+            "rev:2",
+            "eq:-1",
+            "ma:1:yes",
+        ] {
+            assert_eq!(Callback::parse(data), None, "{data}");
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Order cards as each viewer may see them, and the messages an order change causes.
+
+use teloxide::prelude::*;
+use teloxide::types::{ChatId, InlineKeyboardMarkup, MessageId, ParseMode};
+
+use super::notify::send_logged;
+use super::texts::{self, esc, Audience};
+use super::{actor, keyboards, App};
+use crate::domain::money::Breakdown;
+use crate::domain::status::{available_actions, ActionKind, Actor, Role};
+use crate::store::masters::{self, Master};
+use crate::store::orders::{self, Order};
+use crate::store::users::{self, Member, User};
+
+/// Whether this member may look at this order at all.
+pub fn may_view(member: &Member, order: &Order) -> bool {
+    member.is_staff()
+        || (member.has(Role::Master)
+            && member
+                .master
+                .as_ref()
+                .is_some_and(|m| Some(m.id) == order.assigned_master_id))
+}
+
+async fn master_of(app: &App, order: &Order) -> Option<(Master, User)> {
+    let master_id = order.assigned_master_id?;
+    app.db(move |conn| {
+        let Some(master) = masters::by_id(conn, master_id)? else {
+            return Ok(None);
+        };
+        Ok(users::by_telegram_id(conn, master.telegram_id)?.map(|user| (master, user)))
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// The card text and its buttons for `viewer` (staff see everything and the history; a master
+/// sees the phone only from ONSITE on).
+pub async fn render(app: &App, order: &Order, viewer: &Actor) -> (String, InlineKeyboardMarkup) {
+    let audience = if viewer.is_staff() {
+        Audience::Staff
+    } else {
+        Audience::Master
+    };
+    let master = master_of(app, order).await;
+    let tz = app.config.timezone;
+    let mut text = texts::order_card(order, master.as_ref().map(|(m, u)| (m, u)), audience, tz);
+    if audience == Audience::Staff {
+        let order_id = order.id;
+        let loaded = app
+            .db(move |conn| {
+                let rows = orders::history(conn, order_id)?;
+                let mut names = std::collections::BTreeMap::new();
+                for id in rows.iter().filter_map(|r| r.changed_by) {
+                    if let Some(user) = users::by_telegram_id(conn, id)? {
+                        names.insert(id, user.display_name());
+                    }
+                }
+                Ok((rows, names))
+            })
+            .await;
+        if let Ok((rows, names)) = loaded {
+            let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| id.to_string());
+            text.push_str(&texts::history(&rows, &name, tz));
+        }
+    }
+    let actions = available_actions(&order.facts(), viewer);
+    (
+        text,
+        keyboards::order_actions(order.id, order.status(), &actions),
+    )
+}
+
+/// Shows the card by editing the message the button was on, or as a new message.
+pub async fn show(
+    bot: &Bot,
+    app: &App,
+    chat_id: ChatId,
+    edit: Option<MessageId>,
+    order: &Order,
+    member: &Member,
+) {
+    let (text, markup) = render(app, order, &actor(member)).await;
+    if let Some(message_id) = edit {
+        let edited = bot
+            .edit_message_text(chat_id, message_id, &text)
+            .parse_mode(ParseMode::Html)
+            .reply_markup(markup.clone())
+            .await;
+        if edited.is_ok() {
+            return;
+        }
+    }
+    send_logged(bot, chat_id, &text, Some(markup.into())).await;
+}
+
+/// How the master is addressed in their work group.
+fn mention(user: &User) -> String {
+    match &user.username {
+        Some(username) => format!("@{}", esc(username)),
+        None => format!(
+            "<a href=\"tg://user?id={}\">{}</a>",
+            user.telegram_id,
+            esc(&user.display_name())
+        ),
+    }
+}
+
+/// Sends a message meant for a master: to their work group (with a mention) if bound, else
+/// privately; if the group refuses (the bot was removed), privately after all.
+pub async fn to_master(
+    bot: &Bot,
+    master: &Master,
+    user: &User,
+    text: &str,
+    markup: Option<InlineKeyboardMarkup>,
+) {
+    if let Some(group) = master.work_chat_id {
+        let addressed = format!("{}\n{text}", mention(user));
+        if send_logged(
+            bot,
+            ChatId(group),
+            &addressed,
+            markup.clone().map(Into::into),
+        )
+        .await
+        .is_some()
+        {
+            return;
+        }
+        log::warn!(
+            "work group {group} of master {} refused the message; sending privately",
+            master.id
+        );
+    }
+    send_logged(
+        bot,
+        ChatId(master.telegram_id),
+        text,
+        markup.map(Into::into),
+    )
+    .await;
+}
+
+/// The assignment message: the card as the master sees it, with Accept / Decline.
+pub async fn offer_to_master(bot: &Bot, app: &App, order: &Order, master: &Master, user: &User) {
+    let master_actor = Actor {
+        telegram_id: master.telegram_id,
+        roles: [Role::Master].into_iter().collect(),
+        master_id: Some(master.id),
+    };
+    let (card, markup) = render(app, order, &master_actor).await;
+    let text = format!(
+        "{}\n\n{card}",
+        texts::assigned_to_master(order, &esc(&user.display_name()))
+    );
+    to_master(bot, master, user, &text, Some(markup)).await;
+}
+
+/// Tells the dispatcher who created the order what the master did.
+pub async fn tell_dispatcher(
+    bot: &Bot,
+    order: &Order,
+    master: &Member,
+    kind: ActionKind,
+    reason: Option<&str>,
+    breakdown: Option<&Breakdown>,
+) {
+    let Some(dispatcher) = order.dispatcher_id else {
+        return;
+    };
+    if dispatcher == master.user.telegram_id {
+        return;
+    }
+    let mut text = texts::master_did(order.id, &master.user.display_name(), kind, reason);
+    if let Some(breakdown) = breakdown {
+        text = format!("{text}\n\n{}", texts::breakdown(order.id, breakdown));
+    }
+    send_logged(bot, ChatId(dispatcher), &text, None).await;
+}
+
+/// What follows a successful change: the masters concerned and the creating dispatcher.
+pub async fn after_move(
+    bot: &Bot,
+    app: &App,
+    moved: &orders::Moved,
+    by: &Member,
+    kind: ActionKind,
+    reason: Option<&str>,
+) {
+    let before = &moved.before;
+    let after = &moved.after;
+    let old_master = if before.assigned_master_id != after.assigned_master_id {
+        match before.assigned_master_id {
+            Some(_) => master_of(app, before).await,
+            None => None,
+        }
+    } else {
+        None
+    };
+    if let Some((master, user)) = &old_master {
+        if master.telegram_id != by.user.telegram_id {
+            to_master(
+                bot,
+                master,
+                user,
+                &texts::taken_from_master(before.id),
+                None,
+            )
+            .await;
+        }
+    }
+    match kind {
+        ActionKind::Assign => {
+            if let Some((master, user)) = master_of(app, after).await {
+                offer_to_master(bot, app, after, &master, &user).await;
+            }
+        }
+        ActionKind::Accept
+        | ActionKind::Decline
+        | ActionKind::GoOnsite
+        | ActionKind::LongRepair
+        | ActionKind::ResumeOnsite => tell_dispatcher(bot, after, by, kind, reason, None).await,
+        ActionKind::Refuse => {
+            if let (Some((master, user)), true) = (
+                master_of(app, after).await,
+                after.assigned_master_id.is_some(),
+            ) {
+                to_master(
+                    bot,
+                    &master,
+                    &user,
+                    &texts::taken_from_master(after.id),
+                    None,
+                )
+                .await;
+            }
+        }
+        _ => {}
+    }
+}

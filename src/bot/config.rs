@@ -1,0 +1,238 @@
+//! The bot's configuration from the environment (SPEC part 3). Each variable has a default in
+//! `.env.example`; an invalid value stops the start with an error naming it.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use chrono::{NaiveTime, TimeDelta};
+use chrono_tz::Tz;
+
+use crate::config::{var, ConfigError};
+use crate::domain::money::{Kopecks, SharePolicy};
+use crate::store::users::EnvRoles;
+
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    pub token: String,
+    pub api_url: Option<url::Url>,
+    pub env_roles: EnvRoles,
+    pub timezone: Tz,
+    pub shares: SharePolicy,
+    /// Tell the other dispatchers and admins about a new order.
+    pub notify_staff_on_new_order: bool,
+    pub reminders: ReminderPolicy,
+    pub sla: SlaPolicy,
+    pub quiet_hours: Option<QuietHours>,
+    /// Local time of the daily backup; None disables it.
+    pub backup_at: Option<NaiveTime>,
+}
+
+/// First reminder after `first`, then each gap doubles, at most `max` reminders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReminderPolicy {
+    pub first: TimeDelta,
+    pub max: u32,
+}
+
+impl ReminderPolicy {
+    /// How long after assignment reminder number `n` (0-based) is due: 15, 30, 60, 120 min...
+    pub fn due_after(&self, n: u32) -> TimeDelta {
+        let mut total = self.first;
+        let mut gap = self.first;
+        for _ in 0..n {
+            total += gap;
+            gap = gap * 2;
+        }
+        total
+    }
+}
+
+/// How long an order may stay in each open status before admins are alerted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlaPolicy {
+    pub new: TimeDelta,
+    pub assigned: TimeDelta,
+    pub accepted: TimeDelta,
+    pub onsite: TimeDelta,
+}
+
+/// Local hours when nothing but direct answers is sent; notifications wait until the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+impl QuietHours {
+    pub fn contains(&self, local: NaiveTime) -> bool {
+        if self.start <= self.end {
+            local >= self.start && local < self.end
+        } else {
+            local >= self.start || local < self.end
+        }
+    }
+}
+
+impl BotConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let token = var("BOT_TOKEN")
+            .or_else(|| var("TELOXIDE_TOKEN"))
+            .ok_or(ConfigError {
+                variable: "BOT_TOKEN",
+                problem: "is not set: put the token from @BotFather into .env (see .env.example)"
+                    .into(),
+            })?;
+        let api_url = parsed::<url::Url>("TELOXIDE_API_URL", None)?;
+        let defaults = SharePolicy::default();
+        let shares = SharePolicy {
+            threshold: Kopecks::from_rubles(
+                parsed("SHARE_THRESHOLD_RUB", Some(defaults.threshold.0 / 100))?
+                    .unwrap_or_default(),
+            ),
+            high_percent: percent("SHARE_HIGH_PERCENT", defaults.high_percent)?,
+            low_percent: percent("SHARE_LOW_PERCENT", defaults.low_percent)?,
+            review_bonus_percent: percent("REVIEW_BONUS_PERCENT", defaults.review_bonus_percent)?,
+            review_bonus_enabled: flag("REVIEW_BONUS_ENABLED", defaults.review_bonus_enabled)?,
+        };
+        Ok(Self {
+            token,
+            api_url,
+            env_roles: EnvRoles {
+                admins: ids("ADMIN_IDS")?,
+                dispatchers: ids("DISPATCHER_IDS")?,
+            },
+            timezone: parsed("TIMEZONE", Some(chrono_tz::Europe::Moscow))?
+                .unwrap_or(chrono_tz::Europe::Moscow),
+            shares,
+            notify_staff_on_new_order: flag("NOTIFY_STAFF_ON_NEW_ORDER", true)?,
+            reminders: ReminderPolicy {
+                first: minutes("REMINDER_FIRST_MINUTES", 15)?,
+                max: parsed("REMINDER_MAX_COUNT", Some(4))?.unwrap_or(4),
+            },
+            sla: SlaPolicy {
+                new: minutes("SLA_NEW_MINUTES", 120)?,
+                assigned: minutes("SLA_ASSIGNED_MINUTES", 240)?,
+                accepted: minutes("SLA_ACCEPTED_MINUTES", 480)?,
+                onsite: minutes("SLA_ONSITE_MINUTES", 720)?,
+            },
+            quiet_hours: quiet_hours()?,
+            backup_at: match var("BACKUP_TIME").as_deref() {
+                Some("off") => None,
+                _ => Some(time("BACKUP_TIME", "03:00")?),
+            },
+        })
+    }
+}
+
+fn parsed<T: FromStr>(name: &'static str, default: Option<T>) -> Result<Option<T>, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw.parse().map(Some).map_err(|e| ConfigError {
+            variable: name,
+            problem: format!("has an invalid value {raw:?}: {e}"),
+        }),
+    }
+}
+
+fn percent(name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    let value = parsed(name, Some(default))?.unwrap_or(default);
+    if value > 100 {
+        return Err(ConfigError {
+            variable: name,
+            problem: format!("must be 0..100, got {value}"),
+        });
+    }
+    Ok(value)
+}
+
+fn minutes(name: &'static str, default: i64) -> Result<TimeDelta, ConfigError> {
+    let value: i64 = parsed(name, Some(default))?.unwrap_or(default);
+    if value <= 0 {
+        return Err(ConfigError {
+            variable: name,
+            problem: format!("must be a positive number of minutes, got {value}"),
+        });
+    }
+    Ok(TimeDelta::minutes(value))
+}
+
+fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match var(name).map(|v| v.to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+        Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+        Some(v) => Err(ConfigError {
+            variable: name,
+            problem: format!("must be true or false, got {v:?}"),
+        }),
+    }
+}
+
+fn time(name: &'static str, default: &str) -> Result<NaiveTime, ConfigError> {
+    let raw = var(name).unwrap_or_else(|| default.to_string());
+    NaiveTime::parse_from_str(&raw, "%H:%M").map_err(|_| ConfigError {
+        variable: name,
+        problem: format!("must be a local time like 03:00, got {raw:?}"),
+    })
+}
+
+fn quiet_hours() -> Result<Option<QuietHours>, ConfigError> {
+    let raw = var("QUIET_HOURS").unwrap_or_else(|| "22:00-08:00".into());
+    if raw == "off" {
+        return Ok(None);
+    }
+    let invalid = || ConfigError {
+        variable: "QUIET_HOURS",
+        problem: format!("must look like 22:00-08:00 (or off), got {raw:?}"),
+    };
+    let (start, end) = raw.split_once('-').ok_or_else(invalid)?;
+    let start = NaiveTime::parse_from_str(start.trim(), "%H:%M").map_err(|_| invalid())?;
+    let end = NaiveTime::parse_from_str(end.trim(), "%H:%M").map_err(|_| invalid())?;
+    Ok(Some(QuietHours { start, end }))
+}
+
+fn ids(name: &'static str) -> Result<BTreeSet<i64>, ConfigError> {
+    let Some(raw) = var(name) else {
+        return Ok(BTreeSet::new());
+    };
+    raw.split([',', ' ', ';'])
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<i64>().map_err(|_| ConfigError {
+                variable: name,
+                problem: format!("must be comma-separated Telegram ids, {part:?} is not one"),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reminders_back_off_and_stop() {
+        let policy = ReminderPolicy {
+            first: TimeDelta::minutes(15),
+            max: 4,
+        };
+        let due: Vec<i64> = (0..4).map(|n| policy.due_after(n).num_minutes()).collect();
+        assert_eq!(due, vec![15, 30, 60, 120]);
+    }
+
+    #[test]
+    fn quiet_hours_across_midnight() {
+        let quiet = QuietHours {
+            start: NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+        };
+        let at = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        assert!(quiet.contains(at(23, 30)));
+        assert!(quiet.contains(at(7, 59)));
+        assert!(!quiet.contains(at(8, 0)));
+        assert!(!quiet.contains(at(21, 59)));
+    }
+}

@@ -1,0 +1,69 @@
+//! Sending with retries: Telegram's `retry_after` on 429 is honoured, network errors are
+//! retried with a short back-off; other errors are returned (and logged by the caller).
+
+use std::time::Duration;
+
+use teloxide::prelude::*;
+use teloxide::types::{ChatId, ParseMode, ReplyMarkup};
+use teloxide::RequestError;
+
+const ATTEMPTS: u32 = 4;
+
+/// Sends an HTML message, retrying what is worth retrying.
+pub async fn send(
+    bot: &Bot,
+    chat_id: ChatId,
+    text: &str,
+    markup: Option<ReplyMarkup>,
+) -> Result<Message, RequestError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut request = bot.send_message(chat_id, text).parse_mode(ParseMode::Html);
+        if let Some(markup) = markup.clone() {
+            request = request.reply_markup(markup);
+        }
+        match request.await {
+            Ok(message) => return Ok(message),
+            Err(error) if attempt < ATTEMPTS => match retry_delay(&error, attempt) {
+                Some(delay) => {
+                    log::warn!(
+                        "sending to chat {} failed ({error}); retrying in {delay:?}",
+                        chat_id.0
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                None => return Err(error),
+            },
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// How long to wait before trying again, or None when retrying cannot help.
+pub fn retry_delay(error: &RequestError, attempt: u32) -> Option<Duration> {
+    match error {
+        RequestError::RetryAfter(seconds) => Some(seconds.duration()),
+        RequestError::Network(_) | RequestError::Io(_) => {
+            Some(Duration::from_millis(200 * 2u64.pow(attempt)))
+        }
+        _ => None,
+    }
+}
+
+/// Sends and logs a failure instead of returning it: for notifications to third parties,
+/// whose failure must not undo or block the action that caused them.
+pub async fn send_logged(
+    bot: &Bot,
+    chat_id: ChatId,
+    text: &str,
+    markup: Option<ReplyMarkup>,
+) -> Option<Message> {
+    match send(bot, chat_id, text, markup).await {
+        Ok(message) => Some(message),
+        Err(error) => {
+            log::error!("could not notify chat {}: {error}", chat_id.0);
+            None
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The dialogue state of a chat. Each variant carries what was collected so far; it is stored
+//! as JSON in the `dialogues` table, so a half-finished dialogue survives a restart.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::status::OrderStatus;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum State {
+    #[default]
+    Idle,
+    // Order intake, one step per field (SPEC 2.2).
+    Equipment,
+    Description {
+        draft: OrderDraft,
+    },
+    ClientName {
+        draft: OrderDraft,
+    },
+    Address {
+        draft: OrderDraft,
+    },
+    Phone {
+        draft: OrderDraft,
+    },
+    Notes {
+        draft: OrderDraft,
+    },
+    Arrival {
+        draft: OrderDraft,
+    },
+    Confirm {
+        draft: OrderDraft,
+    },
+    // Reasons asked before a decline or a refusal.
+    DeclineReason {
+        order_id: i64,
+        seen: OrderStatus,
+    },
+    RefuseReason {
+        order_id: i64,
+        seen: OrderStatus,
+    },
+    // Closing an order with money (SPEC 2.3).
+    CloseTotal {
+        order_id: i64,
+        seen: OrderStatus,
+    },
+    CloseMaterials {
+        order_id: i64,
+        seen: OrderStatus,
+        total: i64,
+    },
+    CloseReview {
+        order_id: i64,
+        seen: OrderStatus,
+        total: i64,
+        materials: i64,
+    },
+    // Masters management (admins).
+    MasterTelegramId,
+    MasterPhone {
+        telegram_id: i64,
+    },
+    MasterSpecialization {
+        telegram_id: i64,
+        phone: String,
+    },
+    BindGroup {
+        master_id: i64,
+    },
+}
+
+/// The order being taken down in the intake dialogue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDraft {
+    pub equipment: String,
+    pub description: String,
+    pub client_name: String,
+    pub address: String,
+    pub phone: String,
+    pub notes: Option<String>,
+    pub arrival: Option<String>,
+}

@@ -1,0 +1,423 @@
+//! Every text the users see, in Russian, in one place (a second language would be a second
+//! module with the same functions). Messages are HTML: every user-supplied value goes through
+//! [`esc`].
+
+use chrono::NaiveDateTime;
+use chrono_tz::Tz;
+
+use crate::domain::money::{Breakdown, Kopecks};
+use crate::domain::status::{ActionKind, Denied, OrderStatus, Role};
+use crate::domain::validation::{PhoneError, TextError};
+use crate::store::masters::Master;
+use crate::store::orders::{HistoryRow, Order};
+use crate::store::users::User;
+
+/// Escapes a user-supplied value for Telegram's HTML parse mode.
+pub fn esc(value: &str) -> String {
+    value
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+// Main menu buttons (reply keyboard). Matching a press compares with these exact strings.
+pub const MENU_NEW_ORDER: &str = "📝 Новая заявка";
+pub const MENU_OPEN_ORDERS: &str = "📋 Открытые заявки";
+pub const MENU_MY_ORDERS: &str = "🔧 Мои заявки";
+pub const MENU_MASTERS: &str = "👷 Мастера";
+pub const MENU_ADD_MASTER: &str = "➕ Добавить мастера";
+pub const MENU_HELP: &str = "❓ Помощь";
+
+pub const BUTTON_SKIP: &str = "Пропустить";
+pub const BUTTON_CANCEL: &str = "Отмена";
+pub const BUTTON_CONFIRM: &str = "✅ Создать заявку";
+pub const BUTTON_YES: &str = "Да";
+pub const BUTTON_NO: &str = "Нет";
+pub const BUTTON_PICK_GROUP: &str = "Выбрать рабочую группу";
+pub const BUTTON_REFRESH: &str = "🔄 Обновить";
+
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "администратор",
+        Role::Dispatcher => "диспетчер",
+        Role::Master => "мастер",
+    }
+}
+
+pub fn status_name(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::New => "🆕 Новая",
+        OrderStatus::Assigned => "👤 Назначена",
+        OrderStatus::Accepted => "✅ Принята мастером",
+        OrderStatus::Onsite => "🏠 Мастер на месте",
+        OrderStatus::Dr => "⏳ Длительный ремонт",
+        OrderStatus::Closed => "💰 Закрыта",
+        OrderStatus::Refused => "❌ Отказ",
+    }
+}
+
+pub fn action_button(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Assign => "👤 Назначить мастера",
+        ActionKind::Unassign => "↩️ Снять мастера",
+        ActionKind::Accept => "✅ Принять",
+        ActionKind::Decline => "🚫 Отклонить",
+        ActionKind::GoOnsite => "🏠 На месте",
+        ActionKind::LongRepair => "⏳ Длительный ремонт",
+        ActionKind::ResumeOnsite => "🏠 Снова на месте",
+        ActionKind::Close => "💰 Закрыть заявку",
+        ActionKind::Refuse => "❌ Отказ",
+        ActionKind::Restore => "♻️ Восстановить",
+    }
+}
+
+pub fn welcome(user: &User, roles: &[Role]) -> String {
+    let name = esc(&user.display_name());
+    if roles.is_empty() {
+        return unknown_user(user.telegram_id);
+    }
+    let roles: Vec<&str> = roles.iter().map(|r| role_name(*r)).collect();
+    format!(
+        "Здравствуйте, {name}!\nВаша роль: <b>{}</b>.\nВыберите действие в меню ниже.",
+        roles.join(", ")
+    )
+}
+
+pub fn unknown_user(telegram_id: i64) -> String {
+    format!(
+        "Здравствуйте! Этот бот — рабочий инструмент сервиса ремонта техники.\n\
+         У вас пока нет доступа. Сообщите администратору ваш Telegram id: <code>{telegram_id}</code>"
+    )
+}
+
+pub fn help(roles: &[Role]) -> String {
+    let mut text = String::from("<b>Что умеет бот</b>\n/start — главное меню\n/help — эта справка\n/cancel — отменить текущее действие\n");
+    if roles.contains(&Role::Admin) || roles.contains(&Role::Dispatcher) {
+        text.push_str("\n<b>Диспетчер:</b> создаёт заявки, назначает мастеров, снимает их, оформляет отказ и восстанавливает заявки.\n");
+    }
+    if roles.contains(&Role::Admin) {
+        text.push_str("<b>Администратор:</b> добавляет мастеров, включает и выключает их, привязывает рабочие группы.\n");
+    }
+    if roles.contains(&Role::Master) {
+        text.push_str("<b>Мастер:</b> принимает заявки, отмечает приезд, длительный ремонт и закрывает заявку с суммой.\n");
+    }
+    text
+}
+
+pub const NOT_UNDERSTOOD: &str =
+    "Не понял сообщение. Выберите действие в меню или отправьте /help.";
+pub const NO_ACCESS: &str = "Это действие вам недоступно.";
+pub const CANCELLED: &str = "Действие отменено.";
+pub const NOTHING_TO_CANCEL: &str = "Нечего отменять.";
+pub const ORDER_NOT_FOUND: &str = "Заявка не найдена.";
+pub const ORDER_CHANGED: &str = "Заявка уже изменилась — вот актуальная карточка.";
+pub const TRY_AGAIN_LATER: &str = "Не получилось выполнить действие. Попробуйте ещё раз.";
+pub const USE_BUTTONS: &str = "Пожалуйста, выберите вариант кнопкой.";
+
+// Intake dialogue.
+pub const ASK_EQUIPMENT: &str = "Новая заявка. Шаг 1 из 7: выберите тип техники.";
+pub const ASK_DESCRIPTION: &str = "Шаг 2 из 7: опишите неисправность (от 10 до 500 символов).";
+pub const ASK_CLIENT_NAME: &str = "Шаг 3 из 7: имя клиента (от 2 до 200 символов).";
+pub const ASK_ADDRESS: &str = "Шаг 4 из 7: адрес клиента (от 5 до 500 символов).";
+pub const ASK_PHONE: &str = "Шаг 5 из 7: телефон клиента, например +7 900 123-45-67.";
+pub const ASK_NOTES: &str = "Шаг 6 из 7: примечания (до 1000 символов) или «Пропустить».";
+pub const ASK_ARRIVAL: &str =
+    "Шаг 7 из 7: время прибытия или указание (до 100 символов) или «Пропустить».";
+
+pub fn text_error(error: &TextError) -> String {
+    match error {
+        TextError::TooShort { min, .. } => {
+            format!("Слишком коротко: нужно не меньше {min} символов. Попробуйте ещё раз.")
+        }
+        TextError::TooLong { max, .. } => {
+            format!("Слишком длинно: не больше {max} символов. Сократите и отправьте ещё раз.")
+        }
+        TextError::NoLetter => {
+            "Имя должно содержать хотя бы одну букву. Попробуйте ещё раз.".into()
+        }
+    }
+}
+
+pub fn phone_error(_error: &PhoneError) -> String {
+    "Не похоже на российский номер. Пример правильного: <code>+7 900 123-45-67</code> или <code>8 900 123 45 67</code>.".into()
+}
+
+pub fn order_summary(draft: &OrderDraftView<'_>) -> String {
+    let mut text = String::from("<b>Проверьте заявку</b>\n");
+    text.push_str(&format!("Техника: {}\n", esc(draft.equipment)));
+    text.push_str(&format!("Неисправность: {}\n", esc(draft.description)));
+    text.push_str(&format!("Клиент: {}\n", esc(draft.client_name)));
+    text.push_str(&format!("Адрес: {}\n", esc(draft.address)));
+    text.push_str(&format!("Телефон: {}\n", esc(draft.phone)));
+    if let Some(notes) = draft.notes {
+        text.push_str(&format!("Примечания: {}\n", esc(notes)));
+    }
+    if let Some(arrival) = draft.arrival {
+        text.push_str(&format!("Время прибытия: {}\n", esc(arrival)));
+    }
+    text
+}
+
+/// The fields of an intake dialogue, for the summary card.
+pub struct OrderDraftView<'a> {
+    pub equipment: &'a str,
+    pub description: &'a str,
+    pub client_name: &'a str,
+    pub address: &'a str,
+    pub phone: &'a str,
+    pub notes: Option<&'a str>,
+    pub arrival: Option<&'a str>,
+}
+
+pub fn order_created(id: i64) -> String {
+    format!("Заявка <b>№{id}</b> создана.")
+}
+
+pub fn new_order_for_staff(order: &Order, author: &str) -> String {
+    format!(
+        "🆕 Новая заявка <b>№{}</b> от {}: {} — {}",
+        order.id,
+        esc(author),
+        esc(&order.equipment_type),
+        esc(&order.client_address)
+    )
+}
+
+/// Who looks at a card decides what it shows: masters see the phone only from ONSITE on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Staff,
+    Master,
+}
+
+pub fn order_card(
+    order: &Order,
+    master: Option<(&Master, &User)>,
+    audience: Audience,
+    tz: Tz,
+) -> String {
+    let status = order.status();
+    let mut text = format!("<b>Заявка №{}</b> — {}\n", order.id, status_name(status));
+    text.push_str(&format!("Техника: {}\n", esc(&order.equipment_type)));
+    text.push_str(&format!("Неисправность: {}\n", esc(&order.description)));
+    text.push_str(&format!("Клиент: {}\n", esc(&order.client_name)));
+    text.push_str(&format!("Адрес: {}\n", esc(&order.client_address)));
+    let phone_visible = match audience {
+        Audience::Staff => true,
+        Audience::Master => crate::domain::status::client_phone_visible_to_master(status),
+    };
+    if phone_visible {
+        text.push_str(&format!("Телефон: {}\n", esc(&order.client_phone)));
+    } else {
+        text.push_str("Телефон: будет виден, когда вы отметите «На месте»\n");
+    }
+    if let Some(notes) = &order.notes {
+        text.push_str(&format!("Примечания: {}\n", esc(notes)));
+    }
+    if let Some(arrival) = &order.scheduled_time {
+        text.push_str(&format!("Время прибытия: {}\n", esc(arrival)));
+    }
+    if audience == Audience::Staff {
+        if let Some((_, user)) = master {
+            text.push_str(&format!("Мастер: {}\n", esc(&user.display_name())));
+        }
+    }
+    if let (Some(total), Some(materials)) = (order.total_kopecks, order.materials_kopecks) {
+        text.push_str(&format!(
+            "Сумма: {}, материалы: {}\n",
+            Kopecks(total),
+            Kopecks(materials)
+        ));
+    }
+    text.push_str(&format!("Создана: {}", local_time(order.created_at, tz)));
+    text
+}
+
+pub fn history(rows: &[HistoryRow], names: &dyn Fn(i64) -> String, tz: Tz) -> String {
+    let mut text = String::from("\n\n<b>История</b>");
+    for row in rows {
+        let from = row
+            .old_status
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .map(status_name)
+            .unwrap_or("—");
+        let to = row.new_status.parse().map(status_name).unwrap_or("?");
+        let who = row.changed_by.map(names).unwrap_or_else(|| "—".into());
+        text.push_str(&format!(
+            "\n{} {} → {} ({})",
+            local_time(row.changed_at, tz),
+            from,
+            to,
+            esc(&who)
+        ));
+        if let Some(note) = &row.notes {
+            text.push_str(&format!(": {}", esc(note)));
+        }
+    }
+    text
+}
+
+pub fn local_time(at: NaiveDateTime, tz: Tz) -> String {
+    at.and_utc()
+        .with_timezone(&tz)
+        .format("%d.%m.%Y %H:%M")
+        .to_string()
+}
+
+pub fn denied(reason: &Denied) -> &'static str {
+    match reason {
+        Denied::NotAllowedForRole { .. } => NO_ACCESS,
+        Denied::WrongStatus { .. } => ORDER_CHANGED,
+        Denied::NotYourOrder => "Эта заявка назначена другому мастеру.",
+        Denied::SameMaster => "Заявка уже назначена этому мастеру.",
+    }
+}
+
+pub const PICK_MASTER: &str = "Выберите мастера:";
+pub const NO_MASTERS: &str = "Нет активных мастеров. Добавьте мастера или включите существующего.";
+pub const MASTER_UNAVAILABLE: &str =
+    "Этот мастер сейчас не может принимать заявки. Выберите другого.";
+pub const ASK_DECLINE_REASON: &str = "Укажите причину отказа от заявки (одним сообщением):";
+pub const ASK_REFUSE_REASON: &str = "Укажите причину отказа клиенту (одним сообщением):";
+pub const REASON_TOO_LONG: &str = "Причина слишком длинная: не больше 500 символов.";
+pub const REASON_EMPTY: &str = "Напишите причину текстом.";
+
+pub fn assigned_to_master(order: &Order, mention: &str) -> String {
+    format!(
+        "{mention}, вам назначена заявка <b>№{}</b>. Примите её или отклоните.",
+        order.id
+    )
+}
+
+pub fn taken_from_master(order_id: i64) -> String {
+    format!("Заявка <b>№{order_id}</b> снята с вас диспетчером.")
+}
+
+pub fn reminder(order_id: i64) -> String {
+    format!("⏰ Напоминание: заявка <b>№{order_id}</b> ждёт, что вы её примете или отклоните.")
+}
+
+pub fn sla_alert(order: &Order, status: OrderStatus, hours: i64) -> String {
+    format!(
+        "⚠️ Заявка <b>№{}</b> дольше {hours} ч в статусе «{}». Адрес: {}",
+        order.id,
+        status_name(status),
+        esc(&order.client_address)
+    )
+}
+
+/// What the creating dispatcher is told after a master's action.
+pub fn master_did(order_id: i64, master: &str, kind: ActionKind, reason: Option<&str>) -> String {
+    let what = match kind {
+        ActionKind::Accept => "принял заявку",
+        ActionKind::Decline => "отклонил заявку",
+        ActionKind::GoOnsite => "на месте по заявке",
+        ActionKind::LongRepair => "перевёл в длительный ремонт заявку",
+        ActionKind::ResumeOnsite => "снова на месте по заявке",
+        ActionKind::Close => "закрыл заявку",
+        _ => "изменил заявку",
+    };
+    let mut text = format!("Мастер {} {what} <b>№{order_id}</b>.", esc(master));
+    if let Some(reason) = reason {
+        text.push_str(&format!("\nПричина: {}", esc(reason)));
+    }
+    text
+}
+
+pub const ASK_TOTAL: &str =
+    "Закрытие заявки. Введите сумму, которую заплатил клиент (например, 3 500 или 3500,50):";
+pub const ASK_MATERIALS: &str = "Введите стоимость материалов (0, если не было):";
+pub const ASK_REVIEW: &str = "Клиент оставил отзыв?";
+pub const AMOUNT_INVALID: &str =
+    "Не понял сумму. Введите число рублей, например <code>3 500</code> или <code>3500,50</code>.";
+pub const MATERIALS_ABOVE_TOTAL: &str =
+    "Материалы не могут стоить больше суммы заказа. Введите стоимость материалов ещё раз:";
+
+pub fn breakdown(order_id: i64, b: &Breakdown) -> String {
+    format!(
+        "💰 Заявка <b>№{order_id}</b> закрыта.\nСумма: {}\nМатериалы: {}\nЧистая сумма: {}\nМастеру: {} ({}%)\nКомпании: {}\nОтзыв: {}",
+        b.total,
+        b.materials,
+        b.net,
+        b.master,
+        b.master_percent,
+        b.company,
+        if b.has_review { "да" } else { "нет" }
+    )
+}
+
+// Masters management.
+pub const ASK_MASTER_ID: &str = "Введите Telegram id пользователя, который уже писал боту:";
+pub const ASK_MASTER_PHONE: &str = "Телефон мастера:";
+pub const ASK_MASTER_SPECIALIZATION: &str =
+    "Специализация мастера (например, «Холодильники, стиральные машины»):";
+pub const NOT_AN_ID: &str = "Telegram id — это число, например <code>123456789</code>.";
+pub const SPECIALIZATION_INVALID: &str = "Специализация: от 2 до 200 символов.";
+
+pub fn unknown_user_id(id: i64) -> String {
+    format!(
+        "Пользователь <code>{id}</code> ещё не писал боту. Попросите его отправить боту /start."
+    )
+}
+
+pub fn already_master(id: i64) -> String {
+    format!("Пользователь <code>{id}</code> уже мастер.")
+}
+
+pub fn master_added(name: &str) -> String {
+    format!("Мастер {} добавлен.", esc(name))
+}
+
+pub fn master_card(master: &Master, user: &User, counts: &[(OrderStatus, i64)]) -> String {
+    let mut text = format!(
+        "<b>{}</b> ({})\nТелефон: {}\nСпециализация: {}\nСтатус: {}\nРабочая группа: {}",
+        esc(&user.display_name()),
+        user.telegram_id,
+        esc(&master.phone),
+        esc(&master.specialization),
+        if master.is_active {
+            "активен"
+        } else {
+            "выключен"
+        },
+        master
+            .work_chat_id
+            .map_or("не привязана".to_string(), |id| id.to_string()),
+    );
+    if !counts.is_empty() {
+        text.push_str("\nЗаявки:");
+        for (status, n) in counts {
+            text.push_str(&format!("\n  {}: {n}", status_name(*status)));
+        }
+    }
+    text
+}
+
+pub fn masters_list_header(count: usize) -> String {
+    if count == 0 {
+        "Мастеров пока нет.".into()
+    } else {
+        "Мастера:".into()
+    }
+}
+
+pub const BUTTON_ACTIVATE: &str = "Включить";
+pub const BUTTON_DEACTIVATE: &str = "Выключить";
+pub const BUTTON_BIND_GROUP: &str = "Привязать рабочую группу";
+pub const ASK_GROUP: &str =
+    "Нажмите кнопку ниже и выберите рабочую группу мастера. Бот должен быть участником группы.";
+
+pub fn group_bound(title: &str) -> String {
+    format!("Рабочая группа «{}» привязана.", esc(title))
+}
+
+pub fn group_bind_failed(detail: &str) -> String {
+    format!("Не удалось привязать группу: бот не видит её ({}). Добавьте бота в группу и попробуйте снова.", esc(detail))
+}
+
+pub const NO_OPEN_ORDERS: &str = "Открытых заявок нет.";
+
+pub fn backup_failed(detail: &str) -> String {
+    format!("⚠️ Плановая резервная копия не создана: {}", esc(detail))
+}
