@@ -1,1 +1,390 @@
 //! A local fake of the Telegram Bot API for tests and the offline sandbox.
+//!
+//! [`FakeTelegram::start`] serves the Bot API over HTTP on 127.0.0.1; point a real bot at it
+//! with `Bot::new(fake.token()).set_api_url(fake.url())`. Users and groups are registered
+//! with [`FakeTelegram::add_user`] / [`FakeTelegram::add_group`]; they act through
+//! [`FakeTelegram::send_text`], [`FakeTelegram::press_button`] and the like, which queue
+//! updates for the bot's long polling. Everything the bot does is recorded: the current
+//! state of its messages per chat ([`FakeTelegram::messages`]), every API call
+//! ([`FakeTelegram::calls`]), callback answers, reply keyboards.
+//!
+//! Semantics follow Telegram where bots can trip over them: getUpdates confirms by `offset`,
+//! an edit that changes nothing fails with "message is not modified", an edit without
+//! `reply_markup` drops the inline keyboard, a callback query can be answered once, unknown
+//! chats give "chat not found". Methods the fake does not model answer `true`.
+//!
+//! Layout: `http` (the HTTP/1.1 server), `state` (what is remembered and each method's
+//! semantics), `json` (Bot API objects as JSON).
+
+mod http;
+mod json;
+mod state;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use state::{CallbackAnswer, FakeError, FakeUser, RecordedCall, SentDocument, SentMessage};
+
+use state::{keyboard_labels, Shared};
+
+/// The bot the fake serves: its token is `<id>:<secret>`, as from @BotFather.
+const BOT_ID: i64 = 7_000_000_001;
+const BOT_TOKEN: &str = "7000000001:FAKE-telegram-token";
+const BOT_USERNAME: &str = "fake_repair_bot";
+
+/// A running fake Bot API. Cheap to clone; all clones share the server and its state.
+#[derive(Clone)]
+pub struct FakeTelegram {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    address: SocketAddr,
+    url: url::Url,
+    server: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl fmt::Debug for FakeTelegram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeTelegram")
+            .field("url", &self.inner.url.as_str())
+            .finish()
+    }
+}
+
+/// [`FakeTelegram::wait_for`] gave up; shows what the chat held at that moment.
+#[derive(Debug, Clone)]
+pub struct Timeout {
+    pub chat_id: i64,
+    pub waited: Duration,
+    pub messages: Vec<SentMessage>,
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "no matching bot message in chat {} after {:?}; the chat has",
+            self.chat_id, self.waited
+        )?;
+        if self.messages.is_empty() {
+            return write!(f, " no bot messages");
+        }
+        for m in &self.messages {
+            let deleted = if m.deleted { " (deleted)" } else { "" };
+            write!(
+                f,
+                "\n  #{}{deleted}: {:?} {:?}",
+                m.message_id,
+                m.text,
+                m.buttons()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Timeout {}
+
+/// No button with that label: lists the labels there are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoSuchButton {
+    pub chat_id: i64,
+    pub label: String,
+    pub available: Vec<String>,
+}
+
+impl fmt::Display for NoSuchButton {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "no button {:?} in chat {}; there are {:?}",
+            self.label, self.chat_id, self.available
+        )
+    }
+}
+
+impl std::error::Error for NoSuchButton {}
+
+impl FakeTelegram {
+    /// Binds 127.0.0.1 on a free port and serves until [`FakeTelegram::shutdown`] (or the end
+    /// of the Tokio runtime). Must be called inside a Tokio runtime.
+    pub async fn start() -> std::io::Result<FakeTelegram> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let url = url::Url::parse(&format!("http://{address}/"))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let bot = FakeUser {
+            id: BOT_ID,
+            first_name: "Repair bot".into(),
+            username: Some(BOT_USERNAME.into()),
+        };
+        let shared = Arc::new(Shared::new(BOT_TOKEN.into(), bot));
+        let server = tokio::spawn(http::serve(listener, shared.clone()));
+        let inner = Inner {
+            shared,
+            address,
+            url,
+            server: Mutex::new(Some(server)),
+        };
+        Ok(FakeTelegram {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The API URL for `Bot::set_api_url`.
+    pub fn url(&self) -> url::Url {
+        self.inner.url.clone()
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.inner.address
+    }
+
+    /// The bot token the fake accepts (others get 401 "Unauthorized").
+    pub fn token(&self) -> &str {
+        &self.inner.shared.token
+    }
+
+    /// The bot as a user (what getMe describes and what its messages are `from`).
+    pub fn bot_user(&self) -> FakeUser {
+        self.inner.shared.lock().bot.clone()
+    }
+
+    /// Registers a user; their private chat with the bot has the same id.
+    pub fn add_user(&self, id: i64, first_name: &str, username: Option<&str>) -> FakeUser {
+        let user = FakeUser {
+            id,
+            first_name: first_name.into(),
+            username: username.map(str::to_owned),
+        };
+        self.inner
+            .shared
+            .update(|s| s.users.insert(id, user.clone()));
+        user
+    }
+
+    /// Registers a supergroup (negative id, e.g. -100…) with these members and the bot as
+    /// administrator.
+    pub fn add_group(&self, id: i64, title: &str, member_ids: &[i64]) {
+        let group = state::Group {
+            title: title.into(),
+            members: member_ids.to_vec(),
+            bot_admin: true,
+        };
+        self.inner.shared.update(|s| s.groups.insert(id, group));
+    }
+
+    /// Makes the bot an administrator or a plain member of a registered group.
+    pub fn set_bot_admin(&self, group_id: i64, admin: bool) {
+        self.inner.shared.update(|s| {
+            if let Some(group) = s.groups.get_mut(&group_id) {
+                group.bot_admin = admin;
+            }
+        });
+    }
+
+    /// While blocked, sending to the user fails with 403 "bot was blocked by the user".
+    pub fn set_blocked(&self, user_id: i64, blocked: bool) {
+        self.inner.shared.update(|s| match blocked {
+            true => s.blocked.insert(user_id),
+            false => s.blocked.remove(&user_id),
+        });
+    }
+
+    /// `user` writes `text` in `chat_id` (their own id for the private chat); a leading
+    /// "/command" gets its bot_command entity. Returns the message id.
+    pub fn send_text(&self, user: &FakeUser, chat_id: i64, text: &str) -> i32 {
+        self.inner
+            .shared
+            .update(|s| s.user_message(user, chat_id, json::text_body(text)))
+    }
+
+    /// `user` picks `shared_chat_id` with the chat-picker button of request `request_id`
+    /// (a message with `chat_shared` in their private chat). Returns the message id.
+    pub fn share_chat(&self, user: &FakeUser, request_id: i32, shared_chat_id: i64) -> i32 {
+        self.inner.shared.update(|s| {
+            let title = s.groups.get(&shared_chat_id).map(|g| g.title.clone());
+            let body = json::chat_shared_body(request_id, shared_chat_id, title.as_deref());
+            s.user_message(user, user.id, body)
+        })
+    }
+
+    /// `user` presses the inline button labelled exactly `label` on the newest bot message in
+    /// the chat that has one. Returns the callback query id.
+    pub fn press_button(
+        &self,
+        user: &FakeUser,
+        chat_id: i64,
+        label: &str,
+    ) -> Result<String, NoSuchButton> {
+        self.inner
+            .shared
+            .update(|s| match s.find_button(chat_id, label) {
+                Ok((message_id, data)) => Ok(s.press(user, chat_id, message_id, &data)),
+                Err(available) => Err(NoSuchButton {
+                    chat_id,
+                    label: label.into(),
+                    available,
+                }),
+            })
+    }
+
+    /// A callback query with arbitrary data on any message id (stale or forged presses); a
+    /// message that is deleted or never existed arrives as inaccessible. Returns the query id.
+    pub fn press_callback(
+        &self,
+        user: &FakeUser,
+        chat_id: i64,
+        message_id: i32,
+        data: &str,
+    ) -> String {
+        self.inner
+            .shared
+            .update(|s| s.press(user, chat_id, message_id, data))
+    }
+
+    /// `user` taps a plain button of the chat's current reply keyboard (sends its label as
+    /// text). Returns the message id.
+    pub fn press_reply_button(
+        &self,
+        user: &FakeUser,
+        chat_id: i64,
+        label: &str,
+    ) -> Result<i32, NoSuchButton> {
+        self.inner.shared.update(|s| {
+            let labels: Vec<String> = match s.reply_keyboards.get(&chat_id) {
+                Some(markup) => keyboard_labels(markup, true).concat(),
+                None => Vec::new(),
+            };
+            if labels.iter().any(|l| l == label) {
+                Ok(s.user_message(user, chat_id, json::text_body(label)))
+            } else {
+                Err(NoSuchButton {
+                    chat_id,
+                    label: label.into(),
+                    available: labels,
+                })
+            }
+        })
+    }
+
+    /// Every message the bot sent in the chat, oldest first, in its current state (deleted
+    /// ones flagged).
+    pub fn messages(&self, chat_id: i64) -> Vec<SentMessage> {
+        self.inner.shared.lock().chat_messages(chat_id)
+    }
+
+    /// The bot's newest message in the chat that is not deleted.
+    pub fn last_message(&self, chat_id: i64) -> Option<SentMessage> {
+        let state = self.inner.shared.lock();
+        state
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.chat_id == chat_id && !m.deleted)
+            .cloned()
+    }
+
+    /// Waits until a live bot message in the chat matches (checking the newest first),
+    /// including messages that matched before the call; to wait for news, compare
+    /// [`SentMessage::revision`] with [`FakeTelegram::revision`] taken beforehand.
+    pub async fn wait_for(
+        &self,
+        chat_id: i64,
+        predicate: impl Fn(&SentMessage) -> bool,
+        timeout: Duration,
+    ) -> Result<SentMessage, Timeout> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut changes = self.inner.shared.subscribe();
+        loop {
+            // The predicate runs outside the lock: it may call back into the fake.
+            let messages = self.messages(chat_id);
+            let mut live = messages.iter().rev().filter(|m| !m.deleted);
+            if let Some(message) = live.find(|m| predicate(m)) {
+                return Ok(message.clone());
+            }
+            if !matches!(
+                tokio::time::timeout_at(deadline, changes.changed()).await,
+                Ok(Ok(()))
+            ) {
+                return Err(Timeout {
+                    chat_id,
+                    waited: timeout,
+                    messages,
+                });
+            }
+        }
+    }
+
+    /// The change counter: bumped by every message the bot sends, edits or deletes.
+    pub fn revision(&self) -> u64 {
+        self.inner.shared.lock().revision
+    }
+
+    /// Calls of a method (matched case-insensitively), oldest first.
+    pub fn calls(&self, method: &str) -> Vec<RecordedCall> {
+        let state = self.inner.shared.lock();
+        state
+            .calls
+            .iter()
+            .filter(|c| c.method.eq_ignore_ascii_case(method))
+            .cloned()
+            .collect()
+    }
+
+    /// Every API call, oldest first.
+    pub fn all_calls(&self) -> Vec<RecordedCall> {
+        self.inner.shared.lock().calls.clone()
+    }
+
+    /// Successful answerCallbackQuery calls, oldest first.
+    pub fn callback_answers(&self) -> Vec<CallbackAnswer> {
+        self.inner.shared.lock().callback_answers.clone()
+    }
+
+    /// Labels, row by row, of the reply keyboard the bot last sent in the chat; `None` if it
+    /// sent none or removed it since.
+    pub fn reply_keyboard(&self, chat_id: i64) -> Option<Vec<Vec<String>>> {
+        let state = self.inner.shared.lock();
+        state
+            .reply_keyboards
+            .get(&chat_id)
+            .map(|markup| keyboard_labels(markup, false))
+    }
+
+    /// The next `n` calls of `method` (any spelling) fail with `error`; failures queue up.
+    pub fn fail_next(&self, method: &str, n: usize, error: FakeError) {
+        let mut state = self.inner.shared.lock();
+        let queue = state
+            .failures
+            .entry(method.to_ascii_lowercase())
+            .or_default();
+        queue.extend(std::iter::repeat_n(error, n));
+    }
+
+    /// Updates not yet confirmed by a getUpdates `offset`.
+    pub fn pending_updates(&self) -> usize {
+        self.inner.shared.lock().updates.len()
+    }
+
+    /// Stops the server and drops its connections (idempotent; clones see it too).
+    pub async fn shutdown(&self) {
+        let server = self
+            .inner
+            .server
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(server) = server {
+            server.abort();
+            let _ = server.await;
+        }
+    }
+}

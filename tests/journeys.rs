@@ -1,0 +1,873 @@
+//! Each role's journey end to end: the real handler tree and database against the local fake
+//! Bot API (`repair_bot::fake_telegram`), with a manual clock so no test sleeps.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeDelta, TimeZone, Utc};
+use diesel::prelude::*;
+use repair_bot::bot::config::{QuietHours, ReminderPolicy, SlaPolicy};
+use repair_bot::bot::{self, jobs, App, BotConfig};
+use repair_bot::clock::{Clock, ManualClock};
+use repair_bot::db::backup::BackupPolicy;
+use repair_bot::db::migrations::Catalog;
+use repair_bot::db::pool;
+use repair_bot::db::startup::{self, DatabaseSettings};
+use repair_bot::domain::money::SharePolicy;
+use repair_bot::fake_telegram::{FakeTelegram, FakeUser, SentMessage};
+use repair_bot::store::users::EnvRoles;
+use teloxide::dispatching::ShutdownToken;
+use teloxide::prelude::*;
+
+const ADMIN: i64 = 1001;
+const DISPATCHER: i64 = 1002;
+const MASTER_1: i64 = 2001;
+const MASTER_2: i64 = 2002;
+const STRANGER: i64 = 3001;
+const GROUP: i64 = -100_777;
+const WAIT: Duration = Duration::from_secs(10);
+const CLIENT_PHONE: &str = "+79001234567";
+
+struct World {
+    fake: FakeTelegram,
+    clock: ManualClock,
+    dir: tempfile::TempDir,
+    settings: DatabaseSettings,
+    app: App,
+    bot: Bot,
+    shutdown: ShutdownToken,
+    running: tokio::task::JoinHandle<()>,
+    admin: FakeUser,
+    dispatcher: FakeUser,
+    master1: FakeUser,
+    master2: FakeUser,
+    stranger: FakeUser,
+}
+
+fn config(token: &str) -> BotConfig {
+    BotConfig {
+        token: token.into(),
+        api_url: None,
+        env_roles: EnvRoles {
+            admins: [ADMIN].into(),
+            dispatchers: [DISPATCHER].into(),
+        },
+        timezone: chrono_tz::Europe::Moscow,
+        shares: SharePolicy::default(),
+        notify_staff_on_new_order: true,
+        reminders: ReminderPolicy {
+            first: TimeDelta::minutes(15),
+            max: 3,
+        },
+        sla: SlaPolicy {
+            new: TimeDelta::hours(2),
+            assigned: TimeDelta::hours(4),
+            accepted: TimeDelta::hours(8),
+            onsite: TimeDelta::hours(12),
+        },
+        quiet_hours: Some(QuietHours {
+            start: chrono::NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+            end: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+        }),
+        backup_at: None,
+    }
+}
+
+/// 10:00 Moscow time on a working day.
+fn morning() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 7, 0, 0).unwrap()
+}
+
+impl World {
+    async fn start() -> World {
+        let _ = env_logger::builder().is_test(true).try_init();
+        let dir = tempfile::tempdir().unwrap();
+        let settings = DatabaseSettings {
+            path: dir.path().join("bot.db"),
+            backup: BackupPolicy {
+                dir: dir.path().join("backup"),
+                keep: 5,
+            },
+        };
+        let fake = FakeTelegram::start().await.unwrap();
+        let clock = ManualClock::new(morning());
+        Self::launch(fake, clock, dir, settings).await
+    }
+
+    async fn launch(
+        fake: FakeTelegram,
+        clock: ManualClock,
+        dir: tempfile::TempDir,
+        settings: DatabaseSettings,
+    ) -> World {
+        drop(startup::prepare(&settings, &Catalog::embedded()).unwrap());
+        let pool = pool::build(&settings.path, 2).unwrap();
+        let app = App {
+            pool,
+            config: Arc::new(config(fake.token())),
+            clock: Arc::new(clock.clone()),
+            database: Arc::new(settings.clone()),
+        };
+        let bot = Bot::new(fake.token()).set_api_url(fake.url());
+        let mut dispatcher = bot::dispatcher(bot.clone(), app.clone());
+        let shutdown = dispatcher.shutdown_token();
+        let running = tokio::spawn(async move { dispatcher.dispatch().await });
+        let admin = fake.add_user(ADMIN, "Иван", Some("admin_ivan"));
+        let dispatcher_user = fake.add_user(DISPATCHER, "Ольга", Some("disp_olga"));
+        let master1 = fake.add_user(MASTER_1, "Сергей", Some("master_sergey"));
+        let master2 = fake.add_user(MASTER_2, "Алексей", None);
+        let stranger = fake.add_user(STRANGER, "Пётр", None);
+        World {
+            fake,
+            clock,
+            dir,
+            settings,
+            app,
+            bot,
+            shutdown,
+            running,
+            admin,
+            dispatcher: dispatcher_user,
+            master1,
+            master2,
+            stranger,
+        }
+    }
+
+    /// Stops the dispatcher (as a restart would) and starts a new one on the same database.
+    async fn restart(self) -> World {
+        if let Ok(done) = self.shutdown.shutdown() {
+            done.await;
+        }
+        self.running.await.unwrap();
+        let World {
+            fake,
+            clock,
+            dir,
+            settings,
+            ..
+        } = self;
+        Self::launch(fake, clock, dir, settings).await
+    }
+
+    /// Sends a text and returns the first bot message in that chat that is new after it.
+    async fn say(&self, user: &FakeUser, text: &str) -> SentMessage {
+        let before = self.fake.revision();
+        self.fake.send_text(user, user.id, text);
+        self.news(user.id, before).await
+    }
+
+    async fn press(&self, user: &FakeUser, label: &str) -> SentMessage {
+        self.settle().await;
+        let before = self.fake.revision();
+        self.fake.press_button(user, user.id, label).unwrap();
+        self.news(user.id, before).await
+    }
+
+    async fn press_menu(&self, user: &FakeUser, label: &str) -> SentMessage {
+        let before = self.fake.revision();
+        self.fake.press_reply_button(user, user.id, label).unwrap();
+        self.news(user.id, before).await
+    }
+
+    async fn news(&self, chat: i64, before: u64) -> SentMessage {
+        self.fake
+            .wait_for(chat, |m| m.revision > before, WAIT)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Waits until a message containing `needle` is in the chat.
+    async fn wait_text(&self, chat: i64, needle: &str) -> SentMessage {
+        let needle = needle.to_string();
+        self.fake
+            .wait_for(chat, move |m| m.text.contains(&needle), WAIT)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Lets the bot drain its queue: no update waiting and no message sent or edited for a
+    /// moment (handlers that are still running keep changing the chats).
+    async fn settle(&self) {
+        let mut last = self.fake.revision();
+        let mut quiet = 0;
+        for _ in 0..400 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let now = self.fake.revision();
+            if now == last && self.fake.pending_updates() == 0 {
+                quiet += 1;
+                if quiet >= 8 {
+                    return;
+                }
+            } else {
+                quiet = 0;
+                last = now;
+            }
+        }
+    }
+
+    fn conn(&self) -> SqliteConnection {
+        SqliteConnection::establish(self.settings.path.to_str().unwrap()).unwrap()
+    }
+
+    fn scalar(&self, sql: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            v: i64,
+        }
+        diesel::sql_query(sql)
+            .get_result::<Row>(&mut self.conn())
+            .unwrap()
+            .v
+    }
+
+    fn text(&self, sql: &str) -> Option<String> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+            v: Option<String>,
+        }
+        diesel::sql_query(sql)
+            .get_result::<Row>(&mut self.conn())
+            .unwrap()
+            .v
+    }
+
+    fn status(&self, order_id: i64) -> String {
+        self.text(&format!(
+            "SELECT status AS v FROM orders WHERE id = {order_id}"
+        ))
+        .unwrap()
+    }
+
+    /// Registers everyone and makes MASTER_1 and MASTER_2 masters through the admin's dialogue.
+    async fn with_masters(&self) {
+        for user in [&self.admin, &self.dispatcher, &self.master1, &self.master2] {
+            self.say(user, "/start").await;
+        }
+        for (user, phone, spec) in [
+            (&self.master1, "8 900 111-22-33", "Холодильники"),
+            (&self.master2, "+7 900 444 55 66", "Стиральные машины"),
+        ] {
+            self.press_menu(&self.admin, "➕ Добавить мастера").await;
+            self.say(&self.admin, &user.id.to_string()).await;
+            self.say(&self.admin, phone).await;
+            let done = self.say(&self.admin, spec).await;
+            assert!(done.text.contains("добавлен"), "{}", done.text);
+        }
+    }
+
+    /// The dispatcher takes an order down through the whole intake dialogue.
+    async fn create_order(&self) -> i64 {
+        self.press_menu(&self.dispatcher, "📝 Новая заявка").await;
+        self.press(&self.dispatcher, "Холодильники").await;
+        self.say(&self.dispatcher, "Не морозит морозильная камера")
+            .await;
+        self.say(&self.dispatcher, "Нина").await;
+        self.say(&self.dispatcher, "ул. Лесная, д. 4, кв. 44").await;
+        self.say(&self.dispatcher, "8 (900) 123-45-67").await;
+        self.press(&self.dispatcher, "Пропустить").await;
+        self.press(&self.dispatcher, "Пропустить").await;
+        let created = self.press(&self.dispatcher, "✅ Создать заявку").await;
+        assert!(created.text.contains("создана"), "{}", created.text);
+        self.settle().await;
+        self.scalar("SELECT MAX(id) AS v FROM orders")
+    }
+
+    fn master_id(&self, telegram_id: i64) -> i64 {
+        self.scalar(&format!(
+            "SELECT id AS v FROM masters WHERE telegram_id = {telegram_id}"
+        ))
+    }
+
+    /// The dispatcher assigns the order from its card to the master with that name.
+    async fn assign(&self, order_id: i64, master_name: &str) {
+        self.open_card(&self.dispatcher, order_id).await;
+        self.press(&self.dispatcher, "👤 Назначить мастера").await;
+        let label = self.master_button(master_name).await;
+        self.press(&self.dispatcher, &label).await;
+        self.settle().await;
+        assert_eq!(self.status(order_id), "ASSIGNED");
+    }
+
+    async fn master_button(&self, name: &str) -> String {
+        let found = self
+            .fake
+            .wait_for(
+                DISPATCHER,
+                |m| m.buttons().iter().any(|b| b.starts_with(name)),
+                WAIT,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        found
+            .buttons()
+            .into_iter()
+            .find(|b| b.starts_with(name))
+            .unwrap()
+    }
+
+    /// Shows the order's card in the user's chat (a refresh press on a fresh card).
+    async fn open_card(&self, user: &FakeUser, order_id: i64) -> SentMessage {
+        self.settle().await;
+        let before = self.fake.revision();
+        let last = self
+            .fake
+            .last_message(user.id)
+            .map(|m| m.message_id)
+            .unwrap_or(1);
+        self.fake
+            .press_callback(user, user.id, last, &format!("c:{order_id}"));
+        let title = format!("<b>Заявка №{order_id}</b>");
+        let card = self
+            .fake
+            .wait_for(
+                user.id,
+                move |m| m.revision > before && m.text.starts_with(&title),
+                WAIT,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.settle().await;
+        card
+    }
+
+    async fn stop(self) {
+        if let Ok(done) = self.shutdown.shutdown() {
+            done.await;
+        }
+        let _ = self.running.await;
+        self.fake.shutdown().await;
+    }
+}
+
+fn history_rows(world: &World, order_id: i64) -> i64 {
+    world.scalar(&format!(
+        "SELECT COUNT(*) AS v FROM order_status_history WHERE order_id = {order_id}"
+    ))
+}
+
+fn audit_rows(world: &World, order_id: i64) -> i64 {
+    world.scalar(&format!("SELECT COUNT(*) AS v FROM audit_log WHERE entity_type = 'order' AND entity_id = {order_id}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_user_sees_who_to_contact_and_their_id() {
+    let world = World::start().await;
+    let answer = world.say(&world.stranger, "/start").await;
+    assert!(
+        answer.text.contains(&STRANGER.to_string()),
+        "{}",
+        answer.text
+    );
+    let answer = world.say(&world.stranger, "что-нибудь").await;
+    assert!(
+        answer.text.contains(&STRANGER.to_string()),
+        "{}",
+        answer.text
+    );
+    // Registered on first contact, with no role.
+    assert_eq!(
+        world.scalar(&format!(
+            "SELECT COUNT(*) AS v FROM users WHERE telegram_id = {STRANGER}"
+        )),
+        1
+    );
+    assert_eq!(
+        world.scalar(&format!(
+            "SELECT COUNT(*) AS v FROM user_roles WHERE telegram_id = {STRANGER}"
+        )),
+        0
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_adds_masters_and_binds_a_work_group() {
+    let world = World::start().await;
+    let welcome = world.say(&world.admin, "/start").await;
+    assert!(welcome.text.contains("администратор"), "{}", welcome.text);
+    let menu = world.fake.reply_keyboard(ADMIN).unwrap().concat();
+    assert!(
+        menu.contains(&"👷 Мастера".to_string()) && menu.contains(&"📝 Новая заявка".to_string()),
+        "{menu:?}"
+    );
+    assert!(
+        world.fake.calls("setMyCommands").is_empty(),
+        "setMyCommands belongs to bot::run, not the dispatcher"
+    );
+
+    // A user who never wrote to the bot cannot be made a master.
+    world.press_menu(&world.admin, "➕ Добавить мастера").await;
+    let refused = world.say(&world.admin, &MASTER_1.to_string()).await;
+    assert!(refused.text.contains("ещё не писал"), "{}", refused.text);
+    world.say(&world.admin, "/cancel").await;
+
+    world.with_masters().await;
+    assert_eq!(
+        world.scalar("SELECT COUNT(*) AS v FROM masters WHERE is_active AND is_approved"),
+        2
+    );
+    assert_eq!(world.scalar(&format!("SELECT COUNT(*) AS v FROM user_roles WHERE telegram_id = {MASTER_1} AND role = 'MASTER'")), 1);
+    assert_eq!(
+        world
+            .text(&format!(
+                "SELECT phone AS v FROM masters WHERE telegram_id = {MASTER_1}"
+            ))
+            .unwrap(),
+        "+79001112233"
+    );
+    assert_eq!(
+        world.scalar("SELECT COUNT(*) AS v FROM audit_log WHERE action = 'MASTER_ADDED'"),
+        2
+    );
+    let master_menu = world.say(&world.master1, "/start").await;
+    assert!(master_menu.text.contains("мастер"), "{}", master_menu.text);
+    assert!(world
+        .fake
+        .reply_keyboard(MASTER_1)
+        .unwrap()
+        .concat()
+        .contains(&"🔧 Мои заявки".to_string()));
+
+    // Bind a group the bot is in; then a failure with a group it is not in.
+    world.fake.add_group(
+        GROUP,
+        "Бригада Сергея",
+        &[MASTER_1, world.fake.bot_user().id],
+    );
+    world.press_menu(&world.admin, "👷 Мастера").await;
+    world.settle().await;
+    let master_id = world.master_id(MASTER_1);
+    let before = world.fake.revision();
+    let cards: Vec<SentMessage> = world
+        .fake
+        .messages(ADMIN)
+        .into_iter()
+        .filter(|m| m.text.contains("Сергей"))
+        .collect();
+    let card = cards.last().unwrap();
+    world.fake.press_callback(
+        &world.admin,
+        ADMIN,
+        card.message_id,
+        &format!("mg:{master_id}"),
+    );
+    let ask = world.news(ADMIN, before).await;
+    assert!(ask.text.contains("рабочую группу"), "{}", ask.text);
+    let before = world.fake.revision();
+    world.fake.share_chat(&world.admin, master_id as i32, GROUP);
+    let bound = world.news(ADMIN, before).await;
+    assert!(bound.text.contains("привязана"), "{}", bound.text);
+    assert_eq!(
+        world.scalar(&format!(
+            "SELECT work_chat_id AS v FROM masters WHERE id = {master_id}"
+        )),
+        GROUP
+    );
+
+    let before = world.fake.revision();
+    world.fake.press_callback(
+        &world.admin,
+        ADMIN,
+        card.message_id,
+        &format!("mg:{master_id}"),
+    );
+    world.news(ADMIN, before).await;
+    let before = world.fake.revision();
+    world
+        .fake
+        .share_chat(&world.admin, master_id as i32, -100_999);
+    let failed = world.news(ADMIN, before).await;
+    assert!(
+        failed.text.contains("Не удалось привязать"),
+        "{}",
+        failed.text
+    );
+    assert_eq!(
+        world.scalar(&format!(
+            "SELECT work_chat_id AS v FROM masters WHERE id = {master_id}"
+        )),
+        GROUP,
+        "unchanged"
+    );
+
+    // Deactivate: no longer offered for assignment.
+    let before = world.fake.revision();
+    world.fake.press_callback(
+        &world.admin,
+        ADMIN,
+        card.message_id,
+        &format!("ma:{master_id}:0"),
+    );
+    world.news(ADMIN, before).await;
+    assert_eq!(
+        world.scalar(&format!(
+            "SELECT is_active AS v FROM masters WHERE id = {master_id}"
+        )),
+        0
+    );
+    assert_eq!(
+        world.scalar("SELECT COUNT(*) AS v FROM audit_log WHERE action = 'MASTER_DEACTIVATED'"),
+        1
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatcher_intake_validates_every_step_and_can_cancel() {
+    let world = World::start().await;
+    world.say(&world.dispatcher, "/start").await;
+    world.say(&world.admin, "/start").await;
+
+    // Cancel in the middle: nothing is saved.
+    world.press_menu(&world.dispatcher, "📝 Новая заявка").await;
+    world.press(&world.dispatcher, "Телевизоры").await;
+    let cancelled = world.press(&world.dispatcher, "Отмена").await;
+    assert!(cancelled.text.contains("отменено"), "{}", cancelled.text);
+    assert_eq!(world.scalar("SELECT COUNT(*) AS v FROM orders"), 0);
+
+    world.press_menu(&world.dispatcher, "📝 Новая заявка").await;
+    world.press(&world.dispatcher, "Холодильники").await;
+    let short = world.say(&world.dispatcher, "Сломан").await;
+    assert!(short.text.contains("не меньше 10"), "{}", short.text);
+    let long = world.say(&world.dispatcher, &"о".repeat(501)).await;
+    assert!(long.text.contains("не больше 500"), "{}", long.text);
+    let next = world
+        .say(&world.dispatcher, "Не морозит морозильная камера")
+        .await;
+    assert!(next.text.contains("Шаг 3"), "{}", next.text);
+    let bad_name = world.say(&world.dispatcher, "12").await;
+    assert!(bad_name.text.contains("букву"), "{}", bad_name.text);
+    world.say(&world.dispatcher, "Нина <b>Петровна</b>").await;
+    world
+        .say(&world.dispatcher, "ул. Лесная, д. 4, кв. 44")
+        .await;
+    let bad_phone = world.say(&world.dispatcher, "12345").await;
+    assert!(
+        bad_phone.text.contains("+7 900 123-45-67"),
+        "shows a valid example: {}",
+        bad_phone.text
+    );
+    world.say(&world.dispatcher, "8 (900) 123-45-67").await;
+    world.press(&world.dispatcher, "Пропустить").await;
+    let summary = world.say(&world.dispatcher, "завтра после 10:00").await;
+    assert!(
+        summary.text.contains(CLIENT_PHONE),
+        "normalised phone: {}",
+        summary.text
+    );
+    assert!(
+        summary.text.contains("Нина &lt;b&gt;Петровна&lt;/b&gt;"),
+        "escaped HTML: {}",
+        summary.text
+    );
+    let created = world.press(&world.dispatcher, "✅ Создать заявку").await;
+    assert!(created.text.contains("создана"), "{}", created.text);
+
+    assert_eq!(world.scalar("SELECT COUNT(*) AS v FROM orders"), 1);
+    assert_eq!(
+        world.text("SELECT client_phone AS v FROM orders").unwrap(),
+        CLIENT_PHONE
+    );
+    assert_eq!(world.text("SELECT notes AS v FROM orders"), None);
+    assert_eq!(
+        world
+            .text("SELECT scheduled_time AS v FROM orders")
+            .unwrap(),
+        "завтра после 10:00"
+    );
+    assert_eq!(world.text("SELECT status AS v FROM orders").unwrap(), "NEW");
+    assert_eq!(history_rows(&world, 1), 1);
+    assert_eq!(audit_rows(&world, 1), 1);
+    // The admin hears about the new order; the dispatcher who created it does not.
+    world.wait_text(ADMIN, "Новая заявка <b>№1</b>").await;
+    assert!(!world
+        .fake
+        .messages(DISPATCHER)
+        .iter()
+        .any(|m| m.text.contains("🆕 Новая заявка")));
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialogue_started_before_a_restart_continues_after_it() {
+    let world = World::start().await;
+    world.say(&world.dispatcher, "/start").await;
+    world.press_menu(&world.dispatcher, "📝 Новая заявка").await;
+    world.press(&world.dispatcher, "Холодильники").await;
+    world
+        .say(&world.dispatcher, "Не морозит морозильная камера")
+        .await;
+
+    let world = world.restart().await;
+    let next = world.say(&world.dispatcher, "Нина").await;
+    assert!(
+        next.text.contains("Шаг 4"),
+        "the dialogue went on at the address step: {}",
+        next.text
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_accepts_goes_on_site_long_repair_and_closes_with_money() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let order = world.create_order().await;
+    world.assign(order, "Сергей").await;
+
+    // The master gets the order privately (no group bound), without the client's phone.
+    let offer = world.wait_text(MASTER_1, &format!("№{order}")).await;
+    assert!(
+        offer.buttons().contains(&"✅ Принять".to_string()),
+        "{:?}",
+        offer.buttons()
+    );
+    world.press(&world.master1, "✅ Принять").await;
+    world.settle().await;
+    assert_eq!(world.status(order), "ACCEPTED");
+    world.wait_text(DISPATCHER, "принял заявку").await;
+    assert!(
+        world
+            .fake
+            .messages(MASTER_1)
+            .iter()
+            .all(|m| !m.text.contains(CLIENT_PHONE)),
+        "no phone before ONSITE"
+    );
+
+    let onsite = world.press(&world.master1, "🏠 На месте").await;
+    assert!(
+        onsite.text.contains(CLIENT_PHONE),
+        "phone from ONSITE on: {}",
+        onsite.text
+    );
+    world.wait_text(DISPATCHER, "на месте по заявке").await;
+    world.press(&world.master1, "⏳ Длительный ремонт").await;
+    world.settle().await;
+    assert_eq!(world.status(order), "DR");
+    world.press(&world.master1, "🏠 Снова на месте").await;
+    world.settle().await;
+    assert_eq!(world.status(order), "ONSITE");
+
+    world.press(&world.master1, "💰 Закрыть заявку").await;
+    let bad = world.say(&world.master1, "много").await;
+    assert!(bad.text.contains("Не понял сумму"), "{}", bad.text);
+    world.say(&world.master1, "10 000").await;
+    let above = world.say(&world.master1, "12000").await;
+    assert!(above.text.contains("больше суммы"), "{}", above.text);
+    world.say(&world.master1, "2000 р").await;
+    let closed = world.press(&world.master1, "Да").await;
+    assert!(
+        closed.text.contains("4 800") && closed.text.contains("3 200"),
+        "{}",
+        closed.text
+    );
+    let told = world.wait_text(DISPATCHER, "закрыл заявку").await;
+    assert!(
+        told.text.contains("4 800") && told.text.contains("3 200"),
+        "dispatcher gets the breakdown: {}",
+        told.text
+    );
+
+    assert_eq!(world.status(order), "CLOSED");
+    let money = world.text(&format!(
+        "SELECT total_kopecks || '/' || materials_kopecks || '/' || master_share_kopecks || '/' || company_share_kopecks || '/' || has_review AS v FROM orders WHERE id = {order}"
+    ));
+    assert_eq!(money.unwrap(), "1000000/200000/480000/320000/1");
+    // NEW, ASSIGNED, ACCEPTED, ONSITE, DR, ONSITE, CLOSED: one history and one audit row each.
+    assert_eq!(history_rows(&world, order), 7);
+    assert_eq!(audit_rows(&world, order), 7);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decline_refuse_restore_and_reassign_tell_the_right_people() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let order = world.create_order().await;
+    world.assign(order, "Сергей").await;
+    world.wait_text(MASTER_1, &format!("№{order}")).await;
+
+    // Decline asks for a reason and returns the order to NEW.
+    world.press(&world.master1, "🚫 Отклонить").await;
+    world.say(&world.master1, "Нет запчастей").await;
+    world.settle().await;
+    assert_eq!(world.status(order), "NEW");
+    let told = world.wait_text(DISPATCHER, "отклонил заявку").await;
+    assert!(told.text.contains("Нет запчастей"), "{}", told.text);
+    assert_eq!(
+        world.text(&format!("SELECT notes AS v FROM order_status_history WHERE order_id = {order} ORDER BY id DESC LIMIT 1")).unwrap(),
+        "Нет запчастей"
+    );
+
+    // Reassign tells both masters.
+    world.assign(order, "Сергей").await;
+    world.assign_again(order, "Алексей").await;
+    world.wait_text(MASTER_1, "снята с вас").await;
+    world.wait_text(MASTER_2, &format!("№{order}")).await;
+    assert_eq!(
+        world.scalar(&format!(
+            "SELECT assigned_master_id AS v FROM orders WHERE id = {order}"
+        )),
+        world.master_id(MASTER_2)
+    );
+
+    // Refuse with a reason, then restore.
+    world.open_card(&world.dispatcher, order).await;
+    world.press(&world.dispatcher, "❌ Отказ").await;
+    world.say(&world.dispatcher, "Клиент передумал").await;
+    world.settle().await;
+    assert_eq!(world.status(order), "REFUSED");
+    world.open_card(&world.dispatcher, order).await;
+    world.press(&world.dispatcher, "♻️ Восстановить").await;
+    world.settle().await;
+    assert_eq!(world.status(order), "NEW");
+    // NEW, ASSIGNED, NEW (decline), ASSIGNED, ASSIGNED (reassign), REFUSED, NEW (restore)
+    assert_eq!(history_rows(&world, order), 7);
+    assert_eq!(audit_rows(&world, order), 7);
+    world.stop().await;
+}
+
+impl World {
+    /// Reassigns from the order's card (the current master is left out of the list).
+    async fn assign_again(&self, order_id: i64, master_name: &str) {
+        self.open_card(&self.dispatcher, order_id).await;
+        self.press(&self.dispatcher, "👤 Назначить мастера").await;
+        let label = self.master_button(master_name).await;
+        self.press(&self.dispatcher, &label).await;
+        self.settle().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_stale_presses_change_nothing() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let order = world.create_order().await;
+    world.assign(order, "Сергей").await;
+    let offer = world.wait_text(MASTER_1, &format!("№{order}")).await;
+    let history = history_rows(&world, order);
+
+    let press = |user: &FakeUser, data: String| {
+        let before = world.fake.revision();
+        world
+            .fake
+            .press_callback(user, user.id, offer.message_id, &data);
+        before
+    };
+    // Another master's order.
+    let before = press(&world.master2, format!("o:{order}:acc:ASSIGNED"));
+    let answer = world.news(MASTER_2, before).await;
+    assert!(answer.text.contains("другому мастеру"), "{}", answer.text);
+    // A dispatcher action pressed by a master.
+    let before = press(&world.master1, format!("o:{order}:ref:ASSIGNED"));
+    let answer = world.news(MASTER_1, before).await;
+    assert!(answer.text.contains("недоступно"), "{}", answer.text);
+    // An unknown order.
+    let before = press(&world.master1, "o:999999:acc:ASSIGNED".into());
+    let answer = world.news(MASTER_1, before).await;
+    assert!(answer.text.contains("не найдена"), "{}", answer.text);
+    // Garbage data is answered too.
+    let query =
+        world
+            .fake
+            .press_callback(&world.master1, MASTER_1, offer.message_id, "o:1:DROP TABLE");
+    world.settle().await;
+    assert!(
+        world
+            .fake
+            .callback_answers()
+            .iter()
+            .any(|a| a.query_id == query),
+        "every press is answered"
+    );
+    assert_eq!(world.status(order), "ASSIGNED");
+    assert_eq!(history_rows(&world, order), history);
+
+    // Accept, then the same (now stale) Accept again: "the order has changed" and nothing moves.
+    world.press(&world.master1, "✅ Принять").await;
+    world.settle().await;
+    let history = history_rows(&world, order);
+    let before = press(&world.master1, format!("o:{order}:acc:ASSIGNED"));
+    let answer = world.news(MASTER_1, before).await;
+    assert!(
+        answer.text.contains("изменилась") || answer.text.contains(&format!("№{order}")),
+        "{}",
+        answer.text
+    );
+    world.settle().await;
+    assert_eq!(world.status(order), "ACCEPTED");
+    assert_eq!(history_rows(&world, order), history);
+    // A card from before the change: the dispatcher's unassign from an ASSIGNED card.
+    let before = world.fake.revision();
+    world.fake.press_callback(
+        &world.dispatcher,
+        DISPATCHER,
+        1,
+        &format!("o:{order}:una:ASSIGNED"),
+    );
+    world.news(DISPATCHER, before).await;
+    world.settle().await;
+    assert_eq!(world.status(order), "ACCEPTED");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_and_sla_alerts_fire_at_the_right_times_once_and_not_at_night() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let order = world.create_order().await;
+    world.assign(order, "Сергей").await;
+    let start = world.clock.now();
+    let tick = || async { jobs::tick(&world.bot, &world.app).await.unwrap() };
+
+    world.clock.set(start + TimeDelta::minutes(14));
+    assert!(tick().await.reminded.is_empty(), "not before 15 minutes");
+    world.clock.set(start + TimeDelta::minutes(15));
+    assert_eq!(tick().await.reminded, vec![order]);
+    world.clock.set(start + TimeDelta::minutes(20));
+    assert!(
+        tick().await.reminded.is_empty(),
+        "back-off: the next one at 30"
+    );
+    world.clock.set(start + TimeDelta::minutes(30));
+    assert_eq!(tick().await.reminded, vec![order]);
+    world.clock.set(start + TimeDelta::minutes(60));
+    assert_eq!(tick().await.reminded, vec![order]);
+    world.clock.set(start + TimeDelta::minutes(200));
+    assert!(tick().await.reminded.is_empty(), "at most three reminders");
+    world.wait_text(MASTER_1, "Напоминание").await;
+
+    // SLA: ASSIGNED for more than 4 hours, alerted once.
+    world.clock.set(start + TimeDelta::hours(4));
+    assert_eq!(
+        tick().await.sla_alerted,
+        vec![(order, repair_bot::domain::status::OrderStatus::Assigned)]
+    );
+    world.clock.set(start + TimeDelta::hours(5));
+    assert!(
+        tick().await.sla_alerted.is_empty(),
+        "once per order and threshold"
+    );
+    world.wait_text(ADMIN, "дольше 4 ч").await;
+
+    // A NEW order late at night: no alert in quiet hours, the alert comes in the morning.
+    let second = world.create_order().await;
+    let created = world.clock.now();
+    world
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 23, 20, 30, 0).unwrap()); // 23:30 in Moscow
+    assert!(created + TimeDelta::hours(2) <= world.clock.now());
+    assert!(tick().await.sla_alerted.is_empty(), "quiet hours");
+    world
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 24, 5, 0, 0).unwrap()); // 08:00 in Moscow
+    assert_eq!(
+        tick().await.sla_alerted,
+        vec![(second, repair_bot::domain::status::OrderStatus::New)]
+    );
+    world.stop().await;
+}
