@@ -147,8 +147,37 @@ fn bot_adopts_the_old_database_then_answers_start() {
         }
         thread::sleep(Duration::from_millis(50));
     };
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // SIGTERM: the bot finishes what is in flight and exits cleanly.
+    // SAFETY: signalling our own child process by its id.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the bot did not stop on SIGTERM");
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let mut log_text = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log_text)
+        .unwrap();
+    assert!(status.success(), "exit {status:?}\n{log_text}");
+    assert!(log_text.contains("bot stopped"), "{log_text}");
+    assert!(
+        !log_text.contains("123456:TEST"),
+        "the token leaked into the log"
+    );
+    assert!(
+        !log_text.contains("+7916") && !log_text.contains("+7903"),
+        "a client phone leaked into the log"
+    );
 
     assert!(reply.contains(&format!("\"chat_id\":{CHAT_ID}")), "{reply}");
     assert!(

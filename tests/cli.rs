@@ -308,3 +308,33 @@ fn invalid_database_url_is_refused_naming_the_variable() {
     output.assert_failure();
     assert!(output.stderr.contains("DATABASE_URL"), "{output:#?}");
 }
+
+#[test]
+fn the_bot_refuses_to_start_on_invalid_configuration_naming_the_variable() {
+    let sandbox = Sandbox::new();
+    let output = CliOutput::from(sandbox.cli(&[]).output().unwrap());
+    assert!(!output.success);
+    assert!(output.stderr.contains("BOT_TOKEN"), "{output:#?}");
+    for (variable, value) in [
+        ("REMINDER_MAX_COUNT", "many"),
+        ("QUIET_HOURS", "22-8"),
+        ("TIMEZONE", "Mars/Olympus"),
+        ("ADMIN_IDS", "12,abc"),
+        ("SHARE_HIGH_PERCENT", "150"),
+        ("REVIEW_BONUS_ENABLED", "maybe"),
+        ("BACKUP_TIME", "25:00"),
+    ] {
+        let output = CliOutput::from(
+            sandbox
+                .cli(&[])
+                .env("BOT_TOKEN", "123:abc")
+                .env(variable, value)
+                .output()
+                .unwrap(),
+        );
+        assert!(!output.success, "{variable}={value}");
+        assert!(output.stderr.contains(variable), "{variable}: {output:#?}");
+    }
+    // Nothing was created: configuration is checked before the database is touched.
+    assert!(!sandbox.db.exists());
+}

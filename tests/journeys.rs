@@ -871,3 +871,69 @@ async fn reminders_and_sla_alerts_fire_at_the_right_times_once_and_not_at_night(
     );
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_retried_after_telegrams_retry_after() {
+    let world = World::start().await;
+    world.fake.fail_next(
+        "sendMessage",
+        1,
+        repair_bot::fake_telegram::FakeError::RetryAfter(1),
+    );
+    let answer = world.say(&world.stranger, "/start").await;
+    assert!(
+        answer.text.contains(&STRANGER.to_string()),
+        "{}",
+        answer.text
+    );
+    let calls = world.fake.calls("sendMessage");
+    assert_eq!(
+        calls.len(),
+        2,
+        "one refused with retry_after, one delivered"
+    );
+    assert!(calls[0].injected.is_some() && calls[1].injected.is_none());
+    let waited = calls[1].at - calls[0].at;
+    assert!(waited >= TimeDelta::milliseconds(900), "waited {waited}");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_backup_runs_once_a_day_at_its_time_and_is_audited() {
+    let mut world = World::start().await;
+    let mut config = (*world.app.config).clone();
+    config.backup_at = Some(chrono::NaiveTime::from_hms_opt(3, 0, 0).unwrap());
+    world.app.config = Arc::new(config);
+    let tick = |world: &World| {
+        let bot = world.bot.clone();
+        let app = world.app.clone();
+        async move { jobs::tick(&bot, &app).await.unwrap() }
+    };
+    // 10:00 Moscow: today's 03:00 has passed and nothing ran yet.
+    let first = tick(&world)
+        .await
+        .backup
+        .expect("backup due")
+        .expect("backup written");
+    assert!(first.is_file());
+    assert!(
+        first.to_string_lossy().contains("scheduled"),
+        "{}",
+        first.display()
+    );
+    assert!(repair_bot::db::backup::verify(&first).is_ok());
+    assert!(tick(&world).await.backup.is_none(), "once a day");
+    world
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 23, 23, 59, 0).unwrap()); // 02:59 next day
+    assert!(tick(&world).await.backup.is_none(), "not before 03:00");
+    world
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap()); // 03:00
+    assert!(tick(&world).await.backup.is_some(), "the next day's backup");
+    assert_eq!(
+        world.scalar("SELECT COUNT(*) AS v FROM audit_log WHERE action = 'BACKUP_CREATED'"),
+        2
+    );
+    world.stop().await;
+}

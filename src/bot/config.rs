@@ -94,6 +94,10 @@ impl BotConfig {
             review_bonus_percent: percent("REVIEW_BONUS_PERCENT", defaults.review_bonus_percent)?,
             review_bonus_enabled: flag("REVIEW_BONUS_ENABLED", defaults.review_bonus_enabled)?,
         };
+        shares.validate().map_err(|e| ConfigError {
+            variable: "SHARE_HIGH_PERCENT",
+            problem: format!("with REVIEW_BONUS_PERCENT gives an impossible split: {e}"),
+        })?;
         Ok(Self {
             token,
             api_url,

@@ -131,7 +131,10 @@ pub fn pick_master(
             )]
         })
         .collect();
-    rows.push(vec![button("⬅️ Назад", Callback::Card { order_id })]);
+    rows.push(vec![button(
+        texts::BUTTON_BACK,
+        Callback::Card { order_id },
+    )]);
     InlineKeyboardMarkup::new(rows)
 }
 

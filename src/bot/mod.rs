@@ -18,7 +18,7 @@ use chrono::NaiveDateTime;
 use teloxide::dispatching::dialogue::Dialogue;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
-use teloxide::types::{ParseMode, ReplyMarkup, User as TgUser};
+use teloxide::types::{ReplyMarkup, User as TgUser};
 use teloxide::utils::command::BotCommands;
 
 use crate::clock::SharedClock;
@@ -130,18 +130,15 @@ pub fn roles(member: &Member) -> Vec<Role> {
     member.roles.iter().copied().collect()
 }
 
-/// Sends an HTML reply to a chat (answers to the user's own action: no quiet hours).
+/// Sends an HTML reply to a chat (the answer to the user's own action: no quiet hours),
+/// retrying as every send does.
 pub async fn reply(
     bot: &Bot,
     chat_id: ChatId,
     text: &str,
     markup: Option<ReplyMarkup>,
 ) -> HandlerResult {
-    let mut request = bot.send_message(chat_id, text).parse_mode(ParseMode::Html);
-    if let Some(markup) = markup {
-        request = request.reply_markup(markup);
-    }
-    request.await?;
+    notify::send(bot, chat_id, text, markup).await?;
     Ok(())
 }
 

@@ -35,6 +35,7 @@ pub const BUTTON_YES: &str = "Да";
 pub const BUTTON_NO: &str = "Нет";
 pub const BUTTON_PICK_GROUP: &str = "Выбрать рабочую группу";
 pub const BUTTON_REFRESH: &str = "🔄 Обновить";
+pub const BUTTON_BACK: &str = "⬅️ Назад";
 
 pub fn role_name(role: Role) -> &'static str {
     match role {
