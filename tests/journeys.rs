@@ -937,3 +937,61 @@ async fn the_daily_backup_runs_once_a_day_at_its_time_and_is_audited() {
     );
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_go_to_the_bound_work_group_with_a_mention_and_unassign_tells_the_master() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let master_id = world.master_id(MASTER_1);
+    world.fake.add_group(
+        GROUP,
+        "Бригада Сергея",
+        &[MASTER_1, world.fake.bot_user().id],
+    );
+    let now = world.app.now();
+    let mut conn = world.conn();
+    repair_bot::store::masters::bind_work_chat(&mut conn, ADMIN, master_id, GROUP, now).unwrap();
+    drop(conn);
+
+    let order = world.create_order().await;
+    world.assign(order, "Сергей").await;
+    let offer = world.wait_text(GROUP, &format!("№{order}")).await;
+    assert!(offer.text.contains("@master_sergey"), "{}", offer.text);
+    assert!(!offer.text.contains(CLIENT_PHONE), "{}", offer.text);
+    assert!(
+        world
+            .fake
+            .messages(MASTER_1)
+            .iter()
+            .all(|m| !m.text.contains(&format!("№{order}"))),
+        "not privately"
+    );
+
+    // Someone else in the group cannot accept for him; he can.
+    world
+        .fake
+        .press_button(&world.master2, GROUP, "✅ Принять")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.status(order), "ASSIGNED");
+    world
+        .fake
+        .press_button(&world.master1, GROUP, "✅ Принять")
+        .unwrap();
+    world.settle().await;
+    assert_eq!(world.status(order), "ACCEPTED");
+
+    // Unassign from the dispatcher's card: back to NEW, the master is told in his group.
+    world.open_card(&world.dispatcher, order).await;
+    world.press(&world.dispatcher, "↩️ Снять мастера").await;
+    world.settle().await;
+    assert_eq!(world.status(order), "NEW");
+    assert_eq!(
+        world.text(&format!(
+            "SELECT CAST(assigned_master_id AS TEXT) AS v FROM orders WHERE id = {order}"
+        )),
+        None
+    );
+    world.wait_text(GROUP, "снята с вас").await;
+    world.stop().await;
+}
