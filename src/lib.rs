@@ -9,5 +9,6 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod fake_telegram;
+pub mod sandbox;
 pub mod schema;
 pub mod store;

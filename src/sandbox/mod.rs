@@ -1,0 +1,183 @@
+//! `repair-bot sandbox`: the production bot, as its own process, against the local fake Bot
+//! API, with scripted people playing a working day (`day`) or a load (`load`). Only the API
+//! URL differs from production: startup, backups and migrations are the real ones.
+
+pub mod day;
+pub mod load;
+pub mod transcript;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::fake_telegram::FakeTelegram;
+
+/// Who gets which role from the environment, as in a real `.env`.
+#[derive(Debug, Clone, Default)]
+pub struct Staff {
+    pub admins: Vec<i64>,
+    pub dispatchers: Vec<i64>,
+}
+
+/// The bot running as a child process (the same binary, `repair-bot` with no command).
+pub struct BotProcess {
+    child: Child,
+    started: chrono::DateTime<chrono::Utc>,
+    pub database: PathBuf,
+    pub log_file: PathBuf,
+}
+
+/// What the bot process used, read from the kernel when it exited.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessUsage {
+    pub status_ok: bool,
+    pub user_cpu: Duration,
+    pub system_cpu: Duration,
+    pub peak_rss_kb: u64,
+}
+
+impl BotProcess {
+    /// Starts the bot on `database` with backups in `backup_dir`, talking to `fake`.
+    pub fn spawn(
+        fake: &FakeTelegram,
+        database: &Path,
+        backup_dir: &Path,
+        staff: &Staff,
+        log_level: &str,
+    ) -> std::io::Result<BotProcess> {
+        let exe = std::env::current_exe()?;
+        let started = chrono::Utc::now();
+        let log_file = database.with_extension("log");
+        let log = std::fs::File::create(&log_file)?;
+        let join = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let child = Command::new(exe)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DATABASE_URL", database)
+            .env("BACKUP_DIR", backup_dir)
+            .env("BOT_TOKEN", fake.token())
+            .env("TELOXIDE_API_URL", fake.url().as_str())
+            .env("ADMIN_IDS", join(&staff.admins))
+            .env("DISPATCHER_IDS", join(&staff.dispatchers))
+            .env("QUIET_HOURS", "off")
+            .env("BACKUP_TIME", "off")
+            .env("RUST_LOG", log_level)
+            .current_dir(database.parent().unwrap_or(Path::new(".")))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()?;
+        Ok(BotProcess {
+            child,
+            started,
+            database: database.to_owned(),
+            log_file,
+        })
+    }
+
+    /// Waits for the bot's first getUpdates: the moment it is ready for work. Returns the time
+    /// from process start to that call.
+    pub async fn ready(
+        &mut self,
+        fake: &FakeTelegram,
+        timeout: Duration,
+    ) -> Result<Duration, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(first) = fake.calls("getUpdates").first() {
+                return Ok((first.at - self.started).to_std().unwrap_or_default());
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "the bot exited during startup ({status}); log: {}",
+                    self.log_file.display()
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the bot did not start polling within {timeout:?}; log: {}",
+                    self.log_file.display()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Peak resident memory so far, from /proc (Linux); None elsewhere.
+    pub fn peak_rss_kb(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    /// CPU time used so far (user, system), from /proc (Linux).
+    pub fn cpu_time(&self) -> Option<(Duration, Duration)> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the command name (which may contain spaces) start after the last ')'.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        let to_duration = |t: u64| Duration::from_micros(t * 1_000_000 / hz);
+        Some((to_duration(ticks(11)?), to_duration(ticks(12)?)))
+    }
+
+    /// SIGTERM, then waits for a clean exit (up to `timeout`, then kills).
+    pub fn stop(mut self, timeout: Duration) -> ProcessUsage {
+        let peak_rss_kb = self.peak_rss_kb().unwrap_or(0);
+        let (user_cpu, system_cpu) = self.cpu_time().unwrap_or_default();
+        // SAFETY: signalling our own child by its id.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + timeout;
+        let status: Option<ExitStatus> = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                _ => {
+                    // Did not stop in time: killed, which counts as an unclean exit.
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break None;
+                }
+            }
+        };
+        ProcessUsage {
+            status_ok: status.is_some_and(|s| s.success()),
+            user_cpu,
+            system_cpu,
+            peak_rss_kb,
+        }
+    }
+}
+
+/// A scratch folder for a sandbox run, or the given database's folder.
+pub fn workspace(
+    database: Option<&Path>,
+) -> std::io::Result<(Option<tempfile::TempDir>, PathBuf, PathBuf)> {
+    match database {
+        Some(path) => {
+            let folder = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_owned();
+            Ok((None, path.to_owned(), folder.join("backup")))
+        }
+        None => {
+            let dir = tempfile::Builder::new()
+                .prefix("repair-bot-sandbox-")
+                .tempdir()?;
+            let database = dir.path().join("bot_database.db");
+            let backups = dir.path().join("backup");
+            Ok((Some(dir), database, backups))
+        }
+    }
+}
