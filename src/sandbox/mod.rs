@@ -45,7 +45,11 @@ impl BotProcess {
         staff: &Staff,
         log_level: &str,
     ) -> std::io::Result<BotProcess> {
-        let exe = std::env::current_exe()?;
+        // Tests run from a test binary; they point at the real one with REPAIR_BOT_EXE.
+        let exe = match std::env::var_os("REPAIR_BOT_EXE") {
+            Some(path) => PathBuf::from(path),
+            None => std::env::current_exe()?,
+        };
         let started = chrono::Utc::now();
         let log_file = database.with_extension("log");
         let log = std::fs::File::create(&log_file)?;
