@@ -35,6 +35,13 @@ enum Command {
     /// Backups: create, list, verify, restore.
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Run the real bot offline against a local fake Telegram and play a scripted working day
+    /// (transcript on stdout; exit 0 only if every check held). Needs no token and no network.
+    Sandbox {
+        /// Use this database file instead of a fresh one in a temporary folder.
+        #[arg(long)]
+        database: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,6 +104,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => run_bot(&settings, &catalog),
         Some(Command::Migrate(command)) => migrate(&settings, &catalog, command),
         Some(Command::Backup(command)) => backup_command(&settings, command),
+        Some(Command::Sandbox { database }) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let passed = runtime
+                .block_on(repair_bot::sandbox::day::run(database.as_deref()))
+                .map_err(|e| anyhow::anyhow!("sandbox: {e}"))?;
+            Ok(if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
     }
 }
 

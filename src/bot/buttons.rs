@@ -244,6 +244,8 @@ async fn needs_input(
     if !available_actions(&order.facts(), &actor(member)).contains(&kind) {
         return reply(bot, chat, texts::NO_ACCESS, None).await;
     }
+    // A dialogue goes on in the private chat, wherever the button was.
+    let private = ChatId(member.user.telegram_id);
     match kind {
         ActionKind::Assign => {
             let current = order.assigned_master_id;
@@ -265,7 +267,7 @@ async fn needs_input(
                 .await?;
             reply(
                 bot,
-                chat,
+                private,
                 texts::ASK_DECLINE_REASON,
                 Some(keyboards::cancel_only().into()),
             )
@@ -277,7 +279,7 @@ async fn needs_input(
                 .await?;
             reply(
                 bot,
-                chat,
+                private,
                 texts::ASK_REFUSE_REASON,
                 Some(keyboards::cancel_only().into()),
             )
@@ -289,7 +291,7 @@ async fn needs_input(
                 .await?;
             reply(
                 bot,
-                chat,
+                private,
                 texts::ASK_TOTAL,
                 Some(keyboards::cancel_only().into()),
             )

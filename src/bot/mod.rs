@@ -87,9 +87,14 @@ pub fn schema() -> UpdateHandler<BoxError> {
                 .endpoint(messages::chat_shared),
         )
         .branch(dptree::endpoint(messages::text));
+    // A button may sit in a work group, but the dialogue it starts (a reason, the amounts)
+    // continues in the presser's private chat: the dialogue is keyed by the user, not the chat.
     let buttons = Update::filter_callback_query()
         .filter_map_async(identify_sender)
-        .enter_dialogue::<CallbackQuery, DbStorage<State>, State>()
+        .map(|query: CallbackQuery, storage: Arc<DbStorage<State>>| {
+            Dialog::new(storage, ChatId(query.from.id.0 as i64))
+        })
+        .filter_map_async(|dialogue: Dialog| async move { dialogue.get_or_default().await.ok() })
         .endpoint(buttons::pressed);
     dptree::entry().branch(messages).branch(buttons)
 }

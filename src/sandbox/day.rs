@@ -1,1 +1,646 @@
-//! The scripted working day.
+//! A working day played through the fake Bot API by scripted people, as they would press
+//! and type: the admin sets up three masters and a work group, two dispatchers take twenty
+//! orders (correcting wrong phones and over-long texts), the masters accept, decline, go on
+//! site, wait for parts and close with money, a refusal is restored, and the day ends with
+//! the report. Every step checks the bot's reply and the database.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::prelude::*;
+
+use super::transcript::{plain, Transcript};
+use super::{BotProcess, Staff};
+use crate::db::connection::open_read_only;
+use crate::domain::money::Kopecks;
+use crate::fake_telegram::{FakeTelegram, FakeUser, SentMessage};
+use crate::store::reports;
+
+const WAIT: Duration = Duration::from_secs(10);
+const GROUP: i64 = -100_500_001;
+
+#[derive(Clone)]
+struct Person {
+    user: FakeUser,
+    label: String,
+}
+
+struct Day {
+    fake: FakeTelegram,
+    log: Transcript,
+    database: PathBuf,
+}
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Plays the day; Ok(true) when every scripted expectation held.
+pub async fn run(database: Option<&Path>) -> Result<bool, BoxError> {
+    let (_scratch, database, backups) = super::workspace(database)?;
+    let fake = FakeTelegram::start().await?;
+    let person = |id: i64, first: &str, username: Option<&str>, role: &str| Person {
+        user: fake.add_user(id, first, username),
+        label: format!("{first} ({role})"),
+    };
+    let admin = person(1001, "Иван", Some("admin_ivan"), "админ");
+    let olga = person(1002, "Ольга", Some("disp_olga"), "диспетчер");
+    let marina = person(1003, "Марина", None, "диспетчер");
+    let sergey = person(2001, "Сергей", Some("master_sergey"), "мастер");
+    let alexey = person(2002, "Алексей", None, "мастер");
+    let dmitry = person(2003, "Дмитрий", Some("dima_fix"), "мастер");
+    fake.add_group(
+        GROUP,
+        "Бригада Сергея",
+        &[sergey.user.id, fake.bot_user().id],
+    );
+
+    let staff = Staff {
+        admins: vec![admin.user.id],
+        dispatchers: vec![olga.user.id, marina.user.id],
+    };
+    let mut bot = BotProcess::spawn(&fake, &database, &backups, &staff, "info")?;
+    let mut day = Day {
+        fake: fake.clone(),
+        log: Transcript::default(),
+        database: database.clone(),
+    };
+    day.log.section("Запуск");
+    match bot.ready(&fake, Duration::from_secs(30)).await {
+        Ok(startup) => day.log.note(&format!(
+            "бот запущен за {} мс, база {}",
+            startup.as_millis(),
+            database.display()
+        )),
+        Err(error) => {
+            day.log.check(false, &error);
+            println!("{}", day.log.verdict());
+            return Ok(false);
+        }
+    }
+
+    let outcome = day
+        .play(&admin, &olga, &marina, &sergey, &alexey, &dmitry)
+        .await;
+    let usage = bot.stop(Duration::from_secs(15));
+    day.log
+        .check(usage.status_ok, "бот завершился по SIGTERM без ошибок");
+    if let Err(error) = outcome {
+        day.log.check(false, &format!("сценарий прерван: {error}"));
+    }
+    println!("\n{}", day.log.verdict());
+    fake.shutdown().await;
+    Ok(day.log.failures.is_empty())
+}
+
+impl Day {
+    fn conn(&self) -> Result<SqliteConnection, BoxError> {
+        Ok(open_read_only(&self.database)?)
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            v: i64,
+        }
+        self.conn()
+            .ok()
+            .and_then(|mut conn| diesel::sql_query(sql).get_result::<Row>(&mut conn).ok())
+            .map_or(-1, |row| row.v)
+    }
+
+    fn status(&self, order: i64) -> String {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: String,
+        }
+        self.conn()
+            .ok()
+            .and_then(|mut conn| {
+                diesel::sql_query(format!("SELECT status AS v FROM orders WHERE id = {order}"))
+                    .get_result::<Row>(&mut conn)
+                    .ok()
+            })
+            .map_or_else(|| "?".into(), |row| row.v)
+    }
+
+    /// Waits for the bot to go quiet: no queued update and no message change for a moment.
+    async fn settle(&self) {
+        let mut last = self.fake.revision();
+        let mut quiet = 0;
+        for _ in 0..2000 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let now = self.fake.revision();
+            if now == last && self.fake.pending_updates() == 0 {
+                quiet += 1;
+                if quiet >= 4 {
+                    return;
+                }
+            } else {
+                quiet = 0;
+                last = now;
+            }
+        }
+    }
+
+    /// Everything the bot sent or edited in `chats` after revision `before`, logged.
+    async fn answers(&mut self, chats: &[i64], before: u64, to: &str) -> Vec<SentMessage> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.fake.revision() <= before {
+            if tokio::time::Instant::now() > deadline {
+                self.log.check(false, &format!("бот не ответил ({to})"));
+                return Vec::new();
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        self.settle().await;
+        let mut unique = chats.to_vec();
+        unique.dedup();
+        let mut fresh: Vec<SentMessage> = unique
+            .iter()
+            .flat_map(|chat| self.fake.messages(*chat))
+            .filter(|m| m.revision > before && !m.deleted)
+            .collect();
+        fresh.sort_by_key(|m| m.revision);
+        for message in &fresh {
+            self.log.bot(to, message);
+        }
+        fresh
+    }
+
+    async fn say(&mut self, who: &Person, text: &str) -> String {
+        self.log.typed(&who.label, text);
+        let before = self.fake.revision();
+        self.fake.send_text(&who.user, who.user.id, text);
+        joined(&self.answers(&[who.user.id], before, &who.label).await)
+    }
+
+    async fn menu(&mut self, who: &Person, label: &str) -> String {
+        self.log.pressed(&who.label, label);
+        let before = self.fake.revision();
+        if let Err(error) = self.fake.press_reply_button(&who.user, who.user.id, label) {
+            self.log.check(false, &error.to_string());
+            return String::new();
+        }
+        joined(&self.answers(&[who.user.id], before, &who.label).await)
+    }
+
+    async fn press_in(&mut self, who: &Person, chat: i64, label: &str) -> String {
+        self.log.pressed(&who.label, label);
+        let before = self.fake.revision();
+        if let Err(error) = self.fake.press_button(&who.user, chat, label) {
+            self.log.check(false, &error.to_string());
+            return String::new();
+        }
+        joined(&self.answers(&[chat, who.user.id], before, &who.label).await)
+    }
+
+    async fn press(&mut self, who: &Person, label: &str) -> String {
+        self.press_in(who, who.user.id, label).await
+    }
+
+    /// Opens an order's card in the person's chat (as the 🔄 button of an earlier card does).
+    async fn card(&mut self, who: &Person, order: i64) -> String {
+        self.log
+            .note(&format!("{} открывает карточку заявки №{order}", who.label));
+        let before = self.fake.revision();
+        let last = self
+            .fake
+            .last_message(who.user.id)
+            .map_or(1, |m| m.message_id);
+        self.fake
+            .press_callback(&who.user, who.user.id, last, &format!("c:{order}"));
+        joined(&self.answers(&[who.user.id], before, &who.label).await)
+    }
+
+    fn expect(&mut self, ok: bool, what: &str) {
+        self.log.check(ok, what);
+    }
+
+    async fn play(
+        &mut self,
+        admin: &Person,
+        olga: &Person,
+        marina: &Person,
+        sergey: &Person,
+        alexey: &Person,
+        dmitry: &Person,
+    ) -> Result<(), BoxError> {
+        self.log.section("Утро: все открывают бота");
+        for person in [admin, olga, marina, sergey, alexey, dmitry] {
+            let answer = self.say(person, "/start").await;
+            self.expect(
+                answer.contains("Здравствуйте"),
+                &format!("{} получил приветствие", person.label),
+            );
+        }
+        self.expect(
+            self.count("SELECT COUNT(*) AS v FROM users") == 6,
+            "шесть пользователей зарегистрированы",
+        );
+
+        self.log
+            .section("Админ добавляет мастеров и привязывает рабочую группу");
+        for (master, phone, spec) in [
+            (
+                sergey,
+                "8 900 111-22-33",
+                "Стиральные и посудомоечные машины",
+            ),
+            (alexey, "+7 (900) 222-33-44", "Холодильники"),
+            (dmitry, "89003334455", "Электрика, водонагреватели"),
+        ] {
+            self.menu(admin, "➕ Добавить мастера").await;
+            self.say(admin, &master.user.id.to_string()).await;
+            if master.user.id == alexey.user.id {
+                let wrong = self.say(admin, "222-33-44").await;
+                self.expect(
+                    wrong.contains("Пример правильного"),
+                    "неверный телефон мастера отклонён с примером",
+                );
+            }
+            self.say(admin, phone).await;
+            let added = self.say(admin, spec).await;
+            self.expect(
+                added.contains("добавлен"),
+                &format!("мастер {} добавлен", master.label),
+            );
+        }
+        self.expect(
+            self.count("SELECT COUNT(*) AS v FROM masters WHERE is_active AND is_approved") == 3,
+            "в базе три активных мастера",
+        );
+        self.menu(admin, "👷 Мастера").await;
+        let sergey_master = self.count(&format!(
+            "SELECT id AS v FROM masters WHERE telegram_id = {}",
+            sergey.user.id
+        ));
+        let card = self
+            .fake
+            .messages(admin.user.id)
+            .into_iter()
+            .rev()
+            .find(|m| m.text.contains("Сергей"));
+        if let Some(card) = card {
+            self.log.pressed(&admin.label, "Привязать рабочую группу");
+            let before = self.fake.revision();
+            self.fake.press_callback(
+                &admin.user,
+                admin.user.id,
+                card.message_id,
+                &format!("mg:{sergey_master}"),
+            );
+            self.answers(&[admin.user.id], before, &admin.label).await;
+            self.log.note(&format!(
+                "{} выбирает группу «Бригада Сергея» в окне выбора чата",
+                admin.label
+            ));
+            let before = self.fake.revision();
+            self.fake
+                .share_chat(&admin.user, sergey_master as i32, GROUP);
+            let bound = joined(&self.answers(&[admin.user.id], before, &admin.label).await);
+            self.expect(bound.contains("привязана"), "рабочая группа привязана");
+        } else {
+            self.expect(false, "карточка мастера Сергея показана админу");
+        }
+        self.expect(
+            self.count(&format!(
+                "SELECT work_chat_id AS v FROM masters WHERE id = {sergey_master}"
+            )) == GROUP,
+            "в базе у Сергея рабочая группа",
+        );
+
+        self.log.section("Диспетчеры принимают двадцать заявок");
+        let mut orders = Vec::new();
+        for n in 0..20_usize {
+            let dispatcher = if n.is_multiple_of(2) { olga } else { marina };
+            let id = self.intake(dispatcher, n).await;
+            orders.push((id, dispatcher.clone()));
+        }
+        self.expect(
+            self.count("SELECT COUNT(*) AS v FROM orders") == 20,
+            "в базе двадцать заявок",
+        );
+        self.expect(
+            self.count("SELECT COUNT(*) AS v FROM orders WHERE client_phone NOT GLOB '+7[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]'") == 0,
+            "все телефоны нормализованы к +7XXXXXXXXXX",
+        );
+
+        self.log.section("Назначение мастеров");
+        let masters = [sergey, alexey, dmitry];
+        for (i, (order, dispatcher)) in orders.iter().enumerate().take(16) {
+            let master = masters[i % 3];
+            self.assign(dispatcher, *order, &master.user.first_name)
+                .await;
+        }
+
+        self.log.section("Мастера работают");
+        // Алексей отказывается от первой своей заявки; Ольга передаёт её Дмитрию.
+        let (declined, declined_by) = orders[1].clone();
+        self.press_card(alexey, alexey.user.id, declined, "🚫 Отклонить")
+            .await;
+        self.say(alexey, "Нет нужной запчасти, заказ займёт неделю")
+            .await;
+        self.expect(
+            self.status(declined) == "NEW",
+            "отклонённая заявка вернулась в NEW",
+        );
+        self.expect(
+            self.fake
+                .messages(declined_by.user.id)
+                .iter()
+                .any(|m| m.text.contains("Нет нужной запчасти")),
+            "диспетчер узнал причину отказа мастера",
+        );
+        self.assign(&declined_by, declined, "Дмитрий").await;
+
+        // Everyone accepts, goes on site and closes what is theirs; a few stay open.
+        let closing: [(usize, &str, &str, bool); 10] = [
+            (0, "10 000", "2 000", true),
+            (2, "5000", "0", false),
+            (3, "3 500,50", "500,25", false),
+            (4, "12000 р", "1500", true),
+            (5, "7000", "0", false),
+            (6, "4 200", "700", true),
+            (7, "8 800", "800", false),
+            (8, "2500", "2500", false),
+            (9, "15 000 руб", "3 000", true),
+            (10, "6000", "1000", false),
+        ];
+        let dr_order = orders[3].0;
+        for (index, total, materials, review) in closing {
+            let order = orders[index].0;
+            let master = self.master_of(order, masters)?;
+            let in_group = master.user.id == sergey.user.id;
+            let chat = if in_group { GROUP } else { master.user.id };
+            self.settle().await;
+            let offer_button =
+                self.fake.messages(chat).iter().any(|m| {
+                    is_about(&m.text, order) && m.buttons().iter().any(|b| b == "✅ Принять")
+                });
+            self.expect(
+                offer_button,
+                &format!("мастер получил заявку №{order} с кнопкой «Принять»"),
+            );
+            self.press_card(master, chat, order, "✅ Принять").await;
+            self.expect(
+                !self
+                    .fake
+                    .messages(chat)
+                    .iter()
+                    .any(|m| is_about(&m.text, order) && m.text.contains("+79")),
+                &format!("до приезда телефон клиента заявки №{order} мастеру не виден"),
+            );
+            let onsite = self.press_card(master, chat, order, "🏠 На месте").await;
+            self.expect(
+                onsite.contains("+79"),
+                &format!("на месте мастер видит телефон клиента (№{order})"),
+            );
+            if order == dr_order {
+                self.press_card(master, chat, order, "⏳ Длительный ремонт")
+                    .await;
+                self.expect(self.status(order) == "DR", "заявка в длительном ремонте");
+                self.press_card(master, chat, order, "🏠 Снова на месте")
+                    .await;
+                self.expect(self.status(order) == "ONSITE", "мастер снова на месте");
+            }
+            self.press_card(master, chat, order, "💰 Закрыть заявку")
+                .await;
+            self.say(master, total).await;
+            self.say(master, materials).await;
+            let breakdown = self.press(master, if review { "Да" } else { "Нет" }).await;
+            self.expect(
+                breakdown.contains("закрыта"),
+                &format!("заявка №{order} закрыта с расчётом"),
+            );
+            self.expect(
+                self.status(order) == "CLOSED",
+                &format!("в базе заявка №{order} CLOSED"),
+            );
+        }
+        let first_close = orders[0].0;
+        self.expect(
+            self.count(&format!(
+                "SELECT master_share_kopecks AS v FROM orders WHERE id = {first_close}"
+            )) == 480_000
+                && self.count(&format!(
+                    "SELECT company_share_kopecks AS v FROM orders WHERE id = {first_close}"
+                )) == 320_000,
+            "10 000 − 2 000 с отзывом: мастеру 4 800, компании 3 200",
+        );
+        self.expect(self.count("SELECT COUNT(*) AS v FROM orders WHERE status = 'CLOSED' AND master_share_kopecks + company_share_kopecks <> total_kopecks - materials_kopecks") == 0, "у каждой закрытой заявки мастер + компания = чистая сумма");
+
+        self.log.section("Отказ клиента и восстановление");
+        let (refused, refuser) = orders[17].clone();
+        self.card(&refuser, refused).await;
+        self.press(&refuser, "❌ Отказ").await;
+        self.say(&refuser, "Клиент передумал, починил сам").await;
+        self.expect(
+            self.status(refused) == "REFUSED",
+            "заявка в статусе REFUSED",
+        );
+        self.card(&refuser, refused).await;
+        self.press(&refuser, "♻️ Восстановить").await;
+        self.expect(
+            self.status(refused) == "NEW",
+            "восстановленная заявка снова NEW",
+        );
+
+        self.log.section("Конец дня: отчёт");
+        self.report()?;
+        self.expect(
+            self.count("SELECT COUNT(*) AS v FROM order_status_history")
+                == self.count("SELECT COUNT(*) AS v FROM audit_log WHERE entity_type = 'order'"),
+            "каждому изменению заявки — одна строка истории и одна строка аудита",
+        );
+        Ok(())
+    }
+
+    /// The intake dialogue of order `n`, with the mistakes people make on some of them.
+    async fn intake(&mut self, dispatcher: &Person, n: usize) -> i64 {
+        const EQUIPMENT: [&str; 5] = [
+            "Стиральные машины",
+            "Холодильники",
+            "Электрика",
+            "Посудомоечные машины",
+            "Водонагреватели",
+        ];
+        const PROBLEMS: [&str; 5] = [
+            "Не сливает воду, гудит при отжиме",
+            "Не морозит морозильная камера",
+            "Выбивает автомат в ванной",
+            "Течёт снизу после запуска",
+            "Вода не нагревается выше 30 градусов",
+        ];
+        const CLIENTS: [&str; 4] = ["Мария Ивановна", "Олег", "ООО «Ромашка»", "Светлана"];
+        self.menu(dispatcher, "📝 Новая заявка").await;
+        self.press(dispatcher, EQUIPMENT[n % 5]).await;
+        if n == 4 {
+            let long = "Очень подробное описание. ".repeat(30);
+            let refused = self.say(dispatcher, &long).await;
+            self.expect(
+                refused.contains("не больше 500"),
+                "слишком длинное описание отклонено",
+            );
+        }
+        self.say(dispatcher, PROBLEMS[n % 5]).await;
+        self.say(dispatcher, CLIENTS[n % 4]).await;
+        self.say(
+            dispatcher,
+            &format!("ул. Лесная, д. {}, кв. {}", n + 1, 10 + n),
+        )
+        .await;
+        if n % 7 == 3 {
+            let wrong = self.say(dispatcher, "12-34-56").await;
+            self.expect(
+                wrong.contains("Пример правильного"),
+                "неверный телефон клиента отклонён с примером",
+            );
+        }
+        self.say(dispatcher, &format!("8 (916) 555-{:02}-{:02}", n, 10 + n))
+            .await;
+        if n.is_multiple_of(3) {
+            self.say(dispatcher, "Домофон не работает, звонить заранее")
+                .await;
+        } else {
+            self.press(dispatcher, "Пропустить").await;
+        }
+        if n.is_multiple_of(4) {
+            self.say(dispatcher, "сегодня после 14:00").await;
+        } else {
+            self.press(dispatcher, "Пропустить").await;
+        }
+        let created = self.press(dispatcher, "✅ Создать заявку").await;
+        self.expect(
+            created.contains("создана"),
+            &format!("заявка {} создана", n + 1),
+        );
+        self.count("SELECT MAX(id) AS v FROM orders")
+    }
+
+    async fn assign(&mut self, dispatcher: &Person, order: i64, master_name: &str) {
+        self.card(dispatcher, order).await;
+        self.press(dispatcher, "👤 Назначить мастера").await;
+        let label = self
+            .fake
+            .last_message(dispatcher.user.id)
+            .and_then(|m| m.buttons().into_iter().find(|b| b.starts_with(master_name)));
+        match label {
+            Some(label) => {
+                self.press(dispatcher, &label).await;
+                self.expect(
+                    self.status(order) == "ASSIGNED",
+                    &format!("заявка №{order} назначена мастеру {master_name}"),
+                );
+            }
+            None => self.expect(false, &format!("мастер {master_name} есть в списке")),
+        }
+    }
+
+    /// Presses a button on the newest card of this order in the chat.
+    async fn press_card(&mut self, who: &Person, chat: i64, order: i64, label: &str) -> String {
+        self.settle().await;
+        let prefix = format!("o:{order}:");
+        let card = self.fake.messages(chat).into_iter().rev().find(|m| {
+            m.callback_data(label)
+                .is_some_and(|data| data.starts_with(&prefix))
+        });
+        let Some(card) = card else {
+            self.expect(
+                false,
+                &format!("на карточке №{order} есть кнопка [{label}]"),
+            );
+            return String::new();
+        };
+        self.log.pressed(&who.label, label);
+        let before = self.fake.revision();
+        let data = card.callback_data(label).unwrap_or_default().to_string();
+        self.fake
+            .press_callback(&who.user, chat, card.message_id, &data);
+        joined(&self.answers(&[chat, who.user.id], before, &who.label).await)
+    }
+
+    fn master_of<'p>(&self, order: i64, masters: [&'p Person; 3]) -> Result<&'p Person, BoxError> {
+        let telegram_id = self.count(&format!(
+            "SELECT m.telegram_id AS v FROM orders o JOIN masters m ON m.id = o.assigned_master_id WHERE o.id = {order}"
+        ));
+        masters
+            .into_iter()
+            .find(|p| p.user.id == telegram_id)
+            .ok_or_else(|| format!("order {order} has no master").into())
+    }
+
+    /// The day's report from the database, checked against sums computed independently.
+    fn report(&mut self) -> Result<(), BoxError> {
+        let mut conn = self.conn()?;
+        let from = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+            .unwrap_or_default()
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default();
+        let to = chrono::Utc::now().naive_utc() + chrono::TimeDelta::days(1);
+        let lines = reports::per_master(&mut conn, from, to)?;
+        let statuses = reports::per_status(&mut conn, from, to)?;
+        println!("\nОтчёт за день");
+        println!(
+            "{:<10} {:>6} {:>7} {:>7} {:>14} {:>12} {:>14} {:>14} {:>14} {:>7}",
+            "Мастер",
+            "Заявок",
+            "Закрыто",
+            "Отказов",
+            "Сумма",
+            "Материалы",
+            "Чистыми",
+            "Мастеру",
+            "Компании",
+            "Отзывов"
+        );
+        for line in &lines {
+            println!(
+                "{:<10} {:>6} {:>7} {:>7} {:>14} {:>12} {:>14} {:>14} {:>14} {:>7}",
+                line.name(),
+                line.orders,
+                line.closed,
+                line.refused,
+                Kopecks(line.total).to_string(),
+                Kopecks(line.materials).to_string(),
+                Kopecks(line.net()).to_string(),
+                Kopecks(line.master_share).to_string(),
+                Kopecks(line.company_share).to_string(),
+                line.reviews
+            );
+        }
+        let statuses: Vec<String> = statuses
+            .iter()
+            .map(|s| format!("{} {}", s.status, s.orders))
+            .collect();
+        println!("По статусам: {}", statuses.join(", "));
+        let total: i64 = lines.iter().map(|l| l.total).sum();
+        let shares: i64 = lines.iter().map(|l| l.master_share + l.company_share).sum();
+        let materials: i64 = lines.iter().map(|l| l.materials).sum();
+        self.expect(total == self.count("SELECT COALESCE(SUM(total_kopecks), 0) AS v FROM orders WHERE status = 'CLOSED'"), "сумма в отчёте равна сумме закрытых заявок в базе");
+        self.expect(
+            shares == total - materials,
+            "в отчёте доли мастеров и компании складываются в чистую сумму",
+        );
+        self.expect(
+            lines.iter().map(|l| l.closed).sum::<i64>() == 10,
+            "в отчёте десять закрытых заявок",
+        );
+        Ok(())
+    }
+}
+
+fn joined(messages: &[SentMessage]) -> String {
+    messages
+        .iter()
+        .map(|m| plain(&m.text))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whether a message is about order `order` ("№12" is not about order 1).
+fn is_about(text: &str, order: i64) -> bool {
+    let needle = format!("№{order}");
+    text.match_indices(&needle)
+        .any(|(at, _)| !text[at + needle.len()..].starts_with(|c: char| c.is_ascii_digit()))
+}

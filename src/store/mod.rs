@@ -7,4 +7,5 @@ pub mod dialogues;
 pub mod jobs;
 pub mod masters;
 pub mod orders;
+pub mod reports;
 pub mod users;
