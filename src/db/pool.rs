@@ -51,15 +51,7 @@ where
     T: Send + 'static,
     F: FnOnce(&mut SqliteConnection) -> Result<T, diesel::result::Error> + Send + 'static,
 {
-    let connection = pool
-        .get()
-        .await
-        .map_err(|e| PoolError::Pool(e.to_string()))?;
-    connection
-        .interact(work)
-        .await
-        .map_err(|e| PoolError::Pool(e.to_string()))?
-        .map_err(PoolError::Query)
+    interact(pool, work).await?.map_err(PoolError::Query)
 }
 
 /// Runs `work` on a pooled connection and hands back its own result type untouched (for
