@@ -995,3 +995,62 @@ async fn orders_go_to_the_bound_work_group_with_a_mention_and_unassign_tells_the
     world.wait_text(GROUP, "снята с вас").await;
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatcher_edits_an_open_order_with_intake_validation_and_an_audit_trail() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let order = world.create_order().await;
+    world.open_card(&world.dispatcher, order).await;
+    world.press(&world.dispatcher, "✏️ Изменить").await;
+    let ask = world.press(&world.dispatcher, "Телефон").await;
+    assert!(
+        ask.text.contains(CLIENT_PHONE),
+        "shows the current value: {}",
+        ask.text
+    );
+    let wrong = world.say(&world.dispatcher, "555").await;
+    assert!(wrong.text.contains("Пример правильного"), "{}", wrong.text);
+    let done = world.say(&world.dispatcher, "+7 (916) 000-11-22").await;
+    assert!(done.text.contains("изменено"), "{}", done.text);
+    assert_eq!(
+        world
+            .text(&format!(
+                "SELECT client_phone AS v FROM orders WHERE id = {order}"
+            ))
+            .unwrap(),
+        "+79160001122"
+    );
+    let details = world
+        .text(&format!("SELECT details AS v FROM audit_log WHERE action = 'ORDER_EDITED' AND entity_id = {order}"))
+        .unwrap();
+    assert!(
+        details.contains(CLIENT_PHONE) && details.contains("+79160001122"),
+        "old and new value: {details}"
+    );
+
+    // Notes can be cleared with Skip; required fields cannot.
+    world.open_card(&world.dispatcher, order).await;
+    world.press(&world.dispatcher, "✏️ Изменить").await;
+    world.press(&world.dispatcher, "Примечания").await;
+    world.say(&world.dispatcher, "Звонить за час").await;
+    assert_eq!(
+        world
+            .text(&format!("SELECT notes AS v FROM orders WHERE id = {order}"))
+            .unwrap(),
+        "Звонить за час"
+    );
+
+    // A master cannot edit, whatever he sends.
+    let before = world.fake.revision();
+    world
+        .fake
+        .press_callback(&world.master1, MASTER_1, 1, &format!("ef:{order}:0"));
+    let refused = world.news(MASTER_1, before).await;
+    assert!(refused.text.contains("недоступно"), "{}", refused.text);
+    assert_eq!(
+        world.scalar("SELECT COUNT(*) AS v FROM audit_log WHERE action = 'ORDER_EDITED'"),
+        2
+    );
+    world.stop().await;
+}

@@ -94,6 +94,11 @@ pub async fn pressed(
             State::Notes { .. } | State::Arrival { .. } => {
                 messages::skip(&bot, chat, &dialogue, state).await
             }
+            State::EditValue { order_id, field } => {
+                let skip = texts::BUTTON_SKIP;
+                messages::edit_value(&bot, &app, &member, &dialogue, chat, order_id, field, skip)
+                    .await
+            }
             _ => stale_step(&bot, chat, &member).await,
         },
         Callback::Cancel => messages::cancel(&bot, chat, &member, &dialogue).await,
@@ -142,6 +147,43 @@ pub async fn pressed(
                     .await?;
             }
             Ok(())
+        }
+        Callback::Edit { order_id } => match load(&app, order_id).await? {
+            Some(order) if member.is_staff() && order.status().is_open() => {
+                reply(
+                    &bot,
+                    chat,
+                    texts::ASK_FIELD,
+                    Some(keyboards::edit_fields(order_id).into()),
+                )
+                .await
+            }
+            Some(_) if member.is_staff() => reply(&bot, chat, texts::ORDER_NOT_OPEN, None).await,
+            Some(_) => reply(&bot, chat, texts::NO_ACCESS, None).await,
+            None => reply(&bot, chat, texts::ORDER_NOT_FOUND, None).await,
+        },
+        Callback::EditField { order_id, field } => {
+            let field = crate::store::orders::EditableField::ALL.get(field).copied();
+            match (load(&app, order_id).await?, field) {
+                (Some(order), Some(field)) if member.is_staff() && order.status().is_open() => {
+                    dialogue
+                        .update(State::EditValue { order_id, field })
+                        .await?;
+                    let prompt = texts::ask_new_value(field, field.current(&order).as_deref());
+                    let private = ChatId(member.user.telegram_id);
+                    let markup = if field.is_optional() {
+                        keyboards::skip_or_cancel()
+                    } else {
+                        keyboards::cancel_only()
+                    };
+                    reply(&bot, private, &prompt, Some(markup.into())).await
+                }
+                (Some(_), Some(_)) if member.is_staff() => {
+                    reply(&bot, chat, texts::ORDER_NOT_OPEN, None).await
+                }
+                (None, _) => reply(&bot, chat, texts::ORDER_NOT_FOUND, None).await,
+                _ => reply(&bot, chat, texts::NO_ACCESS, None).await,
+            }
         }
         Callback::BindGroup { master_id } => {
             if !member.has(Role::Admin) {

@@ -35,6 +35,15 @@ pub enum Callback {
     BindGroup {
         master_id: i64,
     },
+    /// Offer the fields of an open order to correct.
+    Edit {
+        order_id: i64,
+    },
+    /// Correct this field (index in `EditableField::ALL`).
+    EditField {
+        order_id: i64,
+        field: usize,
+    },
 }
 
 fn action_code(kind: ActionKind) -> &'static str {
@@ -79,6 +88,8 @@ impl Callback {
                 format!("ma:{master_id}:{}", u8::from(active))
             }
             Callback::BindGroup { master_id } => format!("mg:{master_id}"),
+            Callback::Edit { order_id } => format!("e:{order_id}"),
+            Callback::EditField { order_id, field } => format!("ef:{order_id}:{field}"),
         }
     }
 
@@ -118,6 +129,11 @@ impl Callback {
                 active: flag(2)?,
             }),
             "mg" if parts.len() == 2 => Some(Callback::BindGroup { master_id: id(1)? }),
+            "e" if parts.len() == 2 => Some(Callback::Edit { order_id: id(1)? }),
+            "ef" if parts.len() == 3 => Some(Callback::EditField {
+                order_id: id(1)?,
+                field: parts[2].parse().ok()?,
+            }),
             _ => None,
         }
     }
@@ -152,6 +168,11 @@ mod tests {
                 active: false,
             },
             Callback::BindGroup { master_id: 3 },
+            Callback::Edit { order_id: 5 },
+            Callback::EditField {
+                order_id: 5,
+                field: 2,
+            },
         ];
         for sample in samples {
             let data = sample.encode();

@@ -66,9 +66,10 @@ pub async fn render(app: &App, order: &Order, viewer: &Actor) -> (String, Inline
         }
     }
     let actions = available_actions(&order.facts(), viewer);
+    let editable = viewer.is_staff() && order.status().is_open();
     (
         text,
-        keyboards::order_actions(order.id, order.status(), &actions),
+        keyboards::order_actions(order.id, order.status(), &actions, editable),
     )
 }
 

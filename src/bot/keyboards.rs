@@ -87,6 +87,7 @@ pub fn order_actions(
     order_id: i64,
     status: OrderStatus,
     actions: &[ActionKind],
+    editable: bool,
 ) -> InlineKeyboardMarkup {
     let mut rows: Vec<Vec<InlineKeyboardButton>> = actions
         .chunks(2)
@@ -105,6 +106,12 @@ pub fn order_actions(
                 .collect()
         })
         .collect();
+    if editable {
+        rows.push(vec![button(
+            texts::BUTTON_EDIT,
+            Callback::Edit { order_id },
+        )]);
+    }
     rows.push(vec![button(
         texts::BUTTON_REFRESH,
         Callback::Card { order_id },
@@ -178,4 +185,31 @@ pub fn pick_group(master_id: i64) -> KeyboardMarkup {
     ])
     .resize_keyboard()
     .one_time_keyboard()
+}
+
+pub fn edit_fields(order_id: i64) -> InlineKeyboardMarkup {
+    use crate::store::orders::EditableField;
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = EditableField::ALL
+        .chunks(2)
+        .enumerate()
+        .map(|(row, pair)| {
+            pair.iter()
+                .enumerate()
+                .map(|(col, field)| {
+                    button(
+                        texts::field_name(*field),
+                        Callback::EditField {
+                            order_id,
+                            field: row * 2 + col,
+                        },
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    rows.push(vec![button(
+        texts::BUTTON_BACK,
+        Callback::Card { order_id },
+    )]);
+    InlineKeyboardMarkup::new(rows)
 }

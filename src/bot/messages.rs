@@ -12,7 +12,7 @@ use crate::domain::money::{parse_rubles, Kopecks};
 use crate::domain::status::{Action, Role};
 use crate::domain::validation::{self, Phone};
 use crate::store::masters::{self, AddMasterError};
-use crate::store::orders::{self, NewOrder};
+use crate::store::orders::{self, EditableField, NewOrder};
 use crate::store::users::{self, Member};
 
 const REASON_MAX: usize = 500;
@@ -310,6 +310,12 @@ pub async fn text(
                 telegram_id,
                 phone,
                 input,
+            )
+            .await
+        }
+        State::EditValue { order_id, field } => {
+            edit_value(
+                &bot, &app, &member, &dialogue, chat, order_id, field, &input,
             )
             .await
         }
@@ -706,4 +712,70 @@ pub async fn ask_group(
         Some(keyboards::pick_group(master_id).into()),
     )
     .await
+}
+
+/// A new value for a field of an open order: validated as at intake, saved with an audit row
+/// holding the old and the new value.
+#[allow(clippy::too_many_arguments)]
+pub async fn edit_value(
+    bot: &Bot,
+    app: &App,
+    member: &Member,
+    dialogue: &Dialog,
+    chat: ChatId,
+    order_id: i64,
+    field: EditableField,
+    input: &str,
+) -> HandlerResult {
+    if !member.is_staff() {
+        dialogue.reset().await?;
+        return reply(bot, chat, texts::NO_ACCESS, None).await;
+    }
+    let skip = input == texts::BUTTON_SKIP;
+    if skip && !field.is_optional() {
+        return retry(bot, chat, texts::FIELD_REQUIRED).await;
+    }
+    let value: Result<Option<String>, String> = match field {
+        EditableField::Description => validation::validate_description(input)
+            .map(Some)
+            .map_err(|e| texts::text_error(&e)),
+        EditableField::ClientName => validation::validate_client_name(input)
+            .map(Some)
+            .map_err(|e| texts::text_error(&e)),
+        EditableField::Address => validation::validate_address(input)
+            .map(Some)
+            .map_err(|e| texts::text_error(&e)),
+        EditableField::Phone => Phone::parse(input)
+            .map(|p| Some(p.as_str().to_string()))
+            .map_err(|e| texts::phone_error(&e)),
+        EditableField::Notes if skip => Ok(None),
+        EditableField::Arrival if skip => Ok(None),
+        EditableField::Notes => {
+            validation::validate_notes(input).map_err(|e| texts::text_error(&e))
+        }
+        EditableField::Arrival => {
+            validation::validate_arrival(input).map_err(|e| texts::text_error(&e))
+        }
+    };
+    let value = match value {
+        Ok(value) => value,
+        Err(message) => return retry(bot, chat, &message).await,
+    };
+    let by = member.user.telegram_id;
+    let now = app.now();
+    let edited = crate::db::pool::interact(&app.pool, move |conn| {
+        orders::edit(conn, order_id, by, field, value, now)
+    })
+    .await?;
+    dialogue.reset().await?;
+    match edited {
+        Ok(order) => {
+            reply(bot, chat, &texts::field_changed(order_id, field), None).await?;
+            cards::show(bot, app, chat, None, &order, member).await;
+            Ok(())
+        }
+        Err(orders::EditError::NotOpen(_)) => reply(bot, chat, texts::ORDER_NOT_OPEN, None).await,
+        Err(orders::EditError::NotFound) => reply(bot, chat, texts::ORDER_NOT_FOUND, None).await,
+        Err(orders::EditError::Db(error)) => Err(error.into()),
+    }
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::status::OrderStatus;
+use crate::store::orders::EditableField;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum State {
@@ -68,6 +69,11 @@ pub enum State {
     },
     BindGroup {
         master_id: i64,
+    },
+    // Correcting a field of an open order.
+    EditValue {
+        order_id: i64,
+        field: EditableField,
     },
 }
 

@@ -422,3 +422,42 @@ pub const NO_OPEN_ORDERS: &str = "Открытых заявок нет.";
 pub fn backup_failed(detail: &str) -> String {
     format!("⚠️ Плановая резервная копия не создана: {}", esc(detail))
 }
+
+pub const BUTTON_EDIT: &str = "✏️ Изменить";
+pub const ASK_FIELD: &str = "Что изменить?";
+pub const ORDER_NOT_OPEN: &str = "Заявка закрыта или в отказе: изменять её нельзя.";
+
+pub fn field_name(field: crate::store::orders::EditableField) -> &'static str {
+    use crate::store::orders::EditableField;
+    match field {
+        EditableField::Description => "Неисправность",
+        EditableField::ClientName => "Имя клиента",
+        EditableField::Address => "Адрес",
+        EditableField::Phone => "Телефон",
+        EditableField::Notes => "Примечания",
+        EditableField::Arrival => "Время прибытия",
+    }
+}
+
+pub fn ask_new_value(field: crate::store::orders::EditableField, current: Option<&str>) -> String {
+    format!(
+        "{}: сейчас «{}». Отправьте новое значение{}:",
+        field_name(field),
+        esc(current.unwrap_or("—")),
+        match field {
+            crate::store::orders::EditableField::Notes
+            | crate::store::orders::EditableField::Arrival => " (или «Пропустить», чтобы очистить)",
+            _ => "",
+        }
+    )
+}
+
+pub fn field_changed(order_id: i64, field: crate::store::orders::EditableField) -> String {
+    format!(
+        "Заявка <b>№{order_id}</b>: поле «{}» изменено.",
+        field_name(field)
+    )
+}
+
+pub const FIELD_REQUIRED: &str =
+    "Это поле обязательно: отправьте новое значение или нажмите «Отмена».";

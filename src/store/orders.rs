@@ -419,3 +419,120 @@ pub fn record_sla_alert(
         .execute(conn)
         .map(|n| n > 0)
 }
+
+/// A field of an order a dispatcher may correct after intake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum EditableField {
+    Description,
+    ClientName,
+    Address,
+    Phone,
+    Notes,
+    Arrival,
+}
+
+impl EditableField {
+    pub const ALL: [EditableField; 6] = [
+        EditableField::Description,
+        EditableField::ClientName,
+        EditableField::Address,
+        EditableField::Phone,
+        EditableField::Notes,
+        EditableField::Arrival,
+    ];
+
+    /// Notes and arrival time may be cleared; the rest are required.
+    pub fn is_optional(self) -> bool {
+        matches!(self, EditableField::Notes | EditableField::Arrival)
+    }
+
+    pub fn column(self) -> &'static str {
+        match self {
+            EditableField::Description => "description",
+            EditableField::ClientName => "client_name",
+            EditableField::Address => "client_address",
+            EditableField::Phone => "client_phone",
+            EditableField::Notes => "notes",
+            EditableField::Arrival => "scheduled_time",
+        }
+    }
+
+    pub fn current(self, order: &Order) -> Option<String> {
+        match self {
+            EditableField::Description => Some(order.description.clone()),
+            EditableField::ClientName => Some(order.client_name.clone()),
+            EditableField::Address => Some(order.client_address.clone()),
+            EditableField::Phone => Some(order.client_phone.clone()),
+            EditableField::Notes => order.notes.clone(),
+            EditableField::Arrival => order.scheduled_time.clone(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("order not found")]
+    NotFound,
+    #[error("the order is closed or refused")]
+    NotOpen(Box<Order>),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Changes one field of an open order (the value already validated as at intake) and writes
+/// the audit row with the old and the new value, in one IMMEDIATE transaction.
+pub fn edit(
+    conn: &mut SqliteConnection,
+    order_id: i64,
+    by: i64,
+    field: EditableField,
+    value: Option<String>,
+    now: NaiveDateTime,
+) -> Result<Order, EditError> {
+    conn.immediate_transaction(|conn| {
+        let before = get(conn, order_id)?.ok_or(EditError::NotFound)?;
+        if !before.status().is_open() {
+            return Err(EditError::NotOpen(Box::new(before)));
+        }
+        let target = orders::table.find(order_id);
+        let required = || value.clone().unwrap_or_default();
+        match field {
+            EditableField::Description => diesel::update(target)
+                .set(orders::description.eq(required()))
+                .execute(conn)?,
+            EditableField::ClientName => diesel::update(target)
+                .set(orders::client_name.eq(required()))
+                .execute(conn)?,
+            EditableField::Address => diesel::update(target)
+                .set(orders::client_address.eq(required()))
+                .execute(conn)?,
+            EditableField::Phone => diesel::update(target)
+                .set(orders::client_phone.eq(required()))
+                .execute(conn)?,
+            EditableField::Notes => diesel::update(target)
+                .set(orders::notes.eq(value.clone()))
+                .execute(conn)?,
+            EditableField::Arrival => diesel::update(target)
+                .set(orders::scheduled_time.eq(value.clone()))
+                .execute(conn)?,
+        };
+        diesel::update(target)
+            .set(orders::updated_at.eq(now))
+            .execute(conn)?;
+        let details = format!(
+            "{}: {:?} -> {:?}",
+            field.column(),
+            field.current(&before).unwrap_or_default(),
+            value.clone().unwrap_or_default()
+        );
+        audit::record(
+            conn,
+            Some(by),
+            AuditAction::OrderEdited,
+            Entity::Order(order_id),
+            Some(details),
+            now,
+        )?;
+        get(conn, order_id)?.ok_or(EditError::NotFound)
+    })
+}
