@@ -680,6 +680,15 @@ async fn master_accepts_goes_on_site_long_repair_and_closes_with_money() {
     // NEW, ASSIGNED, ACCEPTED, ONSITE, DR, ONSITE, CLOSED: one history and one audit row each.
     assert_eq!(history_rows(&world, order), 7);
     assert_eq!(audit_rows(&world, order), 7);
+
+    // The admin's master card counts it, with the money.
+    world.press_menu(&world.admin, "👷 Мастера").await;
+    let card = world.wait_text(ADMIN, "Закрыто: 1").await;
+    assert!(
+        card.text.contains("Сергей") && card.text.contains("мастеру 4 800"),
+        "{}",
+        card.text
+    );
     world.stop().await;
 }
 

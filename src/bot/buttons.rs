@@ -135,12 +135,8 @@ pub async fn pressed(
             let user = app
                 .db(move |conn| crate::store::users::by_telegram_id(conn, master.telegram_id))
                 .await?;
-            let counts = app
-                .db(move |conn| masters::order_counts(conn, master_id))
-                .await?;
             if let (Some(user), Some(message_id)) = (user, message_id) {
-                let text =
-                    texts::master_card(&master, &user, &counts.into_iter().collect::<Vec<_>>());
+                let text = cards::master_text(&app, &master, &user).await?;
                 bot.edit_message_text(chat, message_id, text)
                     .parse_mode(teloxide::types::ParseMode::Html)
                     .reply_markup(keyboards::master_admin(&master))

@@ -241,3 +241,22 @@ pub async fn after_move(
         _ => {}
     }
 }
+
+/// A master's card for admins: contact, state, orders per status and money of closed orders.
+pub async fn master_text(
+    app: &App,
+    master: &Master,
+    user: &User,
+) -> Result<String, crate::db::pool::PoolError> {
+    let master_id = master.id;
+    let (counts, money) = app
+        .db(move |conn| {
+            Ok((
+                masters::order_counts(conn, master_id)?,
+                masters::money_totals(conn, master_id)?,
+            ))
+        })
+        .await?;
+    let counts: Vec<_> = counts.into_iter().collect();
+    Ok(texts::master_card(master, user, &counts, &money))
+}

@@ -528,15 +528,10 @@ async fn list_masters(bot: &Bot, app: &App, chat: ChatId) -> HandlerResult {
     let all = app.db(masters::all).await?;
     reply(bot, chat, &texts::masters_list_header(all.len()), None).await?;
     for (master, user) in all {
-        let master_id = master.id;
-        let counts = app
-            .db(move |conn| masters::order_counts(conn, master_id))
-            .await?;
-        let counts: Vec<_> = counts.into_iter().collect();
         reply(
             bot,
             chat,
-            &texts::master_card(&master, &user, &counts),
+            &cards::master_text(app, &master, &user).await?,
             Some(keyboards::master_admin(&master).into()),
         )
         .await?;

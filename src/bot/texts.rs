@@ -370,7 +370,12 @@ pub fn master_added(name: &str) -> String {
     format!("Мастер {} добавлен.", esc(name))
 }
 
-pub fn master_card(master: &Master, user: &User, counts: &[(OrderStatus, i64)]) -> String {
+pub fn master_card(
+    master: &Master,
+    user: &User,
+    counts: &[(OrderStatus, i64)],
+    money: &crate::store::masters::MoneyTotals,
+) -> String {
     let mut text = format!(
         "<b>{}</b> ({})\nТелефон: {}\nСпециализация: {}\nСтатус: {}\nРабочая группа: {}",
         esc(&user.display_name()),
@@ -392,6 +397,13 @@ pub fn master_card(master: &Master, user: &User, counts: &[(OrderStatus, i64)]) 
             text.push_str(&format!("\n  {}: {n}", status_name(*status)));
         }
     }
+    text.push_str(&format!(
+        "\nЗакрыто: {}, выручка {}, мастеру {}, компании {}",
+        money.closed,
+        Kopecks(money.total),
+        Kopecks(money.master_share),
+        Kopecks(money.company_share)
+    ));
     text
 }
 

@@ -188,3 +188,42 @@ pub fn order_counts(
         .filter_map(|(status, n)| Some((status.parse().ok()?, n)))
         .collect())
 }
+
+/// Money of a master's closed orders, all time, in kopecks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MoneyTotals {
+    pub closed: i64,
+    pub total: i64,
+    pub master_share: i64,
+    pub company_share: i64,
+}
+
+pub fn money_totals(conn: &mut SqliteConnection, master_id: i64) -> QueryResult<MoneyTotals> {
+    use diesel::sql_types::BigInt;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        closed: i64,
+        #[diesel(sql_type = BigInt)]
+        total: i64,
+        #[diesel(sql_type = BigInt)]
+        master_share: i64,
+        #[diesel(sql_type = BigInt)]
+        company_share: i64,
+    }
+    // SQLite sums integers exactly (it would raise an error on overflow, never round).
+    let row: Row = diesel::sql_query(
+        "SELECT COUNT(*) AS closed, COALESCE(SUM(total_kopecks), 0) AS total, \
+         COALESCE(SUM(master_share_kopecks), 0) AS master_share, \
+         COALESCE(SUM(company_share_kopecks), 0) AS company_share \
+         FROM orders WHERE assigned_master_id = ? AND status = 'CLOSED'",
+    )
+    .bind::<BigInt, _>(master_id)
+    .get_result(conn)?;
+    Ok(MoneyTotals {
+        closed: row.closed,
+        total: row.total,
+        master_share: row.master_share,
+        company_share: row.company_share,
+    })
+}
