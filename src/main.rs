@@ -37,10 +37,27 @@ enum Command {
     Backup(BackupCommand),
     /// Run the real bot offline against a local fake Telegram and play a scripted working day
     /// (transcript on stdout; exit 0 only if every check held). Needs no token and no network.
+    /// With --load: measure throughput, latency, CPU, memory and startup instead.
     Sandbox {
         /// Use this database file instead of a fresh one in a temporary folder.
         #[arg(long)]
         database: Option<PathBuf>,
+        /// Run the load workloads instead of the working day.
+        #[arg(long)]
+        load: bool,
+        /// Load: which workload (start = new users sending /start, intake = dispatchers
+        /// taking orders, both).
+        #[arg(long, default_value = "both", value_parser = ["start", "intake", "both"])]
+        workload: String,
+        /// Load: simulated users.
+        #[arg(long, default_value_t = 200)]
+        users: usize,
+        /// Load: users acting at the same time.
+        #[arg(long, default_value_t = 50)]
+        concurrency: usize,
+        /// Load: orders each dispatcher takes in the intake workload.
+        #[arg(long, default_value_t = 3)]
+        orders: usize,
     },
 }
 
@@ -104,11 +121,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => run_bot(&settings, &catalog),
         Some(Command::Migrate(command)) => migrate(&settings, &catalog, command),
         Some(Command::Backup(command)) => backup_command(&settings, command),
-        Some(Command::Sandbox { database }) => {
+        Some(Command::Sandbox {
+            database,
+            load,
+            workload,
+            users,
+            concurrency,
+            orders,
+        }) => {
+            use repair_bot::sandbox::load::{LoadOptions, Workload};
             let runtime = tokio::runtime::Runtime::new()?;
-            let passed = runtime
-                .block_on(repair_bot::sandbox::day::run(database.as_deref()))
-                .map_err(|e| anyhow::anyhow!("sandbox: {e}"))?;
+            let passed = if load {
+                let workloads = match workload.as_str() {
+                    "start" => vec![Workload::Start],
+                    "intake" => vec![Workload::Intake],
+                    _ => vec![Workload::Start, Workload::Intake],
+                };
+                let options = LoadOptions {
+                    workloads,
+                    users,
+                    concurrency,
+                    orders_per_user: orders,
+                    database,
+                };
+                runtime.block_on(repair_bot::sandbox::load::run(&options))
+            } else {
+                runtime.block_on(repair_bot::sandbox::day::run(database.as_deref()))
+            }
+            .map_err(|e| anyhow::anyhow!("sandbox: {e}"))?;
             Ok(if passed {
                 ExitCode::SUCCESS
             } else {

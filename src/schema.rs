@@ -63,6 +63,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    order_search (rowid) {
+        rowid -> BigInt,
+        client_address -> Nullable<Binary>,
+        #[sql_name = "order_search"]
+        order_search_ -> Nullable<Binary>,
+        rank -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
     order_status_history (id) {
         id -> BigInt,
         order_id -> BigInt,
@@ -139,6 +149,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_runs,
     masters,
     migration_ledger,
+    order_search,
     order_status_history,
     orders,
     sla_alerts,

@@ -171,7 +171,10 @@ fn bot_adopts_the_old_database_then_answers_start() {
     assert!(status.success(), "exit {status:?}\n{log_text}");
     assert!(log_text.contains("bot stopped"), "{log_text}");
     let methods: Vec<String> = log.lock().unwrap().iter().map(|(m, _)| m.clone()).collect();
-    assert!(methods.contains(&"setmycommands".to_string()), "{methods:?}");
+    assert!(
+        methods.contains(&"setmycommands".to_string()),
+        "{methods:?}"
+    );
     assert!(
         !log_text.contains("123456:TEST"),
         "the token leaked into the log"

@@ -70,6 +70,7 @@ fn config(token: &str) -> BotConfig {
             end: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
         }),
         backup_at: None,
+        summary_at: None,
     }
 }
 
@@ -136,10 +137,7 @@ impl World {
 
     /// Stops the dispatcher (as a restart would) and starts a new one on the same database.
     async fn restart(self) -> World {
-        if let Ok(done) = self.shutdown.shutdown() {
-            done.await;
-        }
-        self.running.await.unwrap();
+        stop_dispatcher(&self.shutdown, self.running).await;
         let World {
             fake,
             clock,
@@ -334,11 +332,37 @@ impl World {
     }
 
     async fn stop(self) {
-        if let Ok(done) = self.shutdown.shutdown() {
-            done.await;
+        stop_dispatcher(&self.shutdown, self.running).await;
+        if tokio::time::timeout(TEARDOWN, self.fake.shutdown())
+            .await
+            .is_err()
+        {
+            eprintln!("the fake Bot API did not stop within {TEARDOWN:?}");
         }
-        let _ = self.running.await;
-        self.fake.shutdown().await;
+    }
+}
+
+const TEARDOWN: Duration = Duration::from_secs(15);
+
+/// Stops the dispatcher as Ctrl-C would; bounded, so a teardown problem cannot hang the suite
+/// (the real binary's graceful stop is tested in bot_start.rs).
+async fn stop_dispatcher(shutdown: &ShutdownToken, mut running: tokio::task::JoinHandle<()>) {
+    let stopped = tokio::time::timeout(TEARDOWN, async {
+        loop {
+            match shutdown.shutdown() {
+                Ok(done) => break done.await,
+                // Not running yet (or already stopping): try again shortly.
+                Err(_) if !running.is_finished() => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                Err(_) => break,
+            }
+        }
+    })
+    .await;
+    if stopped.is_err() || tokio::time::timeout(TEARDOWN, &mut running).await.is_err() {
+        eprintln!("the dispatcher did not stop within {TEARDOWN:?}; aborting it");
+        running.abort();
     }
 }
 
@@ -1060,6 +1084,136 @@ async fn dispatcher_edits_an_open_order_with_intake_validation_and_an_audit_trai
     assert_eq!(
         world.scalar("SELECT COUNT(*) AS v FROM audit_log WHERE action = 'ORDER_EDITED'"),
         2
+    );
+    world.stop().await;
+}
+
+impl World {
+    /// The master closes an order he was assigned: accept, on site, close with money.
+    async fn close_as(
+        &self,
+        master: &FakeUser,
+        order: i64,
+        total: &str,
+        materials: &str,
+        review: &str,
+    ) {
+        self.wait_text(master.id, &format!("№{order}")).await;
+        self.press(master, "✅ Принять").await;
+        self.press(master, "🏠 На месте").await;
+        self.press(master, "💰 Закрыть заявку").await;
+        self.say(master, total).await;
+        self.say(master, materials).await;
+        self.press(master, review).await;
+        self.settle().await;
+        assert_eq!(self.status(order), "CLOSED");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_as_a_message_and_a_spreadsheet_master_statistics_and_the_daily_summary() {
+    use calamine::Reader;
+    let mut world = World::start().await;
+    world.with_masters().await;
+    let order = world.create_order().await;
+    world.assign(order, "Сергей").await;
+    world
+        .close_as(&world.master1, order, "10 000", "2 000", "Да")
+        .await;
+
+    world.press_menu(&world.dispatcher, "📊 Отчёты").await;
+    let report = world.press(&world.dispatcher, "Сегодня").await;
+    assert!(
+        report.text.contains("Сергей") && report.text.contains("10 000"),
+        "{}",
+        report.text
+    );
+    world.settle().await;
+    let file = world
+        .fake
+        .messages(DISPATCHER)
+        .into_iter()
+        .find_map(|m| m.document)
+        .expect("the report as a file");
+    assert!(file
+        .file_name
+        .as_deref()
+        .unwrap_or_default()
+        .ends_with(".xlsx"));
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(file.bytes)).unwrap();
+    let masters = book.worksheet_range("Мастера").unwrap();
+    let sergey = masters
+        .rows()
+        .find(|row| row[0].to_string().contains("Сергей"))
+        .expect("Сергей's row");
+    assert!(
+        sergey.contains(&calamine::Data::Float(10_000.0)),
+        "{sergey:?}"
+    );
+
+    // A chosen period, typed.
+    world.press_menu(&world.dispatcher, "📊 Отчёты").await;
+    world.press(&world.dispatcher, "Другой период…").await;
+    let wrong = world.say(&world.dispatcher, "30.11.2026-01.11.2026").await;
+    assert!(wrong.text.contains("Не понял период"), "{}", wrong.text);
+    let custom = world.say(&world.dispatcher, "01.11.2026-30.11.2026").await;
+    assert!(
+        custom.text.contains("01.11.2026") && custom.text.contains("10 000"),
+        "{}",
+        custom.text
+    );
+
+    // The master's own statistics; reports are not his.
+    world.say(&world.master1, "/start").await;
+    let stats = world.press_menu(&world.master1, "📈 Моя статистика").await;
+    assert!(
+        stats.text.contains("закрыто 1") && stats.text.contains("мастеру 4 800"),
+        "{}",
+        stats.text
+    );
+    let before = world.fake.revision();
+    world
+        .fake
+        .press_callback(&world.master1, MASTER_1, 1, "r:0");
+    let refused = world.news(MASTER_1, before).await;
+    assert!(refused.text.contains("недоступно"), "{}", refused.text);
+
+    // The daily summary at 20:00 local, once.
+    let mut config = (*world.app.config).clone();
+    config.summary_at = Some(chrono::NaiveTime::from_hms_opt(20, 0, 0).unwrap());
+    world.app.config = Arc::new(config);
+    world
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 23, 16, 59, 0).unwrap());
+    assert_eq!(
+        jobs::tick(&world.bot, &world.app)
+            .await
+            .unwrap()
+            .summary_sent_to,
+        None
+    );
+    world
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 23, 17, 0, 0).unwrap());
+    assert_eq!(
+        jobs::tick(&world.bot, &world.app)
+            .await
+            .unwrap()
+            .summary_sent_to,
+        Some(2)
+    );
+    assert_eq!(
+        jobs::tick(&world.bot, &world.app)
+            .await
+            .unwrap()
+            .summary_sent_to,
+        None
+    );
+    let summary = world.wait_text(ADMIN, "Итоги дня").await;
+    assert!(
+        summary.text.contains("Новых заявок: 1") && summary.text.contains("10 000"),
+        "{}",
+        summary.text
     );
     world.stop().await;
 }

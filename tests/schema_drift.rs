@@ -93,9 +93,9 @@ fn schema_rs_declares_what_the_migrations_create() {
     let catalog = Catalog::embedded();
     let versions: Vec<String> = catalog.all().iter().map(|m| m.version()).collect();
     let schema = catalog.expected_schema(versions.iter()).unwrap();
-    let declared = declared_tables(&schema_rs());
+    let mut declared = declared_tables(&schema_rs());
 
-    let expected: BTreeMap<String, Vec<(String, String)>> = schema
+    let mut expected: BTreeMap<String, Vec<(String, String)>> = schema
         .tables
         .iter()
         .map(|(name, table)| {
@@ -107,6 +107,27 @@ fn schema_rs_declares_what_the_migrations_create() {
             (name.clone(), columns)
         })
         .collect();
+    // FTS5 tables: print-schema declares the virtual table with its rowid and hidden columns
+    // (the verbatim test below checks them), diesel.toml filters out its shadow tables.
+    let virtual_tables: Vec<String> = schema
+        .tables
+        .iter()
+        .filter(|(_, t)| t.sql.starts_with("CREATE VIRTUAL TABLE"))
+        .map(|(name, _)| name.clone())
+        .collect();
+    expected.retain(|name, _| {
+        !virtual_tables.iter().any(|vt| {
+            name.strip_prefix(vt.as_str()).is_some_and(|rest| {
+                ["_config", "_content", "_data", "_docsize", "_idx"].contains(&rest)
+            })
+        })
+    });
+    for vt in &virtual_tables {
+        if let Some(columns) = declared.get_mut(vt) {
+            let hidden = format!("{vt}_");
+            columns.retain(|(c, _)| c != "rowid" && c != "rank" && *c != hidden);
+        }
+    }
     assert_eq!(
         declared, expected,
         "src/schema.rs is out of date: run `diesel migration run` (see README) to regenerate it"

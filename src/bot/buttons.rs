@@ -144,6 +144,17 @@ pub async fn pressed(
             }
             Ok(())
         }
+        Callback::List { status, cursor } => {
+            super::lists::status_page(&bot, &app, chat, message_id, &member, status, cursor).await
+        }
+        Callback::SearchPage { cursor, text } => {
+            let first = cursor == crate::store::search::Cursor::Before(i64::MAX);
+            let cursor = (!first).then_some(cursor);
+            super::lists::search_page(&bot, &app, chat, message_id, &member, &text, cursor).await
+        }
+        Callback::Report(index) => {
+            super::report_screens::period_chosen(&bot, &app, chat, &member, &dialogue, index).await
+        }
         Callback::Edit { order_id } => match load(&app, order_id).await? {
             Some(order) if member.is_staff() && order.status().is_open() => {
                 reply(

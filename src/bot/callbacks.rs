@@ -3,8 +3,9 @@
 //! roles, and the status the card showed only serves to detect stale cards.
 
 use crate::domain::status::{ActionKind, OrderStatus};
+use crate::store::search::Cursor;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Callback {
     /// An action button of an order card, with the status the card showed.
     Order {
@@ -43,6 +44,18 @@ pub enum Callback {
     EditField {
         order_id: i64,
         field: usize,
+    },
+    /// A report for a period (index in `REPORT_PERIODS`, or the custom one past the end).
+    Report(usize),
+    /// A page of the orders in a status (no cursor: the newest page).
+    List {
+        status: OrderStatus,
+        cursor: Option<Cursor>,
+    },
+    /// Another page of a search; the search text rides along (cut to fit 64 bytes).
+    SearchPage {
+        cursor: Cursor,
+        text: String,
     },
 }
 
@@ -90,6 +103,25 @@ impl Callback {
             Callback::BindGroup { master_id } => format!("mg:{master_id}"),
             Callback::Edit { order_id } => format!("e:{order_id}"),
             Callback::EditField { order_id, field } => format!("ef:{order_id}:{field}"),
+            Callback::Report(index) => format!("r:{index}"),
+            Callback::List { status, cursor } => {
+                format!(
+                    "l:{}:{}",
+                    status.as_str(),
+                    cursor.map_or("-".into(), |c| c.token())
+                )
+            }
+            Callback::SearchPage { cursor, ref text } => {
+                let head = format!("sp:{}:", cursor.token());
+                let mut data = head.clone();
+                for ch in text.chars() {
+                    if data.len() + ch.len_utf8() > 64 {
+                        break;
+                    }
+                    data.push(ch);
+                }
+                data
+            }
         }
     }
 
@@ -130,6 +162,22 @@ impl Callback {
             }),
             "mg" if parts.len() == 2 => Some(Callback::BindGroup { master_id: id(1)? }),
             "e" if parts.len() == 2 => Some(Callback::Edit { order_id: id(1)? }),
+            "r" if parts.len() == 2 => Some(Callback::Report(parts[1].parse().ok()?)),
+            "l" if parts.len() == 3 => Some(Callback::List {
+                status: status(1)?,
+                cursor: match parts[2] {
+                    "-" => None,
+                    token => Some(Cursor::from_token(token)?),
+                },
+            }),
+            "sp" if parts.len() >= 3 => {
+                let (_, rest) = data.split_once(':')?;
+                let (token, text) = rest.split_once(':')?;
+                Some(Callback::SearchPage {
+                    cursor: Cursor::from_token(token)?,
+                    text: text.to_string(),
+                })
+            }
             "ef" if parts.len() == 3 => Some(Callback::EditField {
                 order_id: id(1)?,
                 field: parts[2].parse().ok()?,
@@ -177,7 +225,7 @@ mod tests {
         for sample in samples {
             let data = sample.encode();
             assert!(data.len() <= 64, "{data}");
-            assert_eq!(Callback::parse(&data), Some(sample), "{data}");
+            assert_eq!(Callback::parse(&data), Some(sample.clone()), "{data}");
         }
         for kind in ActionKind::ALL {
             let c = Callback::Order {
@@ -185,7 +233,7 @@ mod tests {
                 action: kind,
                 seen: OrderStatus::New,
             };
-            assert_eq!(Callback::parse(&c.encode()), Some(c));
+            assert_eq!(Callback::parse(&c.encode()), Some(c.clone()));
         }
     }
 

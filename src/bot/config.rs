@@ -25,6 +25,8 @@ pub struct BotConfig {
     pub quiet_hours: Option<QuietHours>,
     /// Local time of the daily backup; None disables it.
     pub backup_at: Option<NaiveTime>,
+    /// Local time of the daily summary to admins and dispatchers; None disables it.
+    pub summary_at: Option<NaiveTime>,
 }
 
 /// First reminder after `first`, then each gap doubles, at most `max` reminders.
@@ -123,6 +125,10 @@ impl BotConfig {
             backup_at: match var("BACKUP_TIME").as_deref() {
                 Some("off") => None,
                 _ => Some(time("BACKUP_TIME", "03:00")?),
+            },
+            summary_at: match var("DAILY_SUMMARY_TIME").as_deref() {
+                Some("off") => None,
+                _ => Some(time("DAILY_SUMMARY_TIME", "20:00")?),
             },
         })
     }

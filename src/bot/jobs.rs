@@ -17,6 +17,7 @@ use crate::store::{jobs, masters, orders, users};
 
 const PERIOD: Duration = Duration::from_secs(30);
 const DAILY_BACKUP: &str = "daily_backup";
+const DAILY_SUMMARY: &str = "daily_summary";
 
 /// What one round did (for tests and the log).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub struct TickReport {
     pub reminded: Vec<i64>,
     pub sla_alerted: Vec<(i64, OrderStatus)>,
     pub backup: Option<Result<std::path::PathBuf, String>>,
+    /// How many people got the daily summary this round.
+    pub summary_sent_to: Option<usize>,
 }
 
 pub async fn run_periodically(bot: Bot, app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -54,6 +57,7 @@ pub async fn tick(bot: &Bot, app: &App) -> Result<TickReport, super::BoxError> {
         report.sla_alerted = sla_alerts(bot, app, now).await?;
     }
     report.backup = daily_backup(bot, app, now).await?;
+    report.summary_sent_to = daily_summary(bot, app, now).await?;
     Ok(report)
 }
 
@@ -129,13 +133,29 @@ async fn sla_alerts(
     Ok(alerted)
 }
 
-/// Today's backup time in UTC, if configured.
-fn backup_due(app: &App, now: NaiveDateTime) -> Option<NaiveDateTime> {
-    let at = app.config.backup_at?;
+/// Today's occurrence of a local time of day, in UTC.
+fn today_at(app: &App, now: NaiveDateTime, at: chrono::NaiveTime) -> Option<NaiveDateTime> {
     let tz = app.config.timezone;
     let local_today = now.and_utc().with_timezone(&tz).date_naive();
     let local_due = local_today.and_time(at).and_local_timezone(tz).earliest()?;
     Some(local_due.naive_utc())
+}
+
+/// Whether a daily job is due: its time today has come and it has not run since.
+async fn daily_due(
+    app: &App,
+    now: NaiveDateTime,
+    at: Option<chrono::NaiveTime>,
+    job: &'static str,
+) -> Result<bool, super::BoxError> {
+    let Some(due) = at.and_then(|at| today_at(app, now, at)) else {
+        return Ok(false);
+    };
+    if now < due {
+        return Ok(false);
+    }
+    let last = app.db(move |conn| jobs::last_run(conn, job)).await?;
+    Ok(last.is_none_or(|last| last < due))
 }
 
 async fn daily_backup(
@@ -143,14 +163,7 @@ async fn daily_backup(
     app: &App,
     now: NaiveDateTime,
 ) -> Result<Option<Result<std::path::PathBuf, String>>, super::BoxError> {
-    let Some(due) = backup_due(app, now) else {
-        return Ok(None);
-    };
-    if now < due {
-        return Ok(None);
-    }
-    let last = app.db(|conn| jobs::last_run(conn, DAILY_BACKUP)).await?;
-    if last.is_some_and(|last| last >= due) {
+    if !daily_due(app, now, app.config.backup_at, DAILY_BACKUP).await? {
         return Ok(None);
     }
     let settings = app.database.clone();
@@ -182,4 +195,34 @@ async fn daily_backup(
         }
     }
     Ok(Some(result))
+}
+
+/// The day's summary (new, open per status, closed with money) to admins and dispatchers.
+async fn daily_summary(
+    bot: &Bot,
+    app: &App,
+    now: NaiveDateTime,
+) -> Result<Option<usize>, super::BoxError> {
+    if !daily_due(app, now, app.config.summary_at, DAILY_SUMMARY).await? {
+        return Ok(None);
+    }
+    let (from, to) = crate::domain::period::utc_range(
+        crate::domain::period::Period::Today,
+        now.and_utc(),
+        app.config.timezone,
+    );
+    let summary = app
+        .db(move |conn| crate::store::reports::daily_summary(conn, from, to))
+        .await?;
+    let staff = app
+        .db(move |conn| {
+            jobs::record_run(conn, DAILY_SUMMARY, now)?;
+            users::with_roles(conn, &[Role::Admin, Role::Dispatcher])
+        })
+        .await?;
+    let text = texts::daily_summary(&summary);
+    for id in &staff {
+        super::notify::send_logged(bot, ChatId(*id), &text, None).await;
+    }
+    Ok(Some(staff.len()))
 }

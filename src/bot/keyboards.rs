@@ -23,11 +23,18 @@ pub fn main_menu(roles: &[Role]) -> KeyboardMarkup {
     if staff {
         rows.push(vec![
             KeyboardButton::new(texts::MENU_NEW_ORDER),
-            KeyboardButton::new(texts::MENU_OPEN_ORDERS),
+            KeyboardButton::new(texts::MENU_ORDERS),
+            KeyboardButton::new(texts::MENU_SEARCH),
         ]);
     }
+    if staff {
+        rows.push(vec![KeyboardButton::new(texts::MENU_REPORTS)]);
+    }
     if roles.contains(&Role::Master) {
-        rows.push(vec![KeyboardButton::new(texts::MENU_MY_ORDERS)]);
+        rows.push(vec![
+            KeyboardButton::new(texts::MENU_MY_ORDERS),
+            KeyboardButton::new(texts::MENU_MY_STATS),
+        ]);
     }
     if roles.contains(&Role::Admin) {
         rows.push(vec![
@@ -210,6 +217,39 @@ pub fn edit_fields(order_id: i64) -> InlineKeyboardMarkup {
     rows.push(vec![button(
         texts::BUTTON_BACK,
         Callback::Card { order_id },
+    )]);
+    InlineKeyboardMarkup::new(rows)
+}
+
+/// The fixed periods offered for reports, in button order.
+pub const REPORT_PERIODS: [crate::domain::period::Period; 6] = [
+    crate::domain::period::Period::Today,
+    crate::domain::period::Period::Yesterday,
+    crate::domain::period::Period::ThisWeek,
+    crate::domain::period::Period::LastWeek,
+    crate::domain::period::Period::ThisMonth,
+    crate::domain::period::Period::LastMonth,
+];
+
+pub fn periods() -> InlineKeyboardMarkup {
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = REPORT_PERIODS
+        .chunks(2)
+        .enumerate()
+        .map(|(row, pair)| {
+            pair.iter()
+                .enumerate()
+                .map(|(col, period)| {
+                    button(
+                        &texts::period_name(*period),
+                        Callback::Report(row * 2 + col),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    rows.push(vec![button(
+        texts::BUTTON_CUSTOM_PERIOD,
+        Callback::Report(REPORT_PERIODS.len()),
     )]);
     InlineKeyboardMarkup::new(rows)
 }

@@ -319,6 +319,23 @@ pub async fn text(
             )
             .await
         }
+        State::Search => {
+            dialogue.reset().await?;
+            super::lists::search_page(&bot, &app, chat, None, &member, &input, None).await
+        }
+        State::ReportPeriod => match crate::domain::period::parse_custom(&input) {
+            Some((from, to)) => {
+                dialogue.reset().await?;
+                super::report_screens::send(
+                    &bot,
+                    &app,
+                    chat,
+                    crate::domain::period::Period::Custom { from, to },
+                )
+                .await
+            }
+            None => retry(&bot, chat, texts::PERIOD_INVALID).await,
+        },
         State::BindGroup { .. } => reply(&bot, chat, texts::ASK_GROUP, None).await,
     }
 }
@@ -453,7 +470,8 @@ async fn main_menu(
             )
             .await
         }
-        texts::MENU_OPEN_ORDERS if staff => open_orders(bot, app, member, chat).await,
+        texts::MENU_ORDERS => super::lists::statuses(bot, app, chat, member).await,
+        texts::MENU_SEARCH => super::lists::ask_search(bot, chat, member, dialogue).await,
         texts::MENU_MY_ORDERS if member.has(Role::Master) => {
             my_orders(bot, app, member, chat).await
         }
@@ -467,6 +485,10 @@ async fn main_menu(
                 Some(keyboards::cancel_only().into()),
             )
             .await
+        }
+        texts::MENU_REPORTS => super::report_screens::ask_period(bot, chat, member).await,
+        texts::MENU_MY_STATS if member.has(Role::Master) => {
+            super::report_screens::my_stats(bot, app, chat, member).await
         }
         texts::MENU_HELP => {
             reply(bot, chat, &texts::help(&roles(member)), Some(menu(member))).await
@@ -482,30 +504,6 @@ async fn main_menu(
         }
         _ => reply(bot, chat, texts::NOT_UNDERSTOOD, Some(menu(member))).await,
     }
-}
-
-const LIST_LIMIT: i64 = 20;
-
-async fn open_orders(bot: &Bot, app: &App, member: &Member, chat: ChatId) -> HandlerResult {
-    use crate::domain::status::OrderStatus;
-    let open = app
-        .db(|conn| {
-            let mut all = Vec::new();
-            for status in OrderStatus::ALL.into_iter().filter(|s| s.is_open()) {
-                all.extend(orders::in_status(conn, status, LIST_LIMIT)?);
-            }
-            all.sort_by_key(|o| std::cmp::Reverse(o.id));
-            all.truncate(LIST_LIMIT as usize);
-            Ok(all)
-        })
-        .await?;
-    if open.is_empty() {
-        return reply(bot, chat, texts::NO_OPEN_ORDERS, Some(menu(member))).await;
-    }
-    for order in &open {
-        cards::show(bot, app, chat, None, order, member).await;
-    }
-    Ok(())
 }
 
 async fn my_orders(bot: &Bot, app: &App, member: &Member, chat: ChatId) -> HandlerResult {

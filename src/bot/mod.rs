@@ -7,8 +7,10 @@ pub mod cards;
 pub mod config;
 pub mod jobs;
 pub mod keyboards;
+pub mod lists;
 pub mod messages;
 pub mod notify;
+pub mod report_screens;
 pub mod state;
 pub mod texts;
 

@@ -70,6 +70,10 @@ pub enum State {
     BindGroup {
         master_id: i64,
     },
+    // A report for a period typed by hand.
+    ReportPeriod,
+    // The search box is open.
+    Search,
     // Correcting a field of an open order.
     EditValue {
         order_id: i64,

@@ -22,11 +22,14 @@ pub fn esc(value: &str) -> String {
 
 // Main menu buttons (reply keyboard). Matching a press compares with these exact strings.
 pub const MENU_NEW_ORDER: &str = "📝 Новая заявка";
-pub const MENU_OPEN_ORDERS: &str = "📋 Открытые заявки";
+pub const MENU_ORDERS: &str = "📋 Заявки";
+pub const MENU_SEARCH: &str = "🔎 Поиск";
 pub const MENU_MY_ORDERS: &str = "🔧 Мои заявки";
 pub const MENU_MASTERS: &str = "👷 Мастера";
 pub const MENU_ADD_MASTER: &str = "➕ Добавить мастера";
 pub const MENU_HELP: &str = "❓ Помощь";
+pub const MENU_REPORTS: &str = "📊 Отчёты";
+pub const MENU_MY_STATS: &str = "📈 Моя статистика";
 
 pub const BUTTON_SKIP: &str = "Пропустить";
 pub const BUTTON_CANCEL: &str = "Отмена";
@@ -473,3 +476,162 @@ pub fn field_changed(order_id: i64, field: crate::store::orders::EditableField) 
 
 pub const FIELD_REQUIRED: &str =
     "Это поле обязательно: отправьте новое значение или нажмите «Отмена».";
+
+// Reports.
+pub const ASK_PERIOD: &str = "Отчёт за какой период?";
+pub const ASK_CUSTOM_PERIOD: &str =
+    "Введите период в виде <code>01.11.2026-15.11.2026</code> (обе даты включительно):";
+pub const PERIOD_INVALID: &str =
+    "Не понял период. Пример: <code>01.11.2026-15.11.2026</code>, первая дата не позже второй.";
+
+pub fn period_name(period: crate::domain::period::Period) -> String {
+    use crate::domain::period::Period;
+    match period {
+        Period::Today => "Сегодня".into(),
+        Period::Yesterday => "Вчера".into(),
+        Period::ThisWeek => "Эта неделя".into(),
+        Period::LastWeek => "Прошлая неделя".into(),
+        Period::ThisMonth => "Этот месяц".into(),
+        Period::LastMonth => "Прошлый месяц".into(),
+        Period::Custom { from, to } => {
+            format!("{} — {}", from.format("%d.%m.%Y"), to.format("%d.%m.%Y"))
+        }
+    }
+}
+
+pub const BUTTON_CUSTOM_PERIOD: &str = "Другой период…";
+
+fn figures_line(f: &crate::store::reports::Figures) -> String {
+    format!(
+        "заявок {}, закрыто {}, отказов {}; сумма {}, материалы {}, чистыми {}, мастеру {}, компании {}, средний чек {}, отзывов {}",
+        f.orders,
+        f.closed,
+        f.refused,
+        Kopecks(f.total),
+        Kopecks(f.materials),
+        Kopecks(f.net()),
+        Kopecks(f.master_share),
+        Kopecks(f.company_share),
+        Kopecks(f.average_check()),
+        f.reviews
+    )
+}
+
+pub fn report(period: &str, report: &crate::store::reports::Report) -> String {
+    let mut text = format!(
+        "<b>Отчёт: {}</b>\n\n<b>Итого:</b> {}\n",
+        esc(period),
+        figures_line(&report.totals)
+    );
+    if !report.masters.is_empty() {
+        text.push_str("\n<b>По мастерам</b>");
+        for line in &report.masters {
+            text.push_str(&format!(
+                "\n• {}: {}",
+                esc(&line.name()),
+                figures_line(&line.figures)
+            ));
+        }
+    }
+    if report.unassigned.orders > 0 {
+        text.push_str(&format!(
+            "\n• Без мастера: {}",
+            figures_line(&report.unassigned)
+        ));
+    }
+    if !report.equipment.is_empty() {
+        text.push_str("\n\n<b>По технике</b>");
+        for line in &report.equipment {
+            text.push_str(&format!(
+                "\n• {}: {}",
+                esc(&line.equipment_type),
+                figures_line(&line.figures)
+            ));
+        }
+    }
+    let statuses: Vec<String> = report
+        .statuses
+        .iter()
+        .filter(|s| s.orders > 0)
+        .map(|s| format!("{} {}", status_name(s.status), s.orders))
+        .collect();
+    if !statuses.is_empty() {
+        text.push_str(&format!("\n\n<b>По статусам:</b> {}", statuses.join(", ")));
+    }
+    text
+}
+
+pub fn my_stats(period: &str, figures: &crate::store::reports::Figures) -> String {
+    format!(
+        "<b>Ваша статистика: {}</b>\n{}",
+        esc(period),
+        figures_line(figures)
+    )
+}
+
+pub fn daily_summary(summary: &crate::store::reports::DailySummary) -> String {
+    let open: Vec<String> = summary
+        .open_now
+        .iter()
+        .map(|s| format!("{} {}", status_name(s.status), s.orders))
+        .collect();
+    let f = &summary.finished;
+    format!(
+        "<b>Итоги дня</b>\nНовых заявок: {}\nОткрыто сейчас: {}\nЗакрыто: {} на {} (мастерам {}, компании {}), отказов: {}",
+        summary.created,
+        open.join(", "),
+        f.closed,
+        Kopecks(f.total),
+        Kopecks(f.master_share),
+        Kopecks(f.company_share),
+        f.refused
+    )
+}
+
+pub fn report_file_name(period: &str) -> String {
+    let safe: String = period
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("otchet_{safe}.xlsx")
+}
+
+// Lists and search.
+pub const PICK_STATUS: &str = "Заявки по статусам:";
+pub const ASK_SEARCH: &str = "Введите телефон клиента, номер заявки или часть адреса:";
+pub const NOTHING_FOUND: &str = "Ничего не найдено.";
+pub const BUTTON_NEWER: &str = "◀️ Новее";
+pub const BUTTON_OLDER: &str = "Старше ▶️";
+pub const BUTTON_FIRST_PAGE: &str = "⏮ В начало";
+
+pub fn status_button(status: OrderStatus, count: i64) -> String {
+    format!("{} ({count})", status_name(status))
+}
+
+pub fn list_header(status: OrderStatus) -> String {
+    format!("<b>{}</b>", status_name(status))
+}
+
+pub fn search_header(text: &str) -> String {
+    format!("Поиск: <b>{}</b>", esc(text))
+}
+
+/// One order in a list: number, address, client (button label, plain text).
+pub fn order_line(order: &Order) -> String {
+    let address: String = order.client_address.chars().take(30).collect();
+    format!(
+        "№{} · {} · {}",
+        order.id,
+        address,
+        order.client_name.chars().take(20).collect::<String>()
+    )
+}
+
+pub fn search_refused(refused: crate::store::search::Refused) -> String {
+    use crate::store::search::Refused;
+    match refused {
+        Refused::Empty => ASK_SEARCH.into(),
+        Refused::TooShort { min } => format!("Для поиска по адресу нужно хотя бы {min} символа."),
+        Refused::BadPhone(error) => phone_error(&error),
+    }
+}

@@ -3,6 +3,8 @@
 
 /// Money in integer kopecks: parsing typed amounts and splitting an order's net.
 pub mod money;
+/// Report periods in the company's time zone, as half-open UTC ranges.
+pub mod period;
 /// Order statuses, roles, and the state machine deciding every order transition.
 pub mod status;
 /// Intake checks: equipment types, text lengths, and phone normalisation.
@@ -11,6 +13,7 @@ pub mod validation;
 pub use money::{
     close_order, parse_rubles, AmountError, Breakdown, Kopecks, MoneyError, SharePolicy,
 };
+pub use period::{parse_custom, utc_range, Period};
 pub use status::{
     available_actions, client_phone_visible_to_master, decide, Action, ActionKind, Actor, Denied,
     OrderFacts, OrderStatus, Role, Transition, UnknownName,

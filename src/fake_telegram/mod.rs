@@ -28,7 +28,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use state::{CallbackAnswer, FakeError, FakeUser, RecordedCall, SentDocument, SentMessage};
+pub use state::{
+    CallbackAnswer, FakeError, FakeUser, Observed, RecordedCall, SentDocument, SentMessage,
+};
 
 use state::{keyboard_labels, Shared};
 
@@ -367,6 +369,15 @@ impl FakeTelegram {
             .entry(method.to_ascii_lowercase())
             .or_default();
         queue.extend(std::iter::repeat_n(error, n));
+    }
+
+    /// From now on, every first hand-out of an update to the bot and every message the bot
+    /// sends, edits or deletes, in the fake's order: for measuring without scanning the chats
+    /// (the load sandbox). Dropping the receiver unsubscribes.
+    pub fn watch(&self) -> tokio::sync::mpsc::UnboundedReceiver<Observed> {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        self.inner.shared.lock().watchers.push(sender);
+        receiver
     }
 
     /// Updates not yet confirmed by a getUpdates `offset`.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 
 use super::json;
@@ -77,6 +78,24 @@ pub enum FakeError {
     /// `Status(403, "Forbidden: bot was blocked by the user".into())`. Note that teloxide
     /// sleeps 10 s before reading any 5xx answer.
     Status(u16, String),
+}
+
+/// What the bot's side of the fake did, in the fake's order, as a watcher
+/// ([`FakeTelegram::watch`](super::FakeTelegram::watch)) sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Observed {
+    /// getUpdates handed this update to the bot for the first time.
+    HandedOut {
+        update_id: u32,
+        /// The chat of the message or of the pressed button's message.
+        chat_id: Option<i64>,
+        at: DateTime<Utc>,
+    },
+    /// The bot sent, edited or deleted a message: its state after the change.
+    Message {
+        at: DateTime<Utc>,
+        message: Box<SentMessage>,
+    },
 }
 
 /// A parsed request, as the HTTP layer hands it over.
@@ -194,7 +213,8 @@ impl Shared {
         let mut changes = self.subscribe();
         loop {
             let batch: Vec<Value> = {
-                let state = self.lock();
+                let mut state = self.lock();
+                state.note_handed_out(limit);
                 state
                     .updates
                     .iter()
@@ -247,6 +267,9 @@ pub(crate) struct State {
     next_message_id: i32,
     next_callback_id: u64,
     next_file_id: u64,
+    /// The highest update id getUpdates has handed out.
+    handed_out_up_to: u32,
+    pub watchers: Vec<UnboundedSender<Observed>>,
 }
 
 impl State {
@@ -270,6 +293,8 @@ impl State {
             next_message_id: 1,
             next_callback_id: 1,
             next_file_id: 1,
+            handed_out_up_to: 0,
+            watchers: Vec::new(),
         }
     }
 
@@ -348,6 +373,40 @@ impl State {
         }
     }
 
+    /// Tells the watchers (if any) what happened; watchers that went away are dropped.
+    fn observe(&mut self, event: impl FnOnce() -> Observed) {
+        if self.watchers.is_empty() {
+            return;
+        }
+        let event = event();
+        self.watchers.retain(|w| w.send(event.clone()).is_ok());
+    }
+
+    /// Notes the first hand-out of the next `limit` queued updates.
+    fn note_handed_out(&mut self, limit: usize) {
+        let at = Utc::now();
+        let fresh: Vec<(u32, Option<i64>)> = self
+            .updates
+            .iter()
+            .take(limit)
+            .filter(|(id, _)| *id > self.handed_out_up_to)
+            .map(|(id, update)| {
+                let message = update
+                    .get("message")
+                    .or_else(|| update.pointer("/callback_query/message"));
+                (*id, message.and_then(|m| m.pointer("/chat/id")?.as_i64()))
+            })
+            .collect();
+        for (update_id, chat_id) in fresh {
+            self.handed_out_up_to = update_id;
+            self.observe(|| Observed::HandedOut {
+                update_id,
+                chat_id,
+                at,
+            });
+        }
+    }
+
     fn bump(&mut self) -> u64 {
         self.revision += 1;
         self.revision
@@ -413,6 +472,10 @@ impl State {
             revision: self.bump(),
         };
         let value = self.message_json(&message);
+        self.observe(|| Observed::Message {
+            at: message.date,
+            message: Box::new(message.clone()),
+        });
         self.messages.push(message);
         value
     }
@@ -508,6 +571,10 @@ impl State {
         message.revision = revision;
         let message = message.clone();
         self.revision = revision;
+        self.observe(|| Observed::Message {
+            at: message.edit_date.unwrap_or(message.date),
+            message: Box::new(message.clone()),
+        });
         Ok(self.message_json(&message))
     }
 
@@ -523,6 +590,10 @@ impl State {
         message.revision = revision;
         let message = message.clone();
         self.revision = revision;
+        self.observe(|| Observed::Message {
+            at: message.edit_date.unwrap_or(message.date),
+            message: Box::new(message.clone()),
+        });
         Ok(self.message_json(&message))
     }
 
@@ -531,7 +602,12 @@ impl State {
         if let Ok(message) = self.live_message(p, "") {
             message.deleted = true;
             message.revision = revision;
+            let message = message.clone();
             self.revision = revision;
+            self.observe(|| Observed::Message {
+                at: Utc::now(),
+                message: Box::new(message),
+            });
             return Ok(json!(true));
         }
         let key = (

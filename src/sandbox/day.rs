@@ -595,35 +595,40 @@ impl Day {
             "Отзывов"
         );
         for line in &lines {
+            let f = &line.figures;
             println!(
                 "{:<10} {:>6} {:>7} {:>7} {:>14} {:>12} {:>14} {:>14} {:>14} {:>7}",
                 line.name(),
-                line.orders,
-                line.closed,
-                line.refused,
-                Kopecks(line.total).to_string(),
-                Kopecks(line.materials).to_string(),
-                Kopecks(line.net()).to_string(),
-                Kopecks(line.master_share).to_string(),
-                Kopecks(line.company_share).to_string(),
-                line.reviews
+                f.orders,
+                f.closed,
+                f.refused,
+                Kopecks(f.total).to_string(),
+                Kopecks(f.materials).to_string(),
+                Kopecks(f.net()).to_string(),
+                Kopecks(f.master_share).to_string(),
+                Kopecks(f.company_share).to_string(),
+                f.reviews
             );
         }
         let statuses: Vec<String> = statuses
             .iter()
+            .filter(|s| s.orders > 0)
             .map(|s| format!("{} {}", s.status, s.orders))
             .collect();
         println!("По статусам: {}", statuses.join(", "));
-        let total: i64 = lines.iter().map(|l| l.total).sum();
-        let shares: i64 = lines.iter().map(|l| l.master_share + l.company_share).sum();
-        let materials: i64 = lines.iter().map(|l| l.materials).sum();
+        let total: i64 = lines.iter().map(|l| l.figures.total).sum();
+        let shares: i64 = lines
+            .iter()
+            .map(|l| l.figures.master_share + l.figures.company_share)
+            .sum();
+        let materials: i64 = lines.iter().map(|l| l.figures.materials).sum();
         self.expect(total == self.count("SELECT COALESCE(SUM(total_kopecks), 0) AS v FROM orders WHERE status = 'CLOSED'"), "сумма в отчёте равна сумме закрытых заявок в базе");
         self.expect(
             shares == total - materials,
             "в отчёте доли мастеров и компании складываются в чистую сумму",
         );
         self.expect(
-            lines.iter().map(|l| l.closed).sum::<i64>() == 10,
+            lines.iter().map(|l| l.figures.closed).sum::<i64>() == 10,
             "в отчёте десять закрытых заявок",
         );
         Ok(())

@@ -8,4 +8,5 @@ pub mod jobs;
 pub mod masters;
 pub mod orders;
 pub mod reports;
+pub mod search;
 pub mod users;

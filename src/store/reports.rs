@@ -1,26 +1,49 @@
-//! Report figures over orders created in a period: per master and per status. Money sums are
-//! integer kopecks added by SQLite's integer arithmetic (exact).
+//! Report figures (SPEC 2.6): per master, per equipment type, per status, one master's own
+//! statistics, and the daily summary.
+//!
+//! Which orders a period holds: every function taking `from, to` (UTC, half-open `[from, to)`,
+//! see `domain::period::utc_range`) counts the orders **created** in that range, whatever their
+//! status now, except [`daily_summary`], which also reports orders **finished** (CLOSED or
+//! REFUSED) in the range by the time they entered that status (`status_changed_at`), and the
+//! open orders as they stand now.
+//!
+//! In every [`Figures`]: `orders` counts all orders of the line, `closed` and `refused` those
+//! whose status is CLOSED or REFUSED now; the money (`total`, `materials`, the shares) and
+//! `reviews` are those of the CLOSED orders only. Orders are attributed to the master assigned
+//! to them now. Money is integer kopecks summed by SQLite's integer arithmetic: exact, and an
+//! overflow is an error, never a rounded float.
+
+use std::iter::Sum;
+use std::ops::{Add, Sub};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::result::Error as DieselError;
 use diesel::sql_query;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
-/// One master's line (orders assigned to them and created in the period).
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
-pub struct MasterLine {
-    #[diesel(sql_type = BigInt)]
-    pub master_id: i64,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub first_name: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub last_name: Option<String>,
+use crate::domain::status::OrderStatus;
+
+/// The aggregate columns of [`Figures`] over the rows of `orders o`.
+const FIGURES: &str = "COUNT(*) AS orders, \
+    COALESCE(SUM(o.status = 'CLOSED'), 0) AS closed, \
+    COALESCE(SUM(o.status = 'REFUSED'), 0) AS refused, \
+    COALESCE(SUM(CASE WHEN o.status = 'CLOSED' THEN o.total_kopecks END), 0) AS total, \
+    COALESCE(SUM(CASE WHEN o.status = 'CLOSED' THEN o.materials_kopecks END), 0) AS materials, \
+    COALESCE(SUM(CASE WHEN o.status = 'CLOSED' THEN o.master_share_kopecks END), 0) AS master_share, \
+    COALESCE(SUM(CASE WHEN o.status = 'CLOSED' THEN o.company_share_kopecks END), 0) AS company_share, \
+    COALESCE(SUM(o.status = 'CLOSED' AND o.has_review), 0) AS reviews";
+
+/// Counts and money of a set of orders; money in kopecks, of the CLOSED orders only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, QueryableByName)]
+pub struct Figures {
     #[diesel(sql_type = BigInt)]
     pub orders: i64,
     #[diesel(sql_type = BigInt)]
     pub closed: i64,
     #[diesel(sql_type = BigInt)]
     pub refused: i64,
+    /// What clients paid, kopecks.
     #[diesel(sql_type = BigInt)]
     pub total: i64,
     #[diesel(sql_type = BigInt)]
@@ -29,24 +52,18 @@ pub struct MasterLine {
     pub master_share: i64,
     #[diesel(sql_type = BigInt)]
     pub company_share: i64,
+    /// Closed orders whose client left a review.
     #[diesel(sql_type = BigInt)]
     pub reviews: i64,
 }
 
-impl MasterLine {
-    pub fn name(&self) -> String {
-        [self.first_name.as_deref(), self.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
+impl Figures {
+    /// Total minus materials, kopecks; equals master share plus company share.
     pub fn net(&self) -> i64 {
         self.total - self.materials
     }
 
-    /// Average paid per closed order, in kopecks (integer division).
+    /// Average paid per closed order, kopecks, rounded down; 0 when nothing was closed.
     pub fn average_check(&self) -> i64 {
         if self.closed == 0 {
             0
@@ -56,49 +73,287 @@ impl MasterLine {
     }
 }
 
+impl Add for Figures {
+    type Output = Figures;
+    fn add(self, other: Figures) -> Figures {
+        Figures {
+            orders: self.orders + other.orders,
+            closed: self.closed + other.closed,
+            refused: self.refused + other.refused,
+            total: self.total + other.total,
+            materials: self.materials + other.materials,
+            master_share: self.master_share + other.master_share,
+            company_share: self.company_share + other.company_share,
+            reviews: self.reviews + other.reviews,
+        }
+    }
+}
+
+impl Sub for Figures {
+    type Output = Figures;
+    fn sub(self, other: Figures) -> Figures {
+        Figures {
+            orders: self.orders - other.orders,
+            closed: self.closed - other.closed,
+            refused: self.refused - other.refused,
+            total: self.total - other.total,
+            materials: self.materials - other.materials,
+            master_share: self.master_share - other.master_share,
+            company_share: self.company_share - other.company_share,
+            reviews: self.reviews - other.reviews,
+        }
+    }
+}
+
+impl Sum for Figures {
+    fn sum<I: Iterator<Item = Figures>>(iter: I) -> Figures {
+        iter.fold(Figures::default(), Add::add)
+    }
+}
+
+/// One master's line: the orders assigned to them now and created in the period.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct MasterLine {
+    /// `masters.id`.
+    #[diesel(sql_type = BigInt)]
+    pub master_id: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub first_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_name: Option<String>,
+    #[diesel(embed)]
+    pub figures: Figures,
+}
+
+impl MasterLine {
+    /// First and last name as known from `users`; empty when neither is.
+    pub fn name(&self) -> String {
+        [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// One equipment type's line.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct EquipmentLine {
+    #[diesel(sql_type = Text)]
+    pub equipment_type: String,
+    #[diesel(embed)]
+    pub figures: Figures,
+}
+
+/// How many orders have a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusLine {
+    pub status: OrderStatus,
+    pub orders: i64,
+}
+
+/// Everything a period report shows, read in one transaction so the parts agree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Masters with at least one order in the period, by `masters.id`.
+    pub masters: Vec<MasterLine>,
+    /// Equipment types with at least one order in the period, by name.
+    pub equipment: Vec<EquipmentLine>,
+    /// All seven statuses in life order ([`OrderStatus::ALL`]), zeros included.
+    pub statuses: Vec<StatusLine>,
+    /// The orders of the period in no master's line (no master assigned): `totals` minus
+    /// the sum of `masters`, so the master lines plus this always add up to `totals`.
+    pub unassigned: Figures,
+    /// All orders of the period, with or without a master; the sum of `equipment` too.
+    pub totals: Figures,
+}
+
+/// Masters with at least one order created in `[from, to)` and assigned to them now, by
+/// `masters.id`. Orders without a master (NEW) are in no line; see [`totals`].
 pub fn per_master(
     conn: &mut SqliteConnection,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<MasterLine>> {
-    sql_query(
-        "SELECT m.id AS master_id, u.first_name, u.last_name, \
-                COUNT(*) AS orders, \
-                SUM(o.status = 'CLOSED') AS closed, \
-                SUM(o.status = 'REFUSED') AS refused, \
-                COALESCE(SUM(CASE WHEN o.status = 'CLOSED' THEN o.total_kopecks END), 0) AS total, \
-                COALESCE(SUM(CASE WHEN o.status = 'CLOSED' THEN o.materials_kopecks END), 0) AS materials, \
-                COALESCE(SUM(CASE WHEN o.status = 'CLOSED' THEN o.master_share_kopecks END), 0) AS master_share, \
-                COALESCE(SUM(CASE WHEN o.status = 'CLOSED' THEN o.company_share_kopecks END), 0) AS company_share, \
-                SUM(o.status = 'CLOSED' AND o.has_review) AS reviews \
+    sql_query(format!(
+        "SELECT m.id AS master_id, u.first_name, u.last_name, {FIGURES} \
          FROM orders o JOIN masters m ON m.id = o.assigned_master_id \
          LEFT JOIN users u ON u.telegram_id = m.telegram_id \
          WHERE o.created_at >= ? AND o.created_at < ? \
-         GROUP BY m.id ORDER BY m.id",
-    )
+         GROUP BY m.id ORDER BY m.id"
+    ))
     .bind::<Timestamp, _>(from)
     .bind::<Timestamp, _>(to)
     .load(conn)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
-pub struct StatusLine {
-    #[diesel(sql_type = Text)]
-    pub status: String,
-    #[diesel(sql_type = BigInt)]
-    pub orders: i64,
+/// Equipment types with at least one order created in `[from, to)`, by name.
+pub fn per_equipment(
+    conn: &mut SqliteConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<EquipmentLine>> {
+    sql_query(format!(
+        "SELECT o.equipment_type, {FIGURES} FROM orders o \
+         WHERE o.created_at >= ? AND o.created_at < ? \
+         GROUP BY o.equipment_type ORDER BY o.equipment_type"
+    ))
+    .bind::<Timestamp, _>(from)
+    .bind::<Timestamp, _>(to)
+    .load(conn)
 }
 
+/// Orders created in `[from, to)` by their status now: all seven statuses in life order,
+/// zeros included.
 pub fn per_status(
     conn: &mut SqliteConnection,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<StatusLine>> {
-    sql_query(
+    let counts: Vec<StatusCount> = sql_query(
         "SELECT status, COUNT(*) AS orders FROM orders \
-         WHERE created_at >= ? AND created_at < ? GROUP BY status ORDER BY status",
+         WHERE created_at >= ? AND created_at < ? GROUP BY status",
     )
     .bind::<Timestamp, _>(from)
     .bind::<Timestamp, _>(to)
-    .load(conn)
+    .load(conn)?;
+    every_status(counts, OrderStatus::ALL.into_iter())
+}
+
+/// All orders created in `[from, to)`, with or without a master.
+pub fn totals(
+    conn: &mut SqliteConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Figures> {
+    sql_query(format!(
+        "SELECT {FIGURES} FROM orders o WHERE o.created_at >= ? AND o.created_at < ?"
+    ))
+    .bind::<Timestamp, _>(from)
+    .bind::<Timestamp, _>(to)
+    .get_result(conn)
+}
+
+/// A master's own statistics: the orders created in `[from, to)` and assigned to master
+/// `master_id` (`masters.id`, not the Telegram id) now. All zeros when there are none.
+pub fn master_stats(
+    conn: &mut SqliteConnection,
+    master_id: i64,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Figures> {
+    sql_query(format!(
+        "SELECT {FIGURES} FROM orders o \
+         WHERE o.assigned_master_id = ? AND o.created_at >= ? AND o.created_at < ?"
+    ))
+    .bind::<BigInt, _>(master_id)
+    .bind::<Timestamp, _>(from)
+    .bind::<Timestamp, _>(to)
+    .get_result(conn)
+}
+
+/// The whole period report, read in one transaction.
+pub fn report(
+    conn: &mut SqliteConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Report> {
+    conn.transaction(|conn| {
+        let masters = per_master(conn, from, to)?;
+        let totals = totals(conn, from, to)?;
+        let assigned: Figures = masters.iter().map(|line| line.figures).sum();
+        Ok(Report {
+            unassigned: totals - assigned,
+            equipment: per_equipment(conn, from, to)?,
+            statuses: per_status(conn, from, to)?,
+            masters,
+            totals,
+        })
+    })
+}
+
+/// The daily summary: what came in, what is open, what was finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailySummary {
+    /// Orders created in `[from, to)`, whatever their status now.
+    pub created: i64,
+    /// Open orders now (any creation time), per open status in life order, zeros included.
+    pub open_now: Vec<StatusLine>,
+    /// Orders that are CLOSED or REFUSED now and entered that status in `[from, to)`:
+    /// `orders` = `closed` + `refused`; money and reviews of the closed ones.
+    pub finished: Figures,
+}
+
+/// New orders created in `[from, to)`, open orders now, and orders closed or refused in
+/// `[from, to)` (by `status_changed_at`) with their money; read in one transaction.
+pub fn daily_summary(
+    conn: &mut SqliteConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<DailySummary> {
+    conn.transaction(|conn| {
+        let created: Count = sql_query(
+            "SELECT COUNT(*) AS orders FROM orders WHERE created_at >= ? AND created_at < ?",
+        )
+        .bind::<Timestamp, _>(from)
+        .bind::<Timestamp, _>(to)
+        .get_result(conn)?;
+        let open: Vec<StatusCount> = sql_query(
+            "SELECT status, COUNT(*) AS orders FROM orders \
+             WHERE status NOT IN ('CLOSED', 'REFUSED') GROUP BY status",
+        )
+        .load(conn)?;
+        let finished: Figures = sql_query(format!(
+            "SELECT {FIGURES} FROM orders o \
+             WHERE o.status IN ('CLOSED', 'REFUSED') \
+               AND o.status_changed_at >= ? AND o.status_changed_at < ?"
+        ))
+        .bind::<Timestamp, _>(from)
+        .bind::<Timestamp, _>(to)
+        .get_result(conn)?;
+        Ok(DailySummary {
+            created: created.orders,
+            open_now: every_status(open, open_statuses())?,
+            finished,
+        })
+    })
+}
+
+fn open_statuses() -> impl Iterator<Item = OrderStatus> {
+    OrderStatus::ALL.into_iter().filter(|s| s.is_open())
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    orders: i64,
+}
+
+#[derive(QueryableByName)]
+struct StatusCount {
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = BigInt)]
+    orders: i64,
+}
+
+/// One line per status of `statuses`, in that order, with the counts found (0 otherwise).
+/// A stored status outside the seven (the CHECK constraint forbids it) is an error.
+fn every_status(
+    counts: Vec<StatusCount>,
+    statuses: impl Iterator<Item = OrderStatus>,
+) -> QueryResult<Vec<StatusLine>> {
+    let mut lines: Vec<StatusLine> = statuses
+        .map(|status| StatusLine { status, orders: 0 })
+        .collect();
+    for count in counts {
+        let status: OrderStatus = count
+            .status
+            .parse()
+            .map_err(|e| DieselError::DeserializationError(Box::new(e)))?;
+        if let Some(line) = lines.iter_mut().find(|l| l.status == status) {
+            line.orders += count.orders;
+        }
+    }
+    Ok(lines)
 }

@@ -32,10 +32,13 @@ pub const REBUILD: &str = "2026-11-23-000001_rebuild_legacy_tables";
 pub const REBUILD_VERSION: &str = "20261123000001";
 /// Our migrations after the rebuild, oldest first: they run on every database, adopted or new.
 /// Add each new migration here.
-pub const AFTER_REBUILD: [&str; 1] = ["2026-11-24-000001_bot_runtime_state"];
+pub const AFTER_REBUILD: [&str; 2] = [
+    "2026-11-24-000001_bot_runtime_state",
+    "2026-11-25-000001_order_search",
+];
 /// The newest migration and its version.
 pub const NEWEST: &str = AFTER_REBUILD[AFTER_REBUILD.len() - 1];
-pub const NEWEST_VERSION: &str = "20261124000001";
+pub const NEWEST_VERSION: &str = "20261125000001";
 
 /// `names` followed by the migrations after the rebuild.
 pub fn then_after_rebuild(names: &[&str]) -> Vec<String> {
