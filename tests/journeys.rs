@@ -1217,3 +1217,111 @@ async fn reports_as_a_message_and_a_spreadsheet_master_statistics_and_the_daily_
     );
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_by_status_page_through_every_order_and_search_finds_by_phone_id_and_address() {
+    let world = World::start().await;
+    world.say(&world.dispatcher, "/start").await;
+    // Twelve NEW orders straight in the database (the intake has its own tests).
+    let now = world.app.now();
+    let mut conn = world.conn();
+    for n in 0..12 {
+        let order = repair_bot::store::orders::NewOrder {
+            equipment_type: "Холодильники".into(),
+            description: "Не морозит морозильная камера".into(),
+            client_name: format!("Клиент {n}"),
+            client_address: if n == 5 {
+                "ул. Лесная, д. 4".into()
+            } else {
+                format!("пр. Мира, {n}")
+            },
+            client_phone: format!("+79001234{n:03}"),
+            notes: None,
+            scheduled_time: None,
+        };
+        repair_bot::store::orders::create(&mut conn, &order, DISPATCHER, now).unwrap();
+    }
+    drop(conn);
+
+    let statuses = world.press_menu(&world.dispatcher, "📋 Заявки").await;
+    assert!(
+        statuses.buttons().iter().any(|b| b.contains("Новая (12)")),
+        "{:?}",
+        statuses.buttons()
+    );
+    let first = world
+        .press(
+            &world.dispatcher,
+            &statuses
+                .buttons()
+                .into_iter()
+                .find(|b| b.contains("Новая"))
+                .unwrap(),
+        )
+        .await;
+    let mut seen: Vec<String> = first
+        .buttons()
+        .into_iter()
+        .filter(|b| b.starts_with('№'))
+        .collect();
+    assert_eq!(seen.len(), 10);
+    let second = world.press(&world.dispatcher, "Старше ▶️").await;
+    seen.extend(second.buttons().into_iter().filter(|b| b.starts_with('№')));
+    let ids: Vec<i64> = seen
+        .iter()
+        .map(|b| b[3..].split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    assert_eq!(ids, sorted, "newest first, no repeats");
+    assert_eq!(ids.len(), 12, "no order skipped");
+    let back = world.press(&world.dispatcher, "◀️ Новее").await;
+    assert_eq!(
+        back.buttons()
+            .into_iter()
+            .filter(|b| b.starts_with('№'))
+            .count(),
+        10
+    );
+
+    // An entry opens the card.
+    let card = world.press(&world.dispatcher, &seen[0]).await;
+    assert!(card.text.starts_with("<b>Заявка №"), "{}", card.text);
+
+    // Search: address in another case, a phone in another format, an order number.
+    world.press_menu(&world.dispatcher, "🔎 Поиск").await;
+    let found = world.say(&world.dispatcher, "ЛЕСНАЯ").await;
+    assert!(
+        found.buttons().iter().any(|b| b.contains("Лесная")),
+        "{:?}",
+        found.buttons()
+    );
+    world.press_menu(&world.dispatcher, "🔎 Поиск").await;
+    let found = world.say(&world.dispatcher, "8 (900) 123-40-03").await;
+    assert!(
+        found.buttons().iter().any(|b| b.contains("Клиент 3")),
+        "{:?}",
+        found.buttons()
+    );
+    world.press_menu(&world.dispatcher, "🔎 Поиск").await;
+    let found = world.say(&world.dispatcher, "7").await;
+    assert!(
+        found.buttons().iter().any(|b| b.starts_with("№7 ")),
+        "{:?}",
+        found.buttons()
+    );
+    world.press_menu(&world.dispatcher, "🔎 Поиск").await;
+    let short = world.say(&world.dispatcher, "ул").await;
+    assert!(short.text.contains("хотя бы 3"), "{}", short.text);
+
+    // Not for masters or strangers.
+    world.say(&world.stranger, "/start").await;
+    let before = world.fake.revision();
+    world
+        .fake
+        .press_callback(&world.stranger, STRANGER, 1, "l:NEW:-");
+    let refused = world.news(STRANGER, before).await;
+    assert!(refused.text.contains("недоступно"), "{}", refused.text);
+    world.stop().await;
+}
