@@ -7,6 +7,9 @@ CREATE INDEX idx_orders_status_id ON orders(status, id);
 -- Search by the client's phone (stored normalised, "+7XXXXXXXXXX"), newest first.
 CREATE INDEX idx_orders_client_phone ON orders(client_phone);
 
+-- Reports and the daily summary read the orders created in a period.
+CREATE INDEX idx_orders_created_at ON orders(created_at);
+
 -- Search by a fragment of the address, in any letter case, Cyrillic included: LOWER() and
 -- LIKE fold ASCII only, FTS5's trigram tokenizer folds all of Unicode. The index holds each
 -- address with "ё" written as "е" (people type either; searches fold the same way), keyed by
