@@ -260,38 +260,32 @@ fn main() {
     println!();
     conn.batch_execute(
         "BEGIN IMMEDIATE;
-         INSERT INTO users (telegram_id, first_name) SELECT 800000000 + value, 'Мастер ' || value
-           FROM generate_series(1, 50);
+         WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < 50)
+         INSERT INTO users (telegram_id, first_name) SELECT 800000000 + value, 'Мастер ' || value FROM n;
          INSERT INTO masters (telegram_id, phone, specialization)
            SELECT telegram_id, '+79000000000', 'Всё' FROM users WHERE telegram_id > 800000000;
          UPDATE orders SET assigned_master_id = (SELECT MIN(id) FROM masters) + id % 50;
          COMMIT;",
     )
-    .unwrap_or_else(|_| {
-        // generate_series is not in every SQLite build: a recursive CTE does the same.
-        conn.batch_execute(
-            "BEGIN IMMEDIATE;
-             WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < 50)
-             INSERT INTO users (telegram_id, first_name) SELECT 800000000 + value, 'Мастер ' || value FROM n;
-             INSERT INTO masters (telegram_id, phone, specialization)
-               SELECT telegram_id, '+79000000000', 'Всё' FROM users WHERE telegram_id > 800000000;
-             UPDATE orders SET assigned_master_id = (SELECT MIN(id) FROM masters) + id % 50;
-             COMMIT;",
-        )
-        .expect("assign masters")
-    });
+    .expect("assign masters");
     let month = repair_bot::domain::period::Period::Custom {
         from: chrono::NaiveDate::from_ymd_opt(2024, 3, 1).unwrap(),
         to: chrono::NaiveDate::from_ymd_opt(2024, 3, 31).unwrap(),
     };
-    let (from, to) = repair_bot::domain::period::utc_range(month, chrono::Utc::now(), chrono_tz::Europe::Moscow);
+    let (from, to) =
+        repair_bot::domain::period::utc_range(month, chrono::Utc::now(), chrono_tz::Europe::Moscow);
     let mut report = None;
-    measure(conn, "month report (masters, equipment, statuses)", repeats.min(11), |conn, _| {
-        let r = repair_bot::store::reports::report(conn, from, to).unwrap();
-        let n = r.totals.orders as usize;
-        report = Some(r);
-        n
-    });
+    measure(
+        conn,
+        "month report (masters, equipment, statuses)",
+        repeats.min(11),
+        |conn, _| {
+            let r = repair_bot::store::reports::report(conn, from, to).unwrap();
+            let n = r.totals.orders as usize;
+            report = Some(r);
+            n
+        },
+    );
     let report = report.expect("a report");
     let started = Instant::now();
     let bytes = repair_bot::reports::xlsx::write(&report).expect("xlsx");
