@@ -101,6 +101,7 @@ enum BackupCommand {
 }
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     config::load_dotenv();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
@@ -161,9 +162,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn run_bot(settings: &DatabaseSettings, catalog: &Catalog) -> anyhow::Result<ExitCode> {
     let config = BotConfig::from_env()?;
     let prepared = startup::prepare(settings, catalog)?;
-    let runtime = tokio::runtime::Runtime::new()?;
+    // Two workers for two cores and a small blocking pool (diesel calls run there): every
+    // extra thread costs memory and wake-ups without adding throughput to one SQLite file.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(4)
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
-        let pool = repair_bot::db::pool::build(&settings.path, 4)?;
+        // One connection: SQLite writes one at a time anyway, and a single connection keeps
+        // its page cache warm and never waits in the busy handler for a sibling's lock.
+        let pool = repair_bot::db::pool::build(&settings.path, 1)?;
         let mut bot = teloxide::Bot::new(config.token.clone());
         if let Some(url) = config.api_url.clone() {
             bot = bot.set_api_url(url);
@@ -365,5 +374,15 @@ fn human_age(age: std::time::Duration) -> String {
         120..=7199 => format!("{}m", secs / 60),
         7200..=172_799 => format!("{}h", secs / 3600),
         _ => format!("{}d", secs / 86_400),
+    }
+}
+
+/// glibc gives every thread that allocates its own arena; two are plenty for this process and
+/// keep its resident memory small.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only adjusts allocator parameters; called first thing, before threads.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }

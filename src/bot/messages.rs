@@ -442,9 +442,14 @@ pub async fn create_order(
             .db(|conn| users::with_roles(conn, &[Role::Admin, Role::Dispatcher]))
             .await?;
         let text = texts::new_order_for_staff(&order, &member.user.display_name());
-        for id in staff.into_iter().filter(|id| *id != author) {
-            super::notify::send_logged(bot, ChatId(id), &text, None).await;
-        }
+        // Announced in the background: the dispatcher's next step does not wait for everyone
+        // else's copy.
+        let bot = bot.clone();
+        tokio::spawn(async move {
+            for id in staff.into_iter().filter(|id| *id != author) {
+                super::notify::send_logged(&bot, ChatId(id), &text, None).await;
+            }
+        });
     }
     Ok(())
 }
