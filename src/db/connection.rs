@@ -9,6 +9,9 @@ use diesel::prelude::*;
 
 use super::DbError;
 
+/// How long taking the database lock waits before reporting that another process holds it.
+const LOCK_PATIENCE: Duration = Duration::from_secs(2);
+
 /// How long a connection waits for another writer before giving up with SQLITE_BUSY.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -138,14 +141,24 @@ impl DatabaseLock {
                 "cannot open lock file {}",
                 path.display()
             )))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Self { _file: file, path }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(DbError::Locked {
-                db: db_path.to_owned(),
-                lock: path,
-            }),
-            Err(std::fs::TryLockError::Error(e)) => {
-                Err(DbError::io(format!("cannot lock {}", path.display()))(e))
+        // A holder that goes away at once (a process forked by this one, which shares the lock
+        // until it execs) is waited for briefly; a running bot or migration is not.
+        let deadline = std::time::Instant::now() + LOCK_PATIENCE;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Self { _file: file, path }),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(DbError::Locked {
+                        db: db_path.to_owned(),
+                        lock: path,
+                    });
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(DbError::io(format!("cannot lock {}", path.display()))(e));
+                }
             }
         }
     }
