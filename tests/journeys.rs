@@ -184,24 +184,11 @@ impl World {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Lets the bot drain its queue: no update waiting and no message sent or edited for a
-    /// moment (handlers that are still running keep changing the chats).
+    /// Lets the bot drain its queue before the next step.
     async fn settle(&self) {
-        let mut last = self.fake.revision();
-        let mut quiet = 0;
-        for _ in 0..400 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            let now = self.fake.revision();
-            if now == last && self.fake.pending_updates() == 0 {
-                quiet += 1;
-                if quiet >= 8 {
-                    return;
-                }
-            } else {
-                quiet = 0;
-                last = now;
-            }
-        }
+        self.fake
+            .settle(Duration::from_millis(80), Duration::from_secs(4))
+            .await;
     }
 
     fn conn(&self) -> SqliteConnection {

@@ -385,6 +385,26 @@ impl FakeTelegram {
         self.inner.shared.lock().updates.len()
     }
 
+    /// Waits until the bot has gone quiet: no update waiting to be confirmed and no message
+    /// sent, edited or deleted for `quiet` (handlers still running keep changing the chats);
+    /// gives up after `limit`. Returns whether it went quiet.
+    pub async fn settle(&self, quiet: Duration, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut last = self.revision();
+        let mut quiet_since = tokio::time::Instant::now();
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let now = self.revision();
+            if now != last || self.pending_updates() > 0 {
+                last = now;
+                quiet_since = tokio::time::Instant::now();
+            } else if quiet_since.elapsed() >= quiet {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Stops the server and drops its connections (idempotent; clones see it too).
     pub async fn shutdown(&self) {
         let server = self

@@ -124,23 +124,9 @@ impl Day {
             .map_or_else(|| "?".into(), |row| row.v)
     }
 
-    /// Waits for the bot to go quiet: no queued update and no message change for a moment.
+    /// Waits for the bot to go quiet before the next step.
     async fn settle(&self) {
-        let mut last = self.fake.revision();
-        let mut quiet = 0;
-        for _ in 0..2000 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            let now = self.fake.revision();
-            if now == last && self.fake.pending_updates() == 0 {
-                quiet += 1;
-                if quiet >= 4 {
-                    return;
-                }
-            } else {
-                quiet = 0;
-                last = now;
-            }
-        }
+        self.fake.settle(Duration::from_millis(20), WAIT).await;
     }
 
     /// Everything the bot sent or edited in `chats` after revision `before`, logged.

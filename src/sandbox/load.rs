@@ -691,19 +691,7 @@ async fn play(context: &Context, bot: &BotProcess, script: Script, concurrency: 
 
 /// Waits until no update is pending and the bot has sent nothing for a moment.
 async fn settle(context: &Context) {
-    let deadline = Instant::now() + SETTLE_LIMIT;
-    let mut last = context.routes.sent();
-    let mut quiet_since = Instant::now();
-    while Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let now = context.routes.sent();
-        if now != last || context.fake.pending_updates() > 0 {
-            last = now;
-            quiet_since = Instant::now();
-        } else if quiet_since.elapsed() >= QUIET {
-            return;
-        }
-    }
+    context.fake.settle(QUIET, SETTLE_LIMIT).await;
 }
 
 fn bot_cpu(bot: &BotProcess) -> Option<Duration> {

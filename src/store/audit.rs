@@ -80,18 +80,6 @@ impl Entity {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = audit_log, check_for_backend(diesel::sqlite::Sqlite))]
-pub struct AuditRow {
-    pub id: i64,
-    pub user_id: Option<i64>,
-    pub action: String,
-    pub entity_type: Option<String>,
-    pub entity_id: Option<i64>,
-    pub details: Option<String>,
-    pub created_at: NaiveDateTime,
-}
-
 pub fn record(
     conn: &mut SqliteConnection,
     who: Option<i64>,
@@ -112,17 +100,4 @@ pub fn record(
         ))
         .execute(conn)
         .map(drop)
-}
-
-/// The audit trail of one order, oldest first.
-pub fn of_order(conn: &mut SqliteConnection, order_id: i64) -> QueryResult<Vec<AuditRow>> {
-    audit_log::table
-        .filter(
-            audit_log::entity_type
-                .eq("order")
-                .and(audit_log::entity_id.eq(order_id)),
-        )
-        .order(audit_log::id)
-        .select(AuditRow::as_select())
-        .load(conn)
 }

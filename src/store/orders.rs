@@ -341,21 +341,6 @@ pub fn open_for_master(conn: &mut SqliteConnection, master_id: i64) -> QueryResu
         .load(conn)
 }
 
-/// Orders in one status, newest first, a page at a time.
-pub fn in_status(
-    conn: &mut SqliteConnection,
-    status: OrderStatus,
-    limit: i64,
-) -> QueryResult<Vec<Order>> {
-    orders::table
-        .filter(orders::status.eq(status.as_str()))
-        .order(orders::id.desc())
-        .limit(limit)
-        .select(Order::as_select())
-        .load(conn)
-}
-
-/// ASSIGNED orders assigned at or before `assigned_before` and still not accepted; the
 /// reminder policy (how many, how far apart) is the caller's.
 pub fn awaiting_acceptance(
     conn: &mut SqliteConnection,
