@@ -108,97 +108,57 @@ pub async fn text(
                 .await
             }
         },
-        State::Description { mut draft } => match validation::validate_description(&input) {
-            Ok(value) => {
-                draft.description = value;
-                step(
-                    &bot,
-                    chat,
-                    &dialogue,
-                    State::ClientName { draft },
-                    texts::ASK_CLIENT_NAME,
-                    false,
-                )
-                .await
-            }
-            Err(error) => retry(&bot, chat, &texts::text_error(&error)).await,
-        },
-        State::ClientName { mut draft } => match validation::validate_client_name(&input) {
-            Ok(value) => {
-                draft.client_name = value;
-                step(
-                    &bot,
-                    chat,
-                    &dialogue,
-                    State::Address { draft },
-                    texts::ASK_ADDRESS,
-                    false,
-                )
-                .await
-            }
-            Err(error) => retry(&bot, chat, &texts::text_error(&error)).await,
-        },
-        State::Address { mut draft } => match validation::validate_address(&input) {
-            Ok(value) => {
-                draft.address = value;
-                step(
-                    &bot,
-                    chat,
-                    &dialogue,
-                    State::Phone { draft },
-                    texts::ASK_PHONE,
-                    false,
-                )
-                .await
-            }
-            Err(error) => retry(&bot, chat, &texts::text_error(&error)).await,
-        },
-        State::Phone { mut draft } => match Phone::parse(&input) {
-            Ok(phone) => {
-                draft.phone = phone.as_str().to_string();
-                step(
-                    &bot,
-                    chat,
-                    &dialogue,
-                    State::Notes { draft },
-                    texts::ASK_NOTES,
-                    true,
-                )
-                .await
-            }
-            Err(error) => retry(&bot, chat, &texts::phone_error(&error)).await,
-        },
-        State::Notes { mut draft } => {
-            if input == texts::BUTTON_SKIP {
-                return skip(&bot, chat, &dialogue, State::Notes { draft }).await;
-            }
-            match validation::validate_notes(&input) {
-                Ok(value) => {
-                    draft.notes = value;
-                    step(
-                        &bot,
-                        chat,
-                        &dialogue,
-                        State::Arrival { draft },
-                        texts::ASK_ARRIVAL,
-                        true,
-                    )
-                    .await
-                }
-                Err(error) => retry(&bot, chat, &texts::text_error(&error)).await,
-            }
+        State::Description { draft } => {
+            intake(
+                &bot,
+                chat,
+                &dialogue,
+                draft,
+                EditableField::Description,
+                Some(&input),
+            )
+            .await
         }
-        State::Arrival { mut draft } => {
-            if input == texts::BUTTON_SKIP {
-                return skip(&bot, chat, &dialogue, State::Arrival { draft }).await;
-            }
-            match validation::validate_arrival(&input) {
-                Ok(value) => {
-                    draft.arrival = value;
-                    summary(&bot, chat, &dialogue, draft).await
-                }
-                Err(error) => retry(&bot, chat, &texts::text_error(&error)).await,
-            }
+        State::ClientName { draft } => {
+            intake(
+                &bot,
+                chat,
+                &dialogue,
+                draft,
+                EditableField::ClientName,
+                Some(&input),
+            )
+            .await
+        }
+        State::Address { draft } => {
+            intake(
+                &bot,
+                chat,
+                &dialogue,
+                draft,
+                EditableField::Address,
+                Some(&input),
+            )
+            .await
+        }
+        State::Phone { draft } => {
+            intake(
+                &bot,
+                chat,
+                &dialogue,
+                draft,
+                EditableField::Phone,
+                Some(&input),
+            )
+            .await
+        }
+        State::Notes { draft } => {
+            let typed = (input != texts::BUTTON_SKIP).then_some(input.as_str());
+            intake(&bot, chat, &dialogue, draft, EditableField::Notes, typed).await
+        }
+        State::Arrival { draft } => {
+            let typed = (input != texts::BUTTON_SKIP).then_some(input.as_str());
+            intake(&bot, chat, &dialogue, draft, EditableField::Arrival, typed).await
         }
         State::Confirm { .. } | State::CloseReview { .. } => {
             reply(&bot, chat, texts::USE_BUTTONS, None).await
@@ -364,24 +324,88 @@ async fn step(
 /// Skip on an optional step (typed or pressed).
 pub async fn skip(bot: &Bot, chat: ChatId, dialogue: &Dialog, state: State) -> HandlerResult {
     match state {
-        State::Notes { mut draft } => {
-            draft.notes = None;
-            step(
-                bot,
-                chat,
-                dialogue,
-                State::Arrival { draft },
-                texts::ASK_ARRIVAL,
-                true,
-            )
-            .await
+        State::Notes { draft } => {
+            intake(bot, chat, dialogue, draft, EditableField::Notes, None).await
         }
-        State::Arrival { mut draft } => {
-            draft.arrival = None;
-            summary(bot, chat, dialogue, draft).await
+        State::Arrival { draft } => {
+            intake(bot, chat, dialogue, draft, EditableField::Arrival, None).await
         }
         _ => reply(bot, chat, texts::USE_BUTTONS, None).await,
     }
+}
+
+/// Checks a typed value of an order field, the same way at intake and when editing: the
+/// cleaned value (None: an optional field left empty or skipped), or the message to show.
+/// `input` None means Skip.
+fn check_field(field: EditableField, input: Option<&str>) -> Result<Option<String>, String> {
+    let Some(input) = input else {
+        return if field.is_optional() {
+            Ok(None)
+        } else {
+            Err(texts::FIELD_REQUIRED.into())
+        };
+    };
+    let text = |result: Result<String, validation::TextError>| {
+        result.map(Some).map_err(|e| texts::text_error(&e))
+    };
+    match field {
+        EditableField::Description => text(validation::validate_description(input)),
+        EditableField::ClientName => text(validation::validate_client_name(input)),
+        EditableField::Address => text(validation::validate_address(input)),
+        EditableField::Phone => Phone::parse(input)
+            .map(|phone| Some(phone.as_str().to_string()))
+            .map_err(|e| texts::phone_error(&e)),
+        EditableField::Notes => {
+            validation::validate_notes(input).map_err(|e| texts::text_error(&e))
+        }
+        EditableField::Arrival => {
+            validation::validate_arrival(input).map_err(|e| texts::text_error(&e))
+        }
+    }
+}
+
+/// One intake step: check the value, keep it in the draft, ask for the next field (or show
+/// the summary after the last one). A bad value is explained and asked again.
+async fn intake(
+    bot: &Bot,
+    chat: ChatId,
+    dialogue: &Dialog,
+    mut draft: OrderDraft,
+    field: EditableField,
+    input: Option<&str>,
+) -> HandlerResult {
+    let value = match check_field(field, input) {
+        Ok(value) => value,
+        Err(message) => return retry(bot, chat, &message).await,
+    };
+    let required = value.clone().unwrap_or_default();
+    let (next, prompt, skippable) = match field {
+        EditableField::Description => {
+            draft.description = required;
+            (State::ClientName { draft }, texts::ASK_CLIENT_NAME, false)
+        }
+        EditableField::ClientName => {
+            draft.client_name = required;
+            (State::Address { draft }, texts::ASK_ADDRESS, false)
+        }
+        EditableField::Address => {
+            draft.address = required;
+            (State::Phone { draft }, texts::ASK_PHONE, false)
+        }
+        EditableField::Phone => {
+            draft.phone = required;
+            (State::Notes { draft }, texts::ASK_NOTES, true)
+        }
+        EditableField::Notes => {
+            draft.notes = value;
+            (State::Arrival { draft }, texts::ASK_ARRIVAL, true)
+        }
+        EditableField::Arrival => {
+            draft.arrival = value;
+            return summary(bot, chat, dialogue, draft).await;
+        }
+    };
+    step(bot, chat, dialogue, next, prompt, skippable).await
 }
 
 async fn summary(bot: &Bot, chat: ChatId, dialogue: &Dialog, draft: OrderDraft) -> HandlerResult {
@@ -729,33 +753,8 @@ pub async fn edit_value(
         dialogue.reset().await?;
         return reply(bot, chat, texts::NO_ACCESS, None).await;
     }
-    let skip = input == texts::BUTTON_SKIP;
-    if skip && !field.is_optional() {
-        return retry(bot, chat, texts::FIELD_REQUIRED).await;
-    }
-    let value: Result<Option<String>, String> = match field {
-        EditableField::Description => validation::validate_description(input)
-            .map(Some)
-            .map_err(|e| texts::text_error(&e)),
-        EditableField::ClientName => validation::validate_client_name(input)
-            .map(Some)
-            .map_err(|e| texts::text_error(&e)),
-        EditableField::Address => validation::validate_address(input)
-            .map(Some)
-            .map_err(|e| texts::text_error(&e)),
-        EditableField::Phone => Phone::parse(input)
-            .map(|p| Some(p.as_str().to_string()))
-            .map_err(|e| texts::phone_error(&e)),
-        EditableField::Notes if skip => Ok(None),
-        EditableField::Arrival if skip => Ok(None),
-        EditableField::Notes => {
-            validation::validate_notes(input).map_err(|e| texts::text_error(&e))
-        }
-        EditableField::Arrival => {
-            validation::validate_arrival(input).map_err(|e| texts::text_error(&e))
-        }
-    };
-    let value = match value {
+    let typed = (input != texts::BUTTON_SKIP).then_some(input);
+    let value = match check_field(field, typed) {
         Ok(value) => value,
         Err(message) => return retry(bot, chat, &message).await,
     };
