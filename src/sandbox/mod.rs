@@ -65,6 +65,9 @@ impl BotProcess {
             .env("DISPATCHER_IDS", join(&staff.dispatchers))
             .env("QUIET_HOURS", "off")
             .env("BACKUP_TIME", "off")
+            // The scripted day checks every answer: nothing may depend on the hour it runs at.
+            .env("DAILY_SUMMARY_TIME", "off")
+            .env("TIMEZONE", "Europe/Moscow")
             .env("RUST_LOG", log_level)
             .current_dir(database.parent().unwrap_or(Path::new(".")))
             .stdin(Stdio::null())
