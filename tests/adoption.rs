@@ -8,7 +8,9 @@ use std::fs;
 
 use common::*;
 use repair_bot::db::backup;
+use repair_bot::db::fault;
 use repair_bot::db::migrations::Catalog;
+use repair_bot::db::snapshot;
 use repair_bot::db::startup;
 use repair_bot::db::DbError;
 
@@ -625,4 +627,122 @@ fn loose_values_of_the_old_bot_are_normalised() {
     );
     assert_eq!(count(&mut conn, "users"), 6);
     assert!(foreign_key_problems(&mut conn).is_empty());
+}
+
+/// What an adoption leaves, without anything written at migration time: the schema, every
+/// row, the ledger (version, checksum, stamped) and diesel's applied versions.
+fn adopted_state(
+    db: &std::path::Path,
+) -> (snapshot::SchemaSnapshot, Vec<String>, Vec<Option<String>>) {
+    let mut conn = connect(db);
+    let mut rows = full_dump(&mut conn);
+    rows.extend(applied_versions(&mut conn));
+    let ledger = texts(
+        &mut conn,
+        "SELECT version || ' ' || checksum || ' stamped=' || stamped AS v \
+         FROM migration_ledger ORDER BY version",
+    );
+    (snapshot_of(db), rows, ledger)
+}
+
+/// The oldest complete backup of the sandbox's database: it must hold the old bot's rows.
+fn assert_original_backup_kept(sandbox: &Sandbox, before: &[String], context: &str) {
+    let backups = backup::list(&sandbox.db, &sandbox.backups).unwrap();
+    let oldest = backups
+        .last()
+        .unwrap_or_else(|| panic!("{context}: no backup left"));
+    let verified = backup::verify(&oldest.path).unwrap();
+    assert_eq!(
+        verified.schema_version, None,
+        "{context}: oldest backup is the old database"
+    );
+    assert_eq!(
+        legacy_values(&mut connect(&oldest.path)),
+        before,
+        "{context}: oldest backup rows"
+    );
+}
+
+#[test]
+fn adoption_killed_after_any_write_resumes_to_the_same_database() {
+    std::thread::scope(|scope| {
+        for shape in SHAPES {
+            scope.spawn(move || {
+                let reference = Sandbox::with_fixture(shape);
+                let before = legacy_values(&mut reference.conn());
+                reference.run_cli(&["migrate", "run"]).assert_success();
+                let expected = adopted_state(&reference.db);
+
+                let mut writes = 0;
+                for n in 1.. {
+                    let context = format!("{shape}, killed after write {n}");
+                    let sandbox = Sandbox::with_fixture(shape);
+                    let killed = CliOutput::from(
+                        sandbox
+                            .cli(&["migrate", "run"])
+                            .env(fault::KILL_AFTER_COMMIT, n.to_string())
+                            .output()
+                            .unwrap(),
+                    );
+                    if killed.success {
+                        // Fewer than n writes: every boundary has been tried.
+                        break;
+                    }
+                    assert_eq!(
+                        killed.code, None,
+                        "{context}: killed by a signal: {killed:#?}"
+                    );
+                    assert!(
+                        killed.stderr.contains(&format!("killed after write {n}:")),
+                        "{context}: {killed:#?}"
+                    );
+                    writes = n;
+
+                    let resumed = sandbox.run_cli(&["migrate", "run"]);
+                    assert!(
+                        resumed.success,
+                        "{context}: the next start failed: {resumed:#?}"
+                    );
+                    assert!(
+                        adopted_state(&sandbox.db) == expected,
+                        "{context}: resumed adoption differs from an uninterrupted one"
+                    );
+                    assert_original_backup_kept(&sandbox, &before, &context);
+                    let again = sandbox.run_cli(&["migrate", "run"]);
+                    again.assert_success();
+                    assert!(again.stdout.contains("up to date"), "{context}: {again:#?}");
+                }
+                // The backup copied and in place, WAL on, the ledger with the stamps in one
+                // commit, then one commit per migration that runs.
+                assert_eq!(
+                    writes,
+                    3 + expected_ran(shape).len(),
+                    "{shape}: write boundaries tried"
+                );
+            });
+        }
+    });
+}
+
+/// A database left by an older binary killed between the ledger and the stamps: the ledger
+/// migration is recorded, the legacy steps are not. It is recognised and adopted.
+#[test]
+fn adoption_interrupted_by_an_older_binary_is_resumed() {
+    for shape in SHAPES {
+        let reference = Sandbox::with_fixture(shape);
+        reference.migrate();
+        let expected = adopted_state(&reference.db);
+
+        let sandbox = Sandbox::with_fixture(shape);
+        let catalog = Catalog::embedded();
+        let ledger = catalog.all().iter().find(|m| m.name == LEDGER).unwrap();
+        repair_bot::db::migrations::run_one(&mut sandbox.conn(), ledger).unwrap();
+
+        let prepared = startup::prepare(&sandbox.settings(), &catalog)
+            .unwrap_or_else(|e| panic!("{shape}: interrupted adoption not resumed: {e}"));
+        assert_eq!(prepared.report.stamped, expected_stamped(shape), "{shape}");
+        assert!(prepared.report.backup.is_some(), "{shape}: backed up first");
+        drop(prepared);
+        assert!(adopted_state(&sandbox.db) == expected, "{shape}: differs");
+    }
 }

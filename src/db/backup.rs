@@ -13,7 +13,7 @@ use diesel::sql_types::Text;
 
 use super::connection::open_read_only;
 use super::migrations::read_state;
-use super::{sqlite_copy, DbError};
+use super::{fault, sqlite_copy, DbError};
 
 const SEPARATOR: &str = "__";
 const TIME_FORMAT: &str = "%Y%m%dT%H%M%S%.3fZ";
@@ -140,6 +140,7 @@ fn write_verified(db_path: &Path, partial: &Path, target: &Path) -> Result<(), S
     fs::File::open(partial)
         .and_then(|f| f.sync_all())
         .map_err(|e| e.to_string())?;
+    fault::durable_write("backup copied, not yet verified");
     integrity_check(partial).map_err(|e| e.to_string())?;
     fs::rename(partial, target).map_err(|e| e.to_string())?;
     if let Some(dir) = target.parent() {
@@ -148,6 +149,7 @@ fn write_verified(db_path: &Path, partial: &Path, target: &Path) -> Result<(), S
             let _ = dir.sync_all();
         }
     }
+    fault::durable_write("backup in place");
     Ok(())
 }
 

@@ -154,16 +154,28 @@ pub fn classify(
     if objects.is_empty() {
         return Ok(Classification::Empty);
     }
+    let mut notes = Vec::new();
+    let mut schema = snapshot::read(conn).map_err(DbError::sqlite("reading the schema"))?;
     if objects
         .iter()
         .any(|(kind, name)| kind == "table" && name == DIESEL_MIGRATIONS_TABLE)
     {
-        return Ok(Classification::Managed);
+        if !interrupted_adoption(conn, &schema)? {
+            return Ok(Classification::Managed);
+        }
+        // An older binary committed the ledger migration, then died before stamping the legacy
+        // steps: the old tables are classified as if the bookkeeping were not there, and the
+        // adoption resumes from the stamps.
+        schema.tables.remove(DIESEL_MIGRATIONS_TABLE);
+        schema.tables.remove(migrations::LEDGER_TABLE);
+        notes.push(
+            "an earlier adoption of this database was interrupted after creating the migration \
+             ledger, before recording the old bot's steps: resuming it"
+                .to_string(),
+        );
     }
 
-    let schema = snapshot::read(conn).map_err(DbError::sqlite("reading the schema"))?;
     let mut problems = Vec::new();
-    let mut notes = Vec::new();
     for name in schema.other_objects.keys() {
         problems.push(format!("{name} is not part of any known schema"));
     }
@@ -224,6 +236,30 @@ pub fn classify(
         absent_steps,
         notes,
     }))
+}
+
+/// True for a database whose only applied migration is the ledger while it holds tables
+/// besides the two bookkeeping ones: what an older binary left when killed between
+/// committing the ledger and committing the stamps.
+fn interrupted_adoption(
+    conn: &mut SqliteConnection,
+    schema: &SchemaSnapshot,
+) -> Result<bool, DbError> {
+    let bookkeeping = [DIESEL_MIGRATIONS_TABLE, migrations::LEDGER_TABLE];
+    if !schema.tables.contains_key(migrations::LEDGER_TABLE)
+        || schema
+            .tables
+            .keys()
+            .all(|t| bookkeeping.contains(&t.as_str()))
+    {
+        return Ok(false);
+    }
+    let applied = sql_query(
+        "SELECT CAST(version AS TEXT) AS value, 1 AS count FROM __diesel_schema_migrations",
+    )
+    .load::<ValueCount>(conn)
+    .map_err(DbError::sqlite("reading applied migrations"))?;
+    Ok(applied.len() == 1 && applied[0].value.as_deref() == Some(migrations::LEDGER_VERSION))
 }
 
 fn belongs_to(item: &Item, table: &str) -> bool {

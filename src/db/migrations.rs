@@ -36,7 +36,7 @@ include!(concat!(env!("OUT_DIR"), "/migration_sources.rs"));
 
 /// The first migration: creates `migration_ledger`.
 pub const LEDGER_VERSION: &str = "00000000000000";
-const LEDGER_TABLE: &str = "migration_ledger";
+pub const LEDGER_TABLE: &str = "migration_ledger";
 
 /// The steps of the old Python bot's schema, in order. Old databases are stamped against these.
 pub const LEGACY_STEP_VERSIONS: [&str; 5] = [
@@ -445,19 +445,42 @@ fn in_step(
 }
 
 /// Records already-present migrations as applied without running them ("stamp"), in one
-/// transaction. The ledger must exist (the ledger migration runs first).
+/// transaction. The ledger must exist (see [`run_ledger_and_stamp`] when it does not).
 pub fn stamp(conn: &mut SqliteConnection, sources: &[&MigrationSource]) -> Result<(), DbError> {
     conn.immediate_transaction(|conn| {
         conn.setup()?;
-        for source in sources {
-            sql_query("INSERT INTO __diesel_schema_migrations (version) VALUES (?)")
-                .bind::<Text, _>(source.version())
-                .execute(conn)?;
-            record_in_ledger(conn, source, true)?;
-        }
-        Ok::<_, diesel::result::Error>(())
+        stamp_in(conn, sources)
     })
     .map_err(DbError::sqlite("stamping legacy steps"))
+}
+
+/// The start of an adoption in ONE immediate transaction: the ledger migration runs and the
+/// legacy steps found present are stamped. Committed apart, a crash between the two would
+/// leave a database whose migration tables say "nothing of the old schema is here" while
+/// its tables are: every later start would try to create them again.
+pub fn run_ledger_and_stamp(
+    conn: &mut SqliteConnection,
+    ledger: &MigrationSource,
+    sources: &[&MigrationSource],
+) -> Result<(), DbError> {
+    in_step(conn, ledger, None, |conn| {
+        conn.setup()?;
+        conn.run_migration(&HarnessMigration::new(ledger))
+            .map_err(|e| StepError::Migration(e.to_string()))?;
+        record_in_ledger(conn, ledger, false)?;
+        stamp_in(conn, sources)?;
+        Ok(())
+    })
+}
+
+fn stamp_in(conn: &mut SqliteConnection, sources: &[&MigrationSource]) -> QueryResult<()> {
+    for source in sources {
+        sql_query("INSERT INTO __diesel_schema_migrations (version) VALUES (?)")
+            .bind::<Text, _>(source.version())
+            .execute(conn)?;
+        record_in_ledger(conn, source, true)?;
+    }
+    Ok(())
 }
 
 /// Records checksums of migrations applied by diesel CLI (trust on first sight).

@@ -3,6 +3,8 @@
 pub mod backup;
 pub mod connection;
 pub mod error;
+#[doc(hidden)]
+pub mod fault;
 pub mod legacy;
 pub mod migrations;
 pub mod operations;

@@ -1,6 +1,8 @@
 //! The one startup sequence (SPEC 1.3), shared by the bot and `repair-bot migrate run`:
 //! open, lock, classify without writing, refuse what is unknown / newer / edited, back up,
-//! stamp and migrate one transaction per migration, verify. One log line per step.
+//! stamp and migrate one transaction per migration (the ledger and the stamps of an adoption
+//! in one), verify. One log line per step. Every commit leaves a database the next start can
+//! classify and finish: a crash at any point is resumed, never bricks the file.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -12,7 +14,7 @@ use super::backup::{self, BackupPolicy, BackupReason};
 use super::connection::{enable_wal, open, DatabaseLock};
 use super::legacy::{self, Classification};
 use super::migrations::{self, Catalog, MigrationSource, LEDGER_VERSION, REBUILD_VERSION};
-use super::DbError;
+use super::{fault, DbError};
 
 /// Where the database lives and how it is backed up.
 #[derive(Debug, Clone)]
@@ -128,25 +130,43 @@ pub fn prepare(
 
     let step = Step::start(6);
     enable_wal(&mut conn).map_err(DbError::sqlite("switching to WAL"))?;
+    fault::durable_write("switched to WAL");
     let with_backup = |error: DbError| attach_backup(error, report.backup.clone());
     let (ledger_first, rest): (Vec<_>, Vec<_>) = to_run
         .into_iter()
         .partition(|m| m.version() == LEDGER_VERSION);
-    for migration in ledger_first {
-        run_logged(&mut conn, migration).map_err(with_backup)?;
-        report.ran.push(migration.name.to_string());
+    let stamped: Vec<String> = to_stamp.iter().map(|m| m.name.to_string()).collect();
+    match (ledger_first.first(), to_stamp.is_empty()) {
+        (Some(ledger), false) => {
+            // One transaction: a crash can never leave the ledger without the stamps.
+            migrations::run_ledger_and_stamp(&mut conn, ledger, &to_stamp).map_err(with_backup)?;
+            fault::durable_write("created the ledger and stamped legacy steps");
+            report.ran.push(ledger.name.to_string());
+            info!(
+                "migrated {} and stamped as already present: {}",
+                ledger.name,
+                stamped.join(", ")
+            );
+        }
+        (Some(ledger), true) => {
+            run_logged(&mut conn, ledger).map_err(with_backup)?;
+            report.ran.push(ledger.name.to_string());
+        }
+        (None, false) => {
+            migrations::stamp(&mut conn, &to_stamp)?;
+            fault::durable_write("stamped legacy steps");
+            info!("stamped as already present: {}", stamped.join(", "));
+        }
+        (None, true) => {}
     }
-    if !to_stamp.is_empty() {
-        migrations::stamp(&mut conn, &to_stamp)?;
-        report.stamped = to_stamp.iter().map(|m| m.name.to_string()).collect();
-        info!("stamped as already present: {}", report.stamped.join(", "));
-    }
+    report.stamped = stamped;
     for migration in rest {
         run_logged(&mut conn, migration).map_err(with_backup)?;
         report.ran.push(migration.name.to_string());
     }
     if !comparison.unrecorded.is_empty() {
         migrations::record_unrecorded(&mut conn, catalog, &comparison.unrecorded)?;
+        fault::durable_write("recorded checksums");
         report.recorded = comparison.unrecorded.clone();
     }
     step.done(if report.ran.is_empty() && report.stamped.is_empty() {
@@ -217,6 +237,7 @@ fn plan<'c>(
 fn run_logged(conn: &mut SqliteConnection, migration: &MigrationSource) -> Result<(), DbError> {
     let started = Instant::now();
     migrations::run_one(conn, migration)?;
+    fault::durable_write(migration.name);
     info!(
         "migrated {} ({:.1} ms)",
         migration.name,
