@@ -306,3 +306,91 @@ fn restore_of_an_old_bot_backup_is_adopted_again_at_the_next_start() {
     assert_eq!(again.stamped, strings(&[STEP1, STEP2]));
     assert_eq!(sandbox.snapshot(), fresh_schema());
 }
+
+/// The embedded migrations plus one newer migration that always fails: every start with this
+/// catalog backs up, migrates what it can and exits with an error.
+fn failing_catalog() -> Catalog {
+    let mut migrations = Catalog::embedded().all().to_vec();
+    migrations.push(repair_bot::db::migrations::MigrationSource {
+        name: "2999-01-01-000001_always_fails",
+        up_sql: "INSERT INTO no_such_table VALUES (1);",
+        down_sql: "",
+    });
+    Catalog::new(migrations)
+}
+
+fn failing_start(settings: &startup::DatabaseSettings) -> std::path::PathBuf {
+    match startup::prepare(settings, &failing_catalog()) {
+        Ok(_) => panic!("the failing migration succeeded"),
+        Err(DbError::MigrationFailed {
+            backup: Some(file), ..
+        }) => file,
+        Err(other) => panic!("unexpected error: {other}"),
+    }
+}
+
+#[test]
+fn retention_keeps_the_backup_from_before_a_series_of_failed_starts() {
+    let sandbox = Sandbox::with_fixture("C");
+    let before = legacy_values(&mut sandbox.conn());
+    let settings = sandbox.settings_keep(2);
+
+    // The first failing start adopts the old database (those commits stay) and fails on the
+    // newest migration; every next one backs up the half-migrated database and fails again.
+    let original = failing_start(&settings);
+    let retries: Vec<_> = (0..4).map(|_| failing_start(&settings)).collect();
+
+    let kept: Vec<_> = backup::list(&sandbox.db, &sandbox.backups)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.path)
+        .collect();
+    assert_eq!(
+        kept,
+        vec![retries[3].clone(), retries[2].clone(), original.clone()],
+        "the two newest and the one from before the failures"
+    );
+    assert_eq!(backup::verify(&original).unwrap().schema_version, None);
+    assert_eq!(legacy_values(&mut connect(&original)), before);
+
+    // Once a migration succeeds, the backup taken before it is an ordinary old backup, and a
+    // series of failures after it keeps its own first backup.
+    let sandbox2 = Sandbox::new();
+    let settings2 = sandbox2.settings_keep(2);
+    let older: Vec<String> = Catalog::embedded()
+        .all()
+        .iter()
+        .map(|m| m.version())
+        .filter(|v| v.as_str() != NEWEST_VERSION)
+        .collect();
+    let without_newest = Catalog::new(
+        Catalog::embedded()
+            .all()
+            .iter()
+            .filter(|m| older.contains(&m.version()))
+            .cloned()
+            .collect(),
+    );
+    drop(startup::prepare(&settings2, &without_newest).unwrap());
+    let upgrade = startup::prepare(&settings2, &Catalog::embedded()).unwrap();
+    let upgraded_from = upgrade.report.backup.clone().expect("pre-migrate backup");
+    drop(upgrade);
+    let first_failure = failing_start(&settings2);
+    for _ in 0..3 {
+        failing_start(&settings2);
+    }
+    let kept: Vec<_> = backup::list(&sandbox2.db, &sandbox2.backups)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.path)
+        .collect();
+    assert_eq!(kept.len(), 3, "{kept:#?}");
+    assert_eq!(
+        kept[2], first_failure,
+        "the first backup after the last success"
+    );
+    assert!(
+        !upgraded_from.exists(),
+        "the backup before the last successful migration is an ordinary old backup"
+    );
+}

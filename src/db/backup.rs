@@ -119,7 +119,17 @@ pub fn create(
     };
     fs::create_dir_all(&policy.dir)
         .map_err(|e| fail(format!("cannot create the backup folder: {e}")))?;
+    // Names order the backups: a clock that went back (or stands still) must not put a new
+    // backup before an older one, so a name is never older than the newest existing one.
     let mut taken_at = Utc::now();
+    if let Some(newest) = list(db_path, &policy.dir)
+        .ok()
+        .and_then(|b| b.into_iter().next())
+    {
+        if newest.taken_at >= taken_at {
+            taken_at = newest.taken_at + chrono::Duration::milliseconds(1);
+        }
+    }
     let mut target = policy.dir.join(file_name(db_path, taken_at, reason));
     while target.exists() {
         taken_at += chrono::Duration::milliseconds(1);
@@ -231,17 +241,16 @@ pub fn list(db_path: &Path, dir: &Path) -> Result<Vec<BackupFile>, DbError> {
     Ok(backups)
 }
 
-/// Keeps the newest `keep` backups of this database and, whatever its age, the newest
-/// pre-migrate backup (the way back from the last upgrade). Deletes the rest.
+/// Keeps the newest `keep` backups of this database and, whatever their age, two pre-migrate
+/// backups: the newest (the way back from the latest migration) and the oldest one taken since
+/// the database last migrated successfully (the database as it was before a series of failed
+/// starts, each of which took a backup of its own). Deletes the rest.
 pub fn apply_retention(db_path: &Path, policy: &BackupPolicy) -> Result<Vec<PathBuf>, DbError> {
     let backups = list(db_path, &policy.dir)?;
-    let newest_pre_migrate = backups
-        .iter()
-        .find(|b| b.reason.starts_with("pre-migrate-"))
-        .map(|b| b.path.clone());
+    let protected = protected(&backups, current_version(db_path).as_deref());
     let mut removed = Vec::new();
     for backup in backups.into_iter().skip(policy.keep) {
-        if Some(&backup.path) == newest_pre_migrate.as_ref() {
+        if protected.contains(&backup.path) {
             continue;
         }
         fs::remove_file(&backup.path).map_err(DbError::io(format!(
@@ -251,6 +260,35 @@ pub fn apply_retention(db_path: &Path, policy: &BackupPolicy) -> Result<Vec<Path
         removed.push(backup.path);
     }
     Ok(removed)
+}
+
+/// The pre-migrate backups retention never deletes, from `backups` (newest first) and the
+/// newest migration the database has applied. A pre-migrate backup names the version its
+/// migration was to reach: once the database holds that version, that migration succeeded.
+/// The backups after the newest such one were each followed by a failed start.
+fn protected(backups: &[BackupFile], current: Option<&str>) -> Vec<PathBuf> {
+    let pre_migrate: Vec<(&BackupFile, &str)> = backups
+        .iter()
+        .filter_map(|b| Some((b, b.reason.strip_prefix("pre-migrate-")?)))
+        .collect();
+    let reached = |target: &str| current.is_some_and(|version| version >= target);
+    let oldest_since_success = pre_migrate
+        .iter()
+        .take_while(|(_, target)| !reached(target))
+        .last();
+    pre_migrate
+        .first()
+        .into_iter()
+        .chain(oldest_since_success)
+        .map(|(b, _)| b.path.clone())
+        .collect()
+}
+
+/// The newest migration applied to the database; None when it has none or cannot be read
+/// (then every pre-migrate backup counts as taken since the last success: kept, not lost).
+fn current_version(db_path: &Path) -> Option<String> {
+    let mut conn = open_read_only(db_path).ok()?;
+    read_state(&mut conn).ok()?.applied.keys().max().cloned()
 }
 
 /// What a restore did.
