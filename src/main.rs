@@ -317,6 +317,7 @@ fn backup_command(settings: &DatabaseSettings, command: BackupCommand) -> anyhow
         }
         BackupCommand::List => {
             let backups = backup::list(&settings.path, &settings.backup.dir)?;
+            let incomplete = backup::list_incomplete(&settings.path, &settings.backup.dir)?;
             if backups.is_empty() {
                 println!(
                     "no backups of {} in {}",
@@ -338,6 +339,14 @@ fn backup_command(settings: &DatabaseSettings, command: BackupCommand) -> anyhow
                     human_age(file.age()),
                     file.reason,
                     version
+                );
+            }
+            for file in incomplete {
+                println!(
+                    "{}  {:>10} bytes  INCOMPLETE: left by an interrupted backup, not usable; \
+                     removed at the next start",
+                    file.path.display(),
+                    file.size
                 );
             }
         }

@@ -394,3 +394,33 @@ fn retention_keeps_the_backup_from_before_a_series_of_failed_starts() {
         "the backup before the last successful migration is an ordinary old backup"
     );
 }
+
+#[test]
+fn a_backup_being_written_is_not_taken_for_a_leftover() {
+    let sandbox = migrated();
+    fs::create_dir_all(&sandbox.backups).unwrap();
+    let partial = sandbox
+        .backups
+        .join("bot_database__20261123T101500.123Z__manual.db.partial");
+    let journal = sandbox
+        .backups
+        .join("bot_database__20261123T101500.123Z__manual.db.partial-journal");
+    fs::write(&journal, b"journal").unwrap();
+    // What `backup create` holds while it writes the copy.
+    let writer = fs::File::create(&partial).unwrap();
+    writer.lock().unwrap();
+    let cleanup = backup::remove_incomplete(&sandbox.db, &sandbox.backups).unwrap();
+    assert!(cleanup.removed.is_empty(), "{cleanup:?}");
+    assert!(partial.exists() && journal.exists());
+    assert_eq!(
+        backup::list_incomplete(&sandbox.db, &sandbox.backups)
+            .unwrap()
+            .len(),
+        2
+    );
+
+    drop(writer);
+    let cleanup = backup::remove_incomplete(&sandbox.db, &sandbox.backups).unwrap();
+    assert_eq!(cleanup.removed.len(), 2, "{cleanup:?}");
+    assert!(!partial.exists() && !journal.exists());
+}

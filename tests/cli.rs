@@ -338,3 +338,69 @@ fn the_bot_refuses_to_start_on_invalid_configuration_naming_the_variable() {
     // Nothing was created: configuration is checked before the database is touched.
     assert!(!sandbox.db.exists());
 }
+
+#[test]
+fn files_of_an_interrupted_backup_are_listed_then_removed_at_the_next_start() {
+    let sandbox = Sandbox::with_fixture("C");
+    // Killed right after the pre-migrate copy was written, before it was verified and renamed.
+    let killed = sandbox
+        .cli(&["migrate", "run"])
+        .env(repair_bot::db::fault::KILL_AFTER_COMMIT, "1")
+        .output()
+        .unwrap();
+    assert_eq!(killed.status.code(), None, "killed: {killed:?}");
+    let partial: Vec<_> = sandbox
+        .backup_files()
+        .into_iter()
+        .filter(|f| f.to_string_lossy().ends_with(".db.partial"))
+        .collect();
+    assert_eq!(partial.len(), 1, "{:?}", sandbox.backup_files());
+    let partial = partial[0].clone();
+    // What a copy killed half-way also leaves: SQLite's rollback journal of the copy.
+    let journal = std::path::PathBuf::from(format!("{}-journal", partial.display()));
+    std::fs::write(&journal, b"half a journal").unwrap();
+    // Another database's leftovers in a shared folder are not ours to remove.
+    let foreign = sandbox
+        .backups
+        .join("other_city__20200101T000000.000Z__manual.db.partial");
+    std::fs::write(&foreign, b"x").unwrap();
+
+    let listed = sandbox.run_cli(&["backup", "list"]);
+    listed.assert_success();
+    for file in [&partial, &journal] {
+        let line = listed
+            .stdout
+            .lines()
+            .find(|l| l.contains(&file.display().to_string()))
+            .unwrap_or_else(|| panic!("{} not listed: {listed:#?}", file.display()));
+        assert!(line.contains("INCOMPLETE"), "{line}");
+    }
+    assert!(!listed.stdout.contains("other_city"), "{listed:#?}");
+
+    let started = sandbox.run_cli(&["migrate", "run"]);
+    started.assert_success();
+    let removal = started
+        .stderr
+        .lines()
+        .find(|l| l.contains("incomplete backup"))
+        .unwrap_or_else(|| panic!("no log line about the removal: {started:#?}"));
+    assert!(
+        removal.contains(&partial.display().to_string()),
+        "{removal}"
+    );
+    assert!(
+        removal.contains(&journal.display().to_string()),
+        "{removal}"
+    );
+    assert!(!partial.exists() && !journal.exists());
+    assert!(foreign.exists());
+
+    let listed = sandbox.run_cli(&["backup", "list"]);
+    listed.assert_success();
+    assert!(!listed.stdout.contains("INCOMPLETE"), "{listed:#?}");
+    assert_eq!(
+        listed.stdout.lines().count(),
+        1,
+        "the pre-migrate backup: {listed:#?}"
+    );
+}

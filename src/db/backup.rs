@@ -131,16 +131,26 @@ pub fn create(
         }
     }
     let mut target = policy.dir.join(file_name(db_path, taken_at, reason));
-    while target.exists() {
+    while target.exists() || partial_path(&target).exists() {
         taken_at += chrono::Duration::milliseconds(1);
         target = policy.dir.join(file_name(db_path, taken_at, reason));
     }
-    let partial = target.with_extension("db.partial");
+    let partial = partial_path(&target);
+    // Held until the copy is renamed or removed: a start cleaning up the leftovers of killed
+    // backups (see [`remove_incomplete`]) leaves a copy that is being written alone.
+    let claim = claim_partial(&partial).map_err(|e| {
+        fail(format!(
+            "cannot create {} in the backup folder: {e}",
+            partial.display()
+        ))
+    })?;
     let result = write_verified(db_path, &partial, &target);
     if let Err(detail) = result {
         let _ = fs::remove_file(&partial);
+        drop(claim);
         return Err(fail(detail));
     }
+    drop(claim);
     apply_retention(db_path, policy)?;
     Ok(target)
 }
@@ -161,6 +171,117 @@ fn write_verified(db_path: &Path, partial: &Path, target: &Path) -> Result<(), S
     }
     fault::durable_write("backup in place");
     Ok(())
+}
+
+/// The temporary name a backup is written under: `<backup name>.partial`.
+fn partial_path(target: &Path) -> PathBuf {
+    let mut name = target.as_os_str().to_owned();
+    name.push(PARTIAL);
+    PathBuf::from(name)
+}
+
+const PARTIAL: &str = ".partial";
+/// What SQLite may leave next to a copy killed while it was written.
+const PARTIAL_SIDE_FILES: [&str; 3] = ["-journal", "-wal", "-shm"];
+
+/// Creates the temporary file and takes an exclusive advisory lock on it (flock, which does
+/// not interfere with SQLite's own fcntl locks of this process on the same file).
+fn claim_partial(partial: &Path) -> std::io::Result<fs::File> {
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(partial)?;
+    file.try_lock().map_err(std::io::Error::other)?;
+    Ok(file)
+}
+
+/// True while another backup still writes this temporary copy.
+fn being_written(partial: &Path) -> bool {
+    match fs::File::open(partial) {
+        Ok(file) => matches!(file.try_lock(), Err(fs::TryLockError::WouldBlock)),
+        Err(_) => false,
+    }
+}
+
+/// A file a killed or failed backup left in the backup folder: the copy under its temporary
+/// name, or SQLite's journal of that copy. Never a usable backup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncompleteBackup {
+    pub path: PathBuf,
+    /// The temporary copy this file belongs to (the file itself for the copy).
+    pub partial: PathBuf,
+    pub size: u64,
+}
+
+/// `<backup name>.partial[-journal|-wal|-shm]` of this database -> the `.partial` name.
+fn partial_of(name: &str, stem: &str) -> Option<String> {
+    let end = name.rfind(PARTIAL)? + PARTIAL.len();
+    let (partial, side) = name.split_at(end);
+    if !(side.is_empty() || PARTIAL_SIDE_FILES.contains(&side)) {
+        return None;
+    }
+    let (file_stem, _, _) = parse_name(partial.strip_suffix(PARTIAL)?)?;
+    (file_stem == stem).then(|| partial.to_string())
+}
+
+/// Leftovers of interrupted backups of this database in the folder, by name.
+pub fn list_incomplete(db_path: &Path, dir: &Path) -> Result<Vec<IncompleteBackup>, DbError> {
+    let stem = database_stem(db_path);
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(DbError::io(format!(
+                "cannot read backup folder {}",
+                dir.display()
+            ))(e))
+        }
+    };
+    let mut files = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(partial) = partial_of(&name, &stem) {
+            files.push(IncompleteBackup {
+                path: entry.path(),
+                partial: dir.join(partial),
+                size: entry.metadata().map(|m| m.len()).unwrap_or(0),
+            });
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// What [`remove_incomplete`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Cleanup {
+    pub removed: Vec<PathBuf>,
+    /// Files that could not be removed, each with the reason.
+    pub failed: Vec<String>,
+}
+
+/// Removes the leftovers of interrupted backups of this database, except those of a backup
+/// still being written by another process (`repair-bot backup create` while the bot starts).
+pub fn remove_incomplete(db_path: &Path, dir: &Path) -> Result<Cleanup, DbError> {
+    let files = list_incomplete(db_path, dir)?;
+    let mut cleanup = Cleanup::default();
+    let mut busy = std::collections::BTreeSet::new();
+    for file in files.iter().filter(|f| f.path == f.partial) {
+        if being_written(&file.path) {
+            busy.insert(file.partial.clone());
+        }
+    }
+    for file in files {
+        if busy.contains(&file.partial) {
+            continue;
+        }
+        match fs::remove_file(&file.path) {
+            Ok(()) => cleanup.removed.push(file.path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => cleanup.failed.push(format!("{}: {e}", file.path.display())),
+        }
+    }
+    Ok(cleanup)
 }
 
 /// `PRAGMA integrity_check` on a file, read-only. Ok only when SQLite answers "ok".
@@ -342,6 +463,26 @@ mod tests {
         assert_eq!(
             (stem.as_str(), parsed, reason.as_str()),
             ("bot_database", at, "pre-migrate-20261123000001")
+        );
+    }
+
+    #[test]
+    fn leftovers_of_interrupted_backups_are_recognised() {
+        let name = "bot_database__20261123T101500.123Z__manual.db.partial";
+        assert_eq!(partial_of(name, "bot_database").as_deref(), Some(name));
+        assert_eq!(
+            partial_of(&format!("{name}-journal"), "bot_database").as_deref(),
+            Some(name)
+        );
+        assert_eq!(partial_of(name, "other"), None);
+        assert_eq!(partial_of(&format!("{name}-backup"), "bot_database"), None);
+        assert_eq!(partial_of("notes.partial", "notes"), None);
+        assert_eq!(
+            partial_of(
+                "bot_database__20261123T101500.123Z__manual.db",
+                "bot_database"
+            ),
+            None
         );
     }
 

@@ -77,6 +77,7 @@ pub fn prepare(
     let step = Step::start(2);
     let lock = DatabaseLock::acquire(path)?;
     step.done(format!("locked {}", lock.path().display()));
+    remove_incomplete_backups(settings);
 
     let step = Step::start(3);
     let classification = legacy::classify(&mut conn, path, catalog)?;
@@ -197,6 +198,31 @@ pub fn prepare(
         connection: conn,
         report,
     })
+}
+
+/// Files of backups killed or failed before they were complete: never usable, only in the way.
+fn remove_incomplete_backups(settings: &DatabaseSettings) {
+    match backup::remove_incomplete(&settings.path, &settings.backup.dir) {
+        Ok(cleanup) => {
+            if !cleanup.removed.is_empty() {
+                let names: Vec<String> = cleanup
+                    .removed
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect();
+                warn!(
+                    "removed {} file(s) of an incomplete backup (interrupted before it was \
+                     verified): {}",
+                    names.len(),
+                    names.join(", ")
+                );
+            }
+            for failure in cleanup.failed {
+                warn!("cannot remove a file of an incomplete backup: {failure}");
+            }
+        }
+        Err(error) => warn!("cannot look for incomplete backups: {error}"),
+    }
 }
 
 fn describe(classification: &Classification, pending: usize) -> String {
