@@ -42,6 +42,16 @@ pub fn database_settings() -> Result<DatabaseSettings, ConfigError> {
         variable,
         problem: format!("must be a SQLite file path (like {DEFAULT_DATABASE}), got {raw:?}"),
     })?;
+    if path.is_dir() {
+        return Err(ConfigError {
+            variable,
+            problem: format!(
+                "points to the folder {}, not to a database file: name the file, like {}",
+                path.display(),
+                path.join(DEFAULT_DATABASE).display()
+            ),
+        });
+    }
     let dir = PathBuf::from(var("BACKUP_DIR").unwrap_or_else(|| DEFAULT_BACKUP_DIR.into()));
     let keep = match var("BACKUP_KEEP") {
         None => DEFAULT_BACKUP_KEEP,

@@ -1,6 +1,7 @@
 //! `repair-bot`: runs the bot (no arguments) or an operator command. Command line only; the
 //! work is in the library.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -109,7 +110,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             log::error!("{error:#}");
-            eprintln!("error: {error:#}");
+            // Not eprintln!: it panics when stderr is a closed pipe.
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
             ExitCode::FAILURE
         }
     }
@@ -118,10 +120,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = config::database_settings()?;
     let catalog = Catalog::embedded();
+    let mut out = Out::default();
     match cli.command {
         None => run_bot(&settings, &catalog),
-        Some(Command::Migrate(command)) => migrate(&settings, &catalog, command),
-        Some(Command::Backup(command)) => backup_command(&settings, command),
+        Some(Command::Migrate(command)) => migrate(&mut out, &settings, &catalog, command),
+        Some(Command::Backup(command)) => backup_command(&mut out, &settings, command),
         Some(Command::Sandbox {
             database,
             load,
@@ -192,6 +195,7 @@ fn run_bot(settings: &DatabaseSettings, catalog: &Catalog) -> anyhow::Result<Exi
 }
 
 fn migrate(
+    out: &mut Out,
     settings: &DatabaseSettings,
     catalog: &Catalog,
     command: MigrateCommand,
@@ -201,9 +205,10 @@ fn migrate(
             let prepared = startup::prepare(settings, catalog)?;
             let report = &prepared.report;
             if report.ran.is_empty() && report.stamped.is_empty() {
-                println!("{}: up to date", settings.path.display());
+                writeln!(out, "{}: up to date", settings.path.display())?;
             } else {
-                println!(
+                writeln!(
+                    out,
                     "{}: stamped {}, ran {}; backup: {}",
                     settings.path.display(),
                     report.stamped.len(),
@@ -212,82 +217,85 @@ fn migrate(
                         .backup
                         .as_ref()
                         .map_or("none (new database)".into(), |p| p.display().to_string())
-                );
+                )?;
             }
         }
-        MigrateCommand::Status => print_status(&operations::status(settings, catalog, false)?),
+        MigrateCommand::Status => {
+            print_status(out, &operations::status(settings, catalog, false)?)?
+        }
         MigrateCommand::Check => {
             let report = operations::status(settings, catalog, true)?;
-            print_status(&report);
+            print_status(out, &report)?;
             if !report.is_healthy() {
-                println!("check: NOT OK");
+                writeln!(out, "check: NOT OK")?;
                 return Ok(ExitCode::FAILURE);
             }
-            println!("check: ok");
+            writeln!(out, "check: ok")?;
         }
         MigrateCommand::Revert { steps } => {
             let report = operations::revert(settings, catalog, steps as usize)?;
-            println!("backup: {}", report.backup.display());
+            writeln!(out, "backup: {}", report.backup.display())?;
             for name in report.reverted {
-                println!("reverted {name}");
+                writeln!(out, "reverted {name}")?;
             }
         }
         MigrateCommand::Redo => {
             let report = operations::redo(settings, catalog)?;
-            println!("backup: {}", report.backup.display());
+            writeln!(out, "backup: {}", report.backup.display())?;
             for name in report.reverted {
-                println!("reverted {name}");
+                writeln!(out, "reverted {name}")?;
             }
             for name in report.reapplied {
-                println!("ran {name}");
+                writeln!(out, "ran {name}")?;
             }
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_status(report: &operations::StatusReport) {
-    println!("database: {}", report.path.display());
+fn print_status(out: &mut Out, report: &operations::StatusReport) -> std::io::Result<()> {
+    writeln!(out, "database: {}", report.path.display())?;
     if !report.exists {
-        println!("  does not exist yet: every migration is pending");
+        writeln!(out, "  does not exist yet: every migration is pending")?;
     }
     if let Some(classification) = &report.classification {
-        println!("  kind: {}", describe(classification));
+        writeln!(out, "  kind: {}", describe(classification))?;
     }
     for line in &report.lines {
         match &line.state {
-            LineState::Applied { run_on } => println!("  [applied {run_on}] {}", line.name),
-            LineState::Stamped { run_on } => println!("  [stamped {run_on}] {}", line.name),
-            LineState::Pending => println!("  [pending] {}", line.name),
+            LineState::Applied { run_on } => writeln!(out, "  [applied {run_on}] {}", line.name)?,
+            LineState::Stamped { run_on } => writeln!(out, "  [stamped {run_on}] {}", line.name)?,
+            LineState::Pending => writeln!(out, "  [pending] {}", line.name)?,
         }
     }
     let c = &report.comparison;
     for version in &c.unknown {
-        println!("  [unknown to this binary] {version}");
+        writeln!(out, "  [unknown to this binary] {version}")?;
     }
     for name in &c.edited {
-        println!("  [EDITED since applied] {name}");
+        writeln!(out, "  [EDITED since applied] {name}")?;
     }
     for version in &c.unrecorded {
-        println!("  [checksum not recorded yet] {version}");
+        writeln!(out, "  [checksum not recorded yet] {version}")?;
     }
-    println!("  pending: {}", c.pending.len());
+    writeln!(out, "  pending: {}", c.pending.len())?;
     if report.classification == Some(repair_bot::db::legacy::Classification::Managed) {
         if report.schema_differences.is_empty() {
-            println!("  schema: as expected");
+            writeln!(out, "  schema: as expected")?;
         } else {
-            println!("  schema: DIFFERS from what the migrations produce:");
+            writeln!(out, "  schema: DIFFERS from what the migrations produce:")?;
             for difference in &report.schema_differences {
-                println!("    - {difference}");
+                writeln!(out, "    - {difference}")?;
             }
         }
     }
     if let Some(result) = &report.quick_check {
         match result {
-            Ok(()) => println!("  quick_check: ok"),
-            Err(detail) => println!("  quick_check: FAILED: {detail}"),
+            Ok(()) => writeln!(out, "  quick_check: ok")?,
+            Err(detail) => writeln!(out, "  quick_check: FAILED: {detail}")?,
         }
     }
+    Ok(())
 }
 
 fn describe(classification: &repair_bot::db::legacy::Classification) -> String {
@@ -303,7 +311,11 @@ fn describe(classification: &repair_bot::db::legacy::Classification) -> String {
     }
 }
 
-fn backup_command(settings: &DatabaseSettings, command: BackupCommand) -> anyhow::Result<ExitCode> {
+fn backup_command(
+    out: &mut Out,
+    settings: &DatabaseSettings,
+    command: BackupCommand,
+) -> anyhow::Result<ExitCode> {
     match command {
         BackupCommand::Create => {
             if !settings.path.is_file() {
@@ -313,67 +325,115 @@ fn backup_command(settings: &DatabaseSettings, command: BackupCommand) -> anyhow
                 );
             }
             let file = backup::create(&settings.path, &settings.backup, &BackupReason::Manual)?;
-            println!("{}", file.display());
+            writeln!(out, "{}", file.display())?;
         }
         BackupCommand::List => {
             let backups = backup::list(&settings.path, &settings.backup.dir)?;
             let incomplete = backup::list_incomplete(&settings.path, &settings.backup.dir)?;
             if backups.is_empty() {
-                println!(
+                writeln!(
+                    out,
                     "no backups of {} in {}",
                     settings.path.display(),
                     settings.backup.dir.display()
-                );
+                )?;
             }
             for file in backups {
+                if out.closed {
+                    // Nobody reads on: verifying the rest of the backups would only take time.
+                    break;
+                }
                 let version = match backup::verify(&file.path) {
                     Ok(v) => v
                         .schema_version
                         .unwrap_or_else(|| "unversioned (old bot)".into()),
                     Err(e) => format!("UNREADABLE: {e}"),
                 };
-                println!(
+                writeln!(
+                    out,
                     "{}  {:>10} bytes  {:>8} old  {:<28} schema {}",
                     file.path.display(),
                     file.size,
                     human_age(file.age()),
                     file.reason,
                     version
-                );
+                )?;
             }
             for file in incomplete {
-                println!(
+                writeln!(
+                    out,
                     "{}  {:>10} bytes  INCOMPLETE: left by an interrupted backup, not usable; \
                      removed at the next start",
                     file.path.display(),
                     file.size
-                );
+                )?;
             }
         }
         BackupCommand::Verify { file } => {
             let verified = backup::verify(&file)?;
-            println!(
+            writeln!(
+                out,
                 "{}: integrity ok, schema version {}",
                 file.display(),
                 verified
                     .schema_version
                     .unwrap_or_else(|| "none (old bot database)".into())
-            );
+            )?;
         }
         BackupCommand::Restore { file } => {
             let restored = operations::restore(settings, &file)?;
             if let Some(pre) = restored.pre_restore_backup {
-                println!("previous database saved as {}", pre.display());
+                writeln!(out, "previous database saved as {}", pre.display())?;
             }
-            println!(
+            writeln!(
+                out,
                 "restored {} from {} (schema version {}); the next start migrates it if needed",
                 settings.path.display(),
                 file.display(),
                 restored.schema_version.unwrap_or_else(|| "none".into())
-            );
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Standard output for the results of operator commands. A reader that went away
+/// (`repair-bot migrate status | head -1`) ends the output, not the command: what is left is
+/// discarded and the exit code is the command's own. Any other write error is an error.
+/// (println! would panic on the closed pipe.)
+#[derive(Default)]
+struct Out {
+    closed: bool,
+}
+
+impl Out {
+    fn absorb(&mut self, result: std::io::Result<usize>, len: usize) -> std::io::Result<usize> {
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(len)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let result = std::io::stdout().write(buf);
+        self.absorb(result, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let result = std::io::stdout().flush().map(|()| 0);
+        self.absorb(result, 0).map(drop)
+    }
 }
 
 fn human_age(age: std::time::Duration) -> String {

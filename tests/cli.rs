@@ -404,3 +404,222 @@ fn files_of_an_interrupted_backup_are_listed_then_removed_at_the_next_start() {
         "the pre-migrate backup: {listed:#?}"
     );
 }
+
+#[test]
+fn disk_full_during_the_rebuild_says_so_names_the_backup_and_changes_nothing() {
+    let sandbox = Sandbox::with_fixture("C");
+    let before = legacy_values(&mut sandbox.conn());
+    let output = CliOutput::from(
+        sandbox
+            .cli(&["migrate", "run"])
+            .env(repair_bot::db::fault::DISK_FULL_AT, REBUILD_VERSION)
+            .output()
+            .unwrap(),
+    );
+    output.assert_failure();
+    let backups = repair_bot::db::backup::list(&sandbox.db, &sandbox.backups).unwrap();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    let message = output
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error line: {output:#?}"));
+    assert!(message.contains("disk is full"), "{message}");
+    assert!(message.contains(REBUILD), "names the migration: {message}");
+    assert!(
+        message.contains(&backups[0].path.display().to_string()),
+        "names the backup: {message}"
+    );
+    assert!(message.contains("unchanged"), "{message}");
+    // Unchanged indeed: the old tables with every row, nothing of the rebuild.
+    let mut conn = sandbox.conn();
+    assert_eq!(legacy_values(&mut conn), before);
+    assert!(!table_exists(&mut conn, "user_roles"));
+    drop(conn);
+    // With space again, the next start finishes the adoption.
+    sandbox.run_cli(&["migrate", "run"]).assert_success();
+    assert_eq!(sandbox.snapshot(), fresh_schema());
+}
+
+/// Runs `command` as a user who cannot write into `folder` (mode 0555): this user when not
+/// root; root ignores permission bits, so then the sandbox is handed to `nobody` and the binary
+/// runs as `nobody`. Either way the folder really is read-only for the process.
+fn run_without_write_permission(
+    sandbox: &Sandbox,
+    folder: &std::path::Path,
+    mut command: std::process::Command,
+) -> CliOutput {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        const NOBODY: u32 = 65534;
+        for entry in walk(sandbox.dir.path()) {
+            std::os::unix::fs::chown(&entry, Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+        command.uid(NOBODY).gid(NOBODY);
+    }
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let output = CliOutput::from(command.output().unwrap());
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    output
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut all = vec![dir.to_path_buf()];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            all.extend(walk(&path));
+        } else {
+            all.push(path);
+        }
+    }
+    all
+}
+
+#[test]
+fn read_only_database_folder_is_named() {
+    let sandbox = Sandbox::new();
+    let folder = sandbox.path("data");
+    std::fs::create_dir_all(&folder).unwrap();
+    let db = folder.join("bot.db");
+    // First a new database that cannot be created there, then an old one that cannot be
+    // migrated in place.
+    for existing in [false, true] {
+        if existing {
+            load_fixture(&db, "C");
+        }
+        let before = std::fs::read(&db).ok();
+        let mut command = sandbox.cli(&["migrate", "run"]);
+        command.env("DATABASE_URL", &db);
+        let output = run_without_write_permission(&sandbox, &folder, command);
+        output.assert_failure();
+        let message = output
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_else(|| panic!("no error line: {output:#?}"));
+        assert!(
+            message.contains(&format!("folder {} ", folder.display())),
+            "names the folder: {message}"
+        );
+        assert!(message.contains("not writable"), "{message}");
+        assert_eq!(std::fs::read(&db).ok(), before, "nothing was written");
+    }
+}
+
+#[test]
+fn zero_byte_database_is_a_new_database_and_the_log_says_so() {
+    let sandbox = Sandbox::new();
+    std::fs::File::create(&sandbox.db).unwrap();
+    let output = sandbox.run_cli(&["migrate", "run"]);
+    output.assert_success();
+    let warning = output
+        .stderr
+        .lines()
+        .find(|l| l.contains("0 bytes"))
+        .unwrap_or_else(|| panic!("no log line about the empty file: {output:#?}"));
+    assert!(warning.contains("new empty database"), "{warning}");
+    assert!(
+        warning.contains(&sandbox.db.display().to_string()),
+        "{warning}"
+    );
+    assert_eq!(sandbox.snapshot(), fresh_schema());
+
+    // A database emptied by accident next to its backups: the log names the newest backup.
+    let made = sandbox.run_cli(&["backup", "create"]);
+    made.assert_success();
+    let newest = made.stdout.trim().to_string();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", sandbox.db.display());
+        if suffix.is_empty() {
+            std::fs::File::create(&file).unwrap();
+        } else {
+            let _ = std::fs::remove_file(&file);
+        }
+    }
+    let output = sandbox.run_cli(&["migrate", "run"]);
+    output.assert_success();
+    let warning = output
+        .stderr
+        .lines()
+        .find(|l| l.contains("0 bytes"))
+        .unwrap_or_else(|| panic!("no log line about the empty file: {output:#?}"));
+    assert!(
+        warning.contains(&newest),
+        "names the newest backup: {warning}"
+    );
+    assert!(warning.contains("backup restore"), "{warning}");
+}
+
+#[test]
+fn database_url_pointing_to_a_folder_is_refused_naming_the_variable() {
+    let sandbox = Sandbox::new();
+    let folder = sandbox.path("data");
+    std::fs::create_dir_all(&folder).unwrap();
+    for args in [
+        &["migrate", "run"][..],
+        &["migrate", "status"],
+        &["backup", "create"],
+    ] {
+        let output = CliOutput::from(
+            sandbox
+                .cli(args)
+                .env("DATABASE_URL", &folder)
+                .output()
+                .unwrap(),
+        );
+        output.assert_failure();
+        let message = output
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_else(|| panic!("{args:?}: no error line: {output:#?}"));
+        assert!(message.contains("DATABASE_URL"), "{args:?}: {message}");
+        assert!(message.contains("folder"), "{args:?}: {message}");
+        assert!(message.contains(&folder.display().to_string()), "{message}");
+    }
+    assert_eq!(files_in(&folder), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn output_into_a_closed_pipe_is_a_normal_exit() {
+    let sandbox = Sandbox::with_fixture("A1");
+    sandbox.run_cli(&["migrate", "run"]).assert_success();
+    sandbox.run_cli(&["backup", "create"]).assert_success();
+    let commands: [&[&str]; 6] = [
+        &["migrate", "status"],
+        &["migrate", "check"],
+        &["migrate", "run"],
+        &["backup", "list"],
+        &["backup", "create"],
+        &["--help"],
+    ];
+    for args in commands {
+        // `repair-bot migrate status | head -1` once head has exited: every write to stdout
+        // fails with EPIPE. The reading end is closed before the binary starts, so the very
+        // first write fails, every time.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = sandbox
+            .cli(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+    // With stderr closed too (`2>&1 | head -1`), a failing command still exits 1, not 101.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = sandbox
+        .cli(&["backup", "verify", "no-such-file.db"])
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+}

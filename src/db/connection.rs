@@ -20,15 +20,62 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// timeout. Nothing is written to the file here; WAL is switched on by [`enable_wal`] only
 /// once startup has decided the database may be changed.
 pub fn open(path: &Path) -> Result<SqliteConnection, DbError> {
-    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(folder).map_err(DbError::io(format!(
-            "cannot create folder {}",
-            folder.display()
-        )))?;
+    let folder = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(folder) => {
+            fs::create_dir_all(folder).map_err(DbError::io(format!(
+                "cannot create folder {}",
+                folder.display()
+            )))?;
+            folder
+        }
+        None => Path::new("."),
+    };
+    // SQLite would open a file it cannot write read-only without a word, and fail on a folder
+    // it cannot create its journal in with "unable to open database file": say what it is.
+    for (what, target) in [("folder", folder), ("file", path)] {
+        if let Err(detail) = writable(target) {
+            return Err(DbError::NotWritable {
+                path: path.to_owned(),
+                what: format!("{what} {}", target.display()),
+                detail,
+            });
+        }
     }
     let mut conn = establish(path, &path_str(path)?)?;
     configure(&mut conn).map_err(|e| not_a_database_or(path, e.to_string()))?;
     Ok(conn)
+}
+
+/// Ok when this process may write `path` (for a folder: create files in it), judged by the
+/// kernel for the effective user (root passes permission bits; a read-only mount does not).
+/// A path that does not exist is fine: its folder decides.
+fn writable(path: &Path) -> Result<(), String> {
+    if !path.exists() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| "the path contains a NUL byte".to_string())?;
+        // SAFETY: c_path is NUL-terminated; faccessat only reads it.
+        let rc = unsafe {
+            libc::faccessat(
+                libc::AT_FDCWD,
+                c_path.as_ptr(),
+                libc::W_OK,
+                libc::AT_EACCESS,
+            )
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error().to_string());
+        }
+    }
+    #[cfg(not(unix))]
+    if fs::metadata(path).is_ok_and(|m| m.permissions().readonly()) {
+        return Err("read-only".into());
+    }
+    Ok(())
 }
 
 /// Opens an existing database read-only (status, check, backup verification). The file is

@@ -6,12 +6,19 @@
 //! SIGKILL right after the N-th of them: no destructor, no rollback, no flush — what a power
 //! cut or the OOM killer does at that point. Tests use it to prove that every start after a
 //! crash at any point ends with the same database as an uninterrupted one.
+//!
+//! With `REPAIR_BOT_FAULT_DISK_FULL_AT=<version>` the database may not grow any more from the
+//! start of that migration on (`PRAGMA max_page_count` on the startup connection): SQLite then
+//! fails with SQLITE_FULL exactly as on a full disk, without needing root or a tiny file system.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 #[doc(hidden)]
 pub const KILL_AFTER_COMMIT: &str = "REPAIR_BOT_FAULT_AFTER_COMMIT";
+
+#[doc(hidden)]
+pub const DISK_FULL_AT: &str = "REPAIR_BOT_FAULT_DISK_FULL_AT";
 
 static WRITES: AtomicU64 = AtomicU64::new(0);
 
@@ -46,4 +53,21 @@ fn kill_now() -> ! {
         libc::raise(libc::SIGKILL);
     }
     std::process::abort()
+}
+
+/// Called before each migration of startup: simulates a full disk from `version` on.
+#[doc(hidden)]
+pub fn before_migration(conn: &mut diesel::SqliteConnection, version: &str) {
+    use diesel::connection::SimpleConnection;
+    static AT: OnceLock<Option<String>> = OnceLock::new();
+    let at = AT.get_or_init(|| {
+        std::env::var(DISK_FULL_AT)
+            .ok()
+            .map(|v| v.trim().to_string())
+    });
+    if at.as_deref() == Some(version) {
+        eprintln!("fault injection ({DISK_FULL_AT}={version}): the database may not grow");
+        // max_page_count cannot go below the current size: 1 means "exactly as big as now".
+        let _ = conn.batch_execute("PRAGMA max_page_count = 1;");
+    }
 }

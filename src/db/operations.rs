@@ -219,13 +219,12 @@ fn revert_then(
         &BackupReason::PreRevert(newest[0].clone()),
     )?;
     info!("backed up to {}", backup.display());
-    let attach = |error: DbError| match error {
-        DbError::MigrationFailed { name, detail, .. } => DbError::MigrationFailed {
-            name,
-            detail,
-            backup: Some(backup.clone()),
-        },
-        other => other,
+    // What this run committed before a failure stays: named in the error.
+    let attach = |error: DbError, done: &RevertReport| {
+        let committed: Vec<String> = (done.reverted.iter().map(|n| format!("revert of {n}")))
+            .chain(done.reapplied.iter().cloned())
+            .collect();
+        DbError::migration_failure(error, &settings.path, Some(backup.clone()), &committed)
     };
     let mut report = RevertReport {
         backup: backup.clone(),
@@ -237,7 +236,7 @@ fn revert_then(
             .get(version)
             .expect("known: unknown versions were refused");
         let started = Instant::now();
-        migrations::revert_one(&mut conn, migration).map_err(attach)?;
+        migrations::revert_one(&mut conn, migration).map_err(|e| attach(e, &report))?;
         info!(
             "reverted {} ({:.1} ms)",
             migration.name,
@@ -249,7 +248,7 @@ fn revert_then(
         for version in newest.iter().rev() {
             let migration = catalog.get(version).expect("known");
             let started = Instant::now();
-            migrations::run_one(&mut conn, migration).map_err(attach)?;
+            migrations::run_one(&mut conn, migration).map_err(|e| attach(e, &report))?;
             info!(
                 "migrated {} ({:.1} ms)",
                 migration.name,

@@ -4,6 +4,7 @@
 //! in one), verify. One log line per step. Every commit leaves a database the next start can
 //! classify and finish: a crash at any point is resumed, never bricks the file.
 
+use std::fs;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -70,6 +71,7 @@ pub fn prepare(
 ) -> Result<PreparedDatabase, DbError> {
     let path = settings.path.as_path();
 
+    let zero_bytes = fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0);
     let step = Step::start(1);
     let mut conn = open(path)?;
     step.done(format!("opened {}", path.display()));
@@ -84,6 +86,9 @@ pub fn prepare(
     let state = migrations::read_state(&mut conn)?;
     let comparison = state.compare(catalog);
     step.done(describe(&classification, comparison.pending.len()));
+    if zero_bytes && classification == Classification::Empty {
+        warn_zero_bytes(settings);
+    }
 
     let step = Step::start(4);
     if !comparison.unknown.is_empty() {
@@ -132,7 +137,10 @@ pub fn prepare(
     let step = Step::start(6);
     enable_wal(&mut conn).map_err(DbError::sqlite("switching to WAL"))?;
     fault::durable_write("switched to WAL");
-    let with_backup = |error: DbError| attach_backup(error, report.backup.clone());
+    let backup_file = report.backup.clone();
+    let failed = |error: DbError, committed: &[String]| {
+        DbError::migration_failure(error, path, backup_file.clone(), committed)
+    };
     let (ledger_first, rest): (Vec<_>, Vec<_>) = to_run
         .into_iter()
         .partition(|m| m.version() == LEDGER_VERSION);
@@ -140,7 +148,8 @@ pub fn prepare(
     match (ledger_first.first(), to_stamp.is_empty()) {
         (Some(ledger), false) => {
             // One transaction: a crash can never leave the ledger without the stamps.
-            migrations::run_ledger_and_stamp(&mut conn, ledger, &to_stamp).map_err(with_backup)?;
+            migrations::run_ledger_and_stamp(&mut conn, ledger, &to_stamp)
+                .map_err(|e| failed(e, &committed(&report)))?;
             fault::durable_write("created the ledger and stamped legacy steps");
             report.ran.push(ledger.name.to_string());
             info!(
@@ -150,7 +159,7 @@ pub fn prepare(
             );
         }
         (Some(ledger), true) => {
-            run_logged(&mut conn, ledger).map_err(with_backup)?;
+            run_logged(&mut conn, ledger).map_err(|e| failed(e, &committed(&report)))?;
             report.ran.push(ledger.name.to_string());
         }
         (None, false) => {
@@ -162,7 +171,7 @@ pub fn prepare(
     }
     report.stamped = stamped;
     for migration in rest {
-        run_logged(&mut conn, migration).map_err(with_backup)?;
+        run_logged(&mut conn, migration).map_err(|e| failed(e, &committed(&report)))?;
         report.ran.push(migration.name.to_string());
     }
     if !comparison.unrecorded.is_empty() {
@@ -198,6 +207,40 @@ pub fn prepare(
         connection: conn,
         report,
     })
+}
+
+/// What this run has committed so far, for an error that stops it.
+fn committed(report: &StartupReport) -> Vec<String> {
+    let mut committed = report.ran.clone();
+    if !report.stamped.is_empty() {
+        // The stamps commit with the ledger, the first migration of an adoption.
+        let stamps = format!("the stamps of {} old-bot step(s)", report.stamped.len());
+        committed.insert(committed.len().min(1), stamps);
+    }
+    committed
+}
+
+/// A file of 0 bytes is what SQLite calls an empty database, so startup creates the schema in
+/// it. That is also what a database emptied by accident looks like: the log says so, with the
+/// way back if there is one.
+fn warn_zero_bytes(settings: &DatabaseSettings) {
+    let path = settings.path.display();
+    let dir = &settings.backup.dir;
+    let way_back = match backup::list(&settings.path, dir)
+        .ok()
+        .and_then(|b| b.into_iter().next())
+    {
+        Some(newest) => format!(
+            "backups of it exist, the newest is {0}: if the file lost its data, stop and run \
+             `repair-bot backup restore {0}`",
+            newest.path.display()
+        ),
+        None => format!("there is no backup of it in {}", dir.display()),
+    };
+    warn!(
+        "{path} is an empty file (0 bytes): treated as a new empty database, every migration \
+         runs; {way_back}"
+    );
 }
 
 /// Files of backups killed or failed before they were complete: never usable, only in the way.
@@ -262,6 +305,7 @@ fn plan<'c>(
 
 fn run_logged(conn: &mut SqliteConnection, migration: &MigrationSource) -> Result<(), DbError> {
     let started = Instant::now();
+    fault::before_migration(conn, &migration.version());
     migrations::run_one(conn, migration)?;
     fault::durable_write(migration.name);
     info!(
@@ -270,15 +314,4 @@ fn run_logged(conn: &mut SqliteConnection, migration: &MigrationSource) -> Resul
         started.elapsed().as_secs_f64() * 1000.0
     );
     Ok(())
-}
-
-fn attach_backup(error: DbError, backup: Option<PathBuf>) -> DbError {
-    match error {
-        DbError::MigrationFailed { name, detail, .. } => DbError::MigrationFailed {
-            name,
-            detail,
-            backup,
-        },
-        other => other,
-    }
 }
