@@ -18,10 +18,87 @@ pub struct ConfigError {
     pub problem: String,
 }
 
-/// Loads `.env` from the working directory if there is one; variables already set win.
-pub fn load_dotenv() {
-    // A missing .env is normal (everything may come from the environment).
-    let _ = dotenvy::dotenv();
+/// A `.env` that cannot be read to its end: the start stops (dotenvy alone would set the lines
+/// before the bad one and silently drop every line after it).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DotenvError(String);
+
+/// Loads `.env` from the working directory (or the nearest folder above it that has one, as
+/// dotenvy does) if there is one; variables already set win, and the first occurrence of a
+/// variable in the file counts. The whole file is parsed before anything is set: a line that
+/// does not parse stops the start with the file, the line number, the line and how to fix it.
+/// A missing `.env` is normal (everything may come from the environment).
+pub fn load_dotenv() -> Result<Option<PathBuf>, DotenvError> {
+    let Some(path) = find_dotenv() else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| DotenvError(format!("cannot read {}: {e}", path.display())))?;
+    let mut pairs = Vec::new();
+    // dotenvy's own loader drops a byte-order mark (editors on Windows write one); so do we.
+    let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let iter = dotenvy::from_read_iter(body.as_bytes());
+    for item in iter {
+        match item {
+            Ok(pair) => pairs.push(pair),
+            Err(error) => return Err(DotenvError(describe_dotenv_error(&path, &text, &error))),
+        }
+    }
+    for (key, value) in pairs {
+        if env::var_os(&key).is_none() {
+            // Called first thing in main, before any other thread exists.
+            env::set_var(key, value);
+        }
+    }
+    Ok(Some(path))
+}
+
+fn find_dotenv() -> Option<PathBuf> {
+    let here = env::current_dir().ok()?;
+    here.ancestors()
+        .map(|dir| dir.join(".env"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// dotenvy reports the text it choked on (the whole line, or the value part of it) and an
+/// offset, not the line number: the number is found by looking for that text in the file.
+fn describe_dotenv_error(path: &std::path::Path, text: &str, error: &dotenvy::Error) -> String {
+    let dotenvy::Error::LineParse(fragment, _) = error else {
+        return format!("cannot read {}: {error}", path.display());
+    };
+    // A quoted value left open runs to the end of the file: its first line is where it starts.
+    let fragment = fragment.lines().next().unwrap_or_default().trim();
+    let found = text
+        .lines()
+        .enumerate()
+        .find(|(_, line)| !fragment.is_empty() && line.contains(fragment));
+    let Some((index, line)) = found else {
+        return format!(
+            "{} cannot be parsed at {fragment:?}: fix that line (a value with spaces or # \
+             must be in quotes, like KEY=\"a b\")",
+            path.display()
+        );
+    };
+    let line = line.trim();
+    let open_quote = |value: &str, quote: char| value.matches(quote).count() % 2 == 1;
+    let hint = match line.split_once('=') {
+        Some((_, value)) if open_quote(value, '"') || open_quote(value, '\'') => {
+            "its quoted value is not closed (the closing quote is missing)".to_string()
+        }
+        Some((key, value)) if !value.contains(['"', '\'']) => format!(
+            "a value with spaces or # must be in quotes: {}=\"{}\"",
+            key.trim(),
+            value.trim()
+        ),
+        _ => "each line must be KEY=value, a value with spaces or # in quotes".to_string(),
+    };
+    format!(
+        "{} line {} cannot be parsed: {line}; {hint}. Nothing was started (the lines after it \
+         would be ignored)",
+        path.display(),
+        index + 1
+    )
 }
 
 /// A variable's value, None when unset or blank.
@@ -85,8 +162,28 @@ fn database_path(raw: &str) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::database_path;
-    use std::path::PathBuf;
+    use super::{database_path, describe_dotenv_error};
+    use std::path::{Path, PathBuf};
+
+    fn dotenv_error(text: &str) -> String {
+        let error = dotenvy::from_read_iter(text.as_bytes())
+            .find_map(Result::err)
+            .expect("a parse error");
+        describe_dotenv_error(Path::new(".env"), text, &error)
+    }
+
+    #[test]
+    fn dotenv_errors_name_the_line_and_the_fix() {
+        let message = dotenv_error("# ids\nA=1\n\nADMIN_IDS=111, 222\nB=2\n");
+        assert!(message.contains(".env line 4"), "{message}");
+        assert!(message.contains(r#"ADMIN_IDS="111, 222""#), "{message}");
+        let message = dotenv_error("A=1\nNOT A LINE\n");
+        assert!(message.contains(".env line 2"), "{message}");
+        assert!(message.contains("KEY=value"), "{message}");
+        let message = dotenv_error("A=1\nB=\"open\nC=3\n");
+        assert!(message.contains(".env line 2"), "{message}");
+        assert!(message.contains("not closed"), "{message}");
+    }
 
     #[test]
     fn database_path_spellings() {

@@ -103,9 +103,13 @@ enum BackupCommand {
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
-    config::load_dotenv();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // --help and usage errors need no configuration: a broken .env does not hide them.
     let cli = Cli::parse();
+    if let Err(error) = config::load_dotenv() {
+        let _ = writeln!(std::io::stderr(), "error: {error}");
+        return ExitCode::FAILURE;
+    }
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     match run(cli) {
         Ok(code) => code,
         Err(error) => {

@@ -623,3 +623,130 @@ fn output_into_a_closed_pipe_is_a_normal_exit() {
         .unwrap();
     assert_eq!(status.code(), Some(1));
 }
+
+#[test]
+fn unparsable_env_line_stops_the_start_naming_the_line() {
+    let sandbox = Sandbox::new();
+    // The old bot's .env (python-dotenv read this); dotenvy stops at the space, and used to drop
+    // every line after it without a word.
+    std::fs::write(
+        sandbox.path(".env"),
+        "# repair bot\nBOT_TOKEN=123:abc\n\nADMIN_IDS=111, 222\nDATABASE_URL=from_dotenv.db\n",
+    )
+    .unwrap();
+    for args in [&["migrate", "run"][..], &["migrate", "status"], &[]] {
+        let output = CliOutput::from(
+            sandbox
+                .cli(args)
+                .env_remove("DATABASE_URL")
+                .output()
+                .unwrap(),
+        );
+        output.assert_failure();
+        let message = output
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_else(|| panic!("{args:?}: no error line: {output:#?}"));
+        assert!(
+            message.contains(".env line 4"),
+            "{args:?}: names the line: {message}"
+        );
+        assert!(message.contains("ADMIN_IDS=111, 222"), "{message}");
+        assert!(
+            message.contains(r#"ADMIN_IDS="111, 222""#),
+            "says how to fix it: {message}"
+        );
+    }
+    assert!(!sandbox.path("bot_database.db").exists(), "nothing started");
+    assert!(!sandbox.path("from_dotenv.db").exists());
+
+    // --help still works: it reads no configuration.
+    sandbox.run_cli(&["--help"]).assert_success();
+
+    // Quoted, the value is read and so is every line after it.
+    std::fs::write(
+        sandbox.path(".env"),
+        "ADMIN_IDS=\"111, 222\"\nDATABASE_URL=from_dotenv.db\n",
+    )
+    .unwrap();
+    let output = CliOutput::from(
+        sandbox
+            .cli(&["migrate", "run"])
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap(),
+    );
+    output.assert_success();
+    assert!(sandbox.path("from_dotenv.db").is_file());
+
+    // A missing .env is fine: everything may come from the environment.
+    std::fs::remove_file(sandbox.path(".env")).unwrap();
+    sandbox.run_cli(&["migrate", "run"]).assert_success();
+}
+
+/// `ADMIN_IDS="111, 222"` from .env, then more lines: both ids become admins and the lines
+/// after it are read (here the dispatcher and the fake Telegram's address), through the real
+/// bot against the fake Bot API.
+#[test]
+fn admin_ids_with_a_space_in_dotenv_grant_both_ids() {
+    use repair_bot::fake_telegram::FakeTelegram;
+    use std::time::Duration;
+    let sandbox = Sandbox::new();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let fake = FakeTelegram::start().await.unwrap();
+        std::fs::write(
+            sandbox.path(".env"),
+            format!(
+                "BOT_TOKEN={}\nADMIN_IDS=\"111, 222\"\nDISPATCHER_IDS=333\n\
+                 TELOXIDE_API_URL={}\nQUIET_HOURS=off\nBACKUP_TIME=off\nDAILY_SUMMARY_TIME=off\n",
+                fake.token(),
+                fake.url()
+            ),
+        )
+        .unwrap();
+        let mut bot = sandbox
+            .cli(&[])
+            .env_remove("ADMIN_IDS")
+            .env_remove("DISPATCHER_IDS")
+            .env_remove("TELOXIDE_API_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut menus = Vec::new();
+        for id in [111_i64, 222, 333] {
+            let user = fake.add_user(id, "Тест", None);
+            fake.send_text(&user, id, "/start");
+            let reply = fake.wait_for(id, |_| true, Duration::from_secs(20)).await;
+            assert!(reply.is_ok(), "{id}: no reply to /start");
+            menus.push(fake.reply_keyboard(id).unwrap_or_default().concat());
+        }
+        let _ = bot.kill();
+        let _ = bot.wait();
+        fake.shutdown().await;
+        let add_master = repair_bot::bot::texts::MENU_ADD_MASTER.to_string();
+        let new_order = repair_bot::bot::texts::MENU_NEW_ORDER.to_string();
+        assert!(
+            menus[0].contains(&add_master),
+            "111 is an admin: {:?}",
+            menus[0]
+        );
+        assert!(
+            menus[1].contains(&add_master),
+            "222 is an admin: {:?}",
+            menus[1]
+        );
+        assert!(
+            !menus[2].contains(&add_master),
+            "333 is not: {:?}",
+            menus[2]
+        );
+        assert!(
+            menus[2].contains(&new_order),
+            "333 is a dispatcher: {:?}",
+            menus[2]
+        );
+    });
+}
