@@ -276,6 +276,62 @@ fn random_rows(master_ids: &[i64]) -> Vec<Row> {
 
 // ----- the expected figures, computed in Rust from the rows -----
 
+/// The figures of a report period as the rows give them: `orders` counts the rows created in
+/// `range`; `closed`, `refused`, money and reviews those that entered CLOSED / REFUSED in it.
+fn period_sum<'a>(
+    rows: impl IntoIterator<Item = &'a Row>,
+    (from, to): (NaiveDateTime, NaiveDateTime),
+) -> Figures {
+    let mut f = Figures::default();
+    for row in rows {
+        if from <= row.created && row.created < to {
+            f.orders += 1;
+        }
+        if !(from <= row.changed && row.changed < to) {
+            continue;
+        }
+        match row.status {
+            OrderStatus::Closed => {
+                let m = row.money.expect("closed orders have money");
+                f.closed += 1;
+                f.total += m.total;
+                f.materials += m.materials;
+                f.master_share += m.master_share;
+                f.company_share += m.company_share;
+                f.reviews += i64::from(row.review);
+            }
+            OrderStatus::Refused => f.refused += 1,
+            _ => {}
+        }
+    }
+    f
+}
+
+/// The rows a period report sees: created in `range`, or closed or refused in it.
+fn in_period(rows: &[Row], (from, to): (NaiveDateTime, NaiveDateTime)) -> Vec<&Row> {
+    let inside = |at: NaiveDateTime| from <= at && at < to;
+    rows.iter()
+        .filter(|r| inside(r.created) || (!r.status.is_open() && inside(r.changed)))
+        .collect()
+}
+
+fn group_in_period<K: Ord>(
+    rows: &[&Row],
+    range: (NaiveDateTime, NaiveDateTime),
+    key: impl Fn(&Row) -> Option<K>,
+) -> BTreeMap<K, Figures> {
+    let mut groups: BTreeMap<K, Vec<&Row>> = BTreeMap::new();
+    for row in rows {
+        if let Some(k) = key(row) {
+            groups.entry(k).or_default().push(row);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(k, rows)| (k, period_sum(rows, range)))
+        .collect()
+}
+
 fn sum_up<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Figures {
     let mut f = Figures::default();
     for row in rows {
@@ -303,33 +359,26 @@ fn created_in(rows: &[Row], (from, to): (NaiveDateTime, NaiveDateTime)) -> Vec<&
         .collect()
 }
 
-fn group_by<K: Ord>(rows: &[&Row], key: impl Fn(&Row) -> Option<K>) -> BTreeMap<K, Figures> {
-    let mut groups: BTreeMap<K, Vec<&Row>> = BTreeMap::new();
-    for row in rows {
-        if let Some(k) = key(row) {
-            groups.entry(k).or_default().push(row);
-        }
-    }
-    groups
-        .into_iter()
-        .map(|(k, rows)| (k, sum_up(rows)))
-        .collect()
-}
-
-/// Checks every period query over `range` against the rows.
+/// Checks every period query over `range` against the rows; returns how many orders were
+/// closed in the range but created before it.
 fn check_period(
     conn: &mut SqliteConnection,
     rows: &[Row],
     ids: &[i64],
     range: (NaiveDateTime, NaiveDateTime),
-) {
+) -> usize {
     let (from, to) = range;
-    let inside = created_in(rows, range);
-    assert!(!inside.is_empty(), "the period {range:?} has orders");
+    let created = created_in(rows, range);
+    assert!(!created.is_empty(), "the period {range:?} has orders");
+    let seen = in_period(rows, range);
 
     let masters = reports::per_master(conn, from, to).expect("per_master");
     let got: BTreeMap<i64, Figures> = masters.iter().map(|l| (l.master_id, l.figures)).collect();
-    assert_eq!(got, group_by(&inside, |r| r.master), "per master {range:?}");
+    assert_eq!(
+        got,
+        group_in_period(&seen, range, |r| r.master),
+        "per master {range:?}"
+    );
     let ids_in_order: Vec<i64> = masters.iter().map(|l| l.master_id).collect();
     assert!(ids_in_order.is_sorted(), "masters by id");
     for line in &masters {
@@ -346,7 +395,7 @@ fn check_period(
         .iter()
         .map(|l| (l.equipment_type.clone(), l.figures))
         .collect();
-    let expected = group_by(&inside, |r| Some(r.equipment.to_string()));
+    let expected = group_in_period(&seen, range, |r| Some(r.equipment.to_string()));
     assert_eq!(got, expected, "per equipment {range:?}");
     let names: Vec<&str> = equipment
         .iter()
@@ -359,18 +408,18 @@ fn check_period(
         .into_iter()
         .map(|status| StatusLine {
             status,
-            orders: inside.iter().filter(|r| r.status == status).count() as i64,
+            orders: created.iter().filter(|r| r.status == status).count() as i64,
         })
         .collect();
     assert_eq!(statuses, expected, "per status {range:?}");
 
     let totals = reports::totals(conn, from, to).expect("totals");
-    assert_eq!(totals, sum_up(inside.iter().copied()), "totals {range:?}");
+    assert_eq!(totals, period_sum(rows, range), "totals {range:?}");
 
     for &id in ids {
         let stats = reports::master_stats(conn, id, from, to).expect("master_stats");
-        let own = inside.iter().copied().filter(|r| r.master == Some(id));
-        assert_eq!(stats, sum_up(own), "master {id} {range:?}");
+        let own = rows.iter().filter(|r| r.master == Some(id));
+        assert_eq!(stats, period_sum(own, range), "master {id} {range:?}");
     }
 
     let report = reports::report(conn, from, to).expect("report");
@@ -378,12 +427,15 @@ fn check_period(
     assert_eq!(report.equipment, equipment);
     assert_eq!(report.statuses, statuses);
     assert_eq!(report.totals, totals);
-    let unassigned = inside.iter().copied().filter(|r| r.master.is_none());
+    let unassigned = rows.iter().filter(|r| r.master.is_none());
     assert_eq!(
         report.unassigned,
-        sum_up(unassigned),
+        period_sum(unassigned, range),
         "unassigned {range:?}"
     );
+    seen.iter()
+        .filter(|r| r.status == OrderStatus::Closed && r.created < from && from <= r.changed)
+        .count()
 }
 
 // ----- tests -----
@@ -411,9 +463,14 @@ fn period_figures_equal_sums_computed_from_the_inserted_rows() {
             "2027-02-01 00:00:00",
         ),
     ];
+    let mut closed_later = 0;
     for range in periods {
-        check_period(db.conn(), &rows, &ids, range);
+        closed_later += check_period(db.conn(), &rows, &ids, range);
     }
+    assert!(
+        closed_later > 10,
+        "the periods hold orders created before them and closed in them"
+    );
 }
 
 #[test]
@@ -484,7 +541,7 @@ fn average_check_and_reviews() {
     let stats = reports::master_stats(db.conn(), ids[0], from, to).expect("stats");
     assert_eq!((stats.orders, stats.closed, stats.refused), (4, 3, 1));
     assert_eq!(stats.total, 60_001);
-    // 600,01 / 3 = 200,003… rounded down to the kopeck.
+    // 600,01 / 3 = 200,003… rounded to the kopeck.
     assert_eq!(stats.average_check(), 20_000);
     assert_eq!(stats.reviews, 2);
     assert_eq!(Figures::default().average_check(), 0);
@@ -549,6 +606,75 @@ fn orders_at_local_midnight_count_in_their_local_month() {
     assert_eq!(totals.total, 900_000);
     let totals = reports::totals(db.conn(), first_day.0, first_day.1).expect("1 Dec");
     assert_eq!(totals.total, 600_000);
+}
+
+/// The bug of «Сегодня» showing 0 ₽: money belongs to the day the order was closed, in the
+/// company's time zone, whatever day it was created; the order count stays by creation.
+#[test]
+fn money_counts_on_the_local_day_the_order_was_closed() {
+    let mut db = Db::new();
+    let ids = insert_masters(db.conn());
+    let row = |status, created: &str, changed: &str, total: i64| Row {
+        equipment: "Холодильники",
+        status,
+        master: Some(ids[0]),
+        created: msk(created),
+        changed: msk(changed),
+        money: (status == OrderStatus::Closed).then(|| money(total, 10_000, true)),
+        review: status == OrderStatus::Closed,
+    };
+    use OrderStatus::*;
+    insert_all(
+        db.conn(),
+        &[
+            // Made yesterday, closed today at 00:30 Moscow (21:30 UTC yesterday).
+            row(
+                Closed,
+                "2026-11-19 15:00:00",
+                "2026-11-20 00:30:00",
+                1_000_000,
+            ),
+            // Made today, closed tomorrow: counted today, money tomorrow.
+            row(
+                Closed,
+                "2026-11-20 10:00:00",
+                "2026-11-21 09:00:00",
+                300_000,
+            ),
+            // Made yesterday, refused today.
+            row(Refused, "2026-11-19 12:00:00", "2026-11-20 12:00:00", 0),
+            // Made today, still open.
+            row(Onsite, "2026-11-20 11:00:00", "2026-11-20 12:00:00", 0),
+        ],
+    );
+    let closed_one = money(1_000_000, 10_000, true);
+
+    let (from, to) = range_of(Period::Today, "2026-11-20 12:00:00");
+    let report = reports::report(db.conn(), from, to).expect("today");
+    let t = report.totals;
+    assert_eq!((t.orders, t.closed, t.refused, t.reviews), (2, 1, 1, 1));
+    assert_eq!(t.total, 1_000_000);
+    assert_eq!(t.materials, 10_000);
+    assert_eq!(t.master_share, closed_one.master_share);
+    assert_eq!(t.company_share, closed_one.company_share);
+    assert_eq!(t.average_check(), 1_000_000);
+    assert_eq!(report.masters.len(), 1);
+    assert_eq!(report.masters[0].figures, t);
+    assert_eq!(report.equipment[0].figures, t);
+    assert_eq!(report.unassigned, Figures::default());
+    let stats = reports::master_stats(db.conn(), ids[0], from, to).expect("stats");
+    assert_eq!(stats, t);
+    // Statuses stay the orders created in the period, by their status now.
+    let statuses: i64 = report.statuses.iter().map(|s| s.orders).sum();
+    assert_eq!(statuses, 2);
+
+    let (from, to) = range_of(Period::Yesterday, "2026-11-20 12:00:00");
+    let t = reports::totals(db.conn(), from, to).expect("yesterday");
+    assert_eq!((t.orders, t.closed, t.refused, t.total), (2, 0, 0, 0));
+
+    let (from, to) = range_of(Period::Today, "2026-11-21 12:00:00");
+    let t = reports::totals(db.conn(), from, to).expect("tomorrow");
+    assert_eq!((t.orders, t.closed, t.total), (0, 1, 300_000));
 }
 
 #[test]
@@ -832,7 +958,46 @@ fn money_cells_survive_odd_kopecks_and_huge_amounts() {
     let sheet = book.worksheet_range("Техника").expect("equipment");
     assert_figures_row(&sheet, 1, &f);
     assert_money(&sheet, 1, 4, 29_999_999_999);
-    assert_money(&sheet, 1, 9, 9_999_999_999);
+    // (299 999 999,99 ₽) / 3 = 99 999 999,996… ₽, rounded half up.
+    assert_money(&sheet, 1, 9, 10_000_000_000);
+}
+
+/// The average check of the file is rounded half up to the kopeck, not down.
+#[test]
+fn average_check_in_the_file_rounds_half_up() {
+    let closed = |closed: i64, total: i64| Figures {
+        orders: closed,
+        closed,
+        total,
+        master_share: total / 2,
+        company_share: total - total / 2,
+        ..Figures::default()
+    };
+    // 200 ₽ / 3 = 66,666… ₽ -> 66,67; 100,01 ₽ / 2 = 50,005 ₽ -> 50,01; 100,01 ₽ / 3 =
+    // 33,336… -> 33,34; 0,04 ₽ / 3 = 0,0133… -> 0,01.
+    let cases = [
+        (3, 20_000, 6_667),
+        (2, 10_001, 5_001),
+        (3, 10_001, 3_334),
+        (3, 4, 1),
+    ];
+    for (n, total, average) in cases {
+        let f = closed(n, total);
+        let report = Report {
+            masters: Vec::new(),
+            equipment: vec![reports::EquipmentLine {
+                equipment_type: "Телевизоры".into(),
+                figures: f,
+            }],
+            statuses: Vec::new(),
+            unassigned: Figures::default(),
+            totals: f,
+        };
+        let mut book = open(xlsx::write(&report).expect("xlsx"));
+        let sheet = book.worksheet_range("Техника").expect("equipment");
+        assert_money(&sheet, 1, 9, average);
+        assert_money(&sheet, 2, 9, average);
+    }
 }
 
 /// `TIMEZONE` is read into a `chrono_tz::Tz` by name; the range follows that zone.
@@ -842,5 +1007,20 @@ fn a_zone_read_by_name_gives_the_same_ranges() {
     assert_eq!(
         utc_range(Period::Today, utc("2026-11-30 22:00:00"), zone),
         (naive("2026-11-30 21:00:00"), naive("2026-12-01 21:00:00"))
+    );
+}
+
+/// The period filter reads the orders created in the period and those closed or refused in
+/// it through their indexes, never the whole table.
+#[test]
+fn the_period_filter_uses_the_indexes() {
+    let mut db = Db::new();
+    let plan = reports::plan(db.conn()).expect("plan");
+    let text = plan.join("\n");
+    assert!(text.contains("idx_orders_created_at"), "{text}");
+    assert!(text.contains("idx_orders_status"), "{text}");
+    assert!(
+        !plan.iter().any(|step| step.starts_with("SCAN")),
+        "no full scan: {text}"
     );
 }

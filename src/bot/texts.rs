@@ -501,6 +501,10 @@ pub fn period_name(period: crate::domain::period::Period) -> String {
 
 pub const BUTTON_CUSTOM_PERIOD: &str = "Другой период…";
 
+/// How a period report counts (see `store::reports`).
+pub const REPORT_COUNTING: &str =
+    "Заявок — созданных за период; закрытые, отказы и деньги — по дате закрытия или отказа.";
+
 fn figures_line(f: &crate::store::reports::Figures) -> String {
     format!(
         "заявок {}, закрыто {}, отказов {}; сумма {}, материалы {}, чистыми {}, мастеру {}, компании {}, средний чек {}, отзывов {}",
@@ -519,7 +523,7 @@ fn figures_line(f: &crate::store::reports::Figures) -> String {
 
 pub fn report(period: &str, report: &crate::store::reports::Report) -> String {
     let mut text = format!(
-        "<b>Отчёт: {}</b>\n\n<b>Итого:</b> {}\n",
+        "<b>Отчёт: {}</b>\n<i>{REPORT_COUNTING}</i>\n\n<b>Итого:</b> {}\n",
         esc(period),
         figures_line(&report.totals)
     );
@@ -563,7 +567,7 @@ pub fn report(period: &str, report: &crate::store::reports::Report) -> String {
 
 pub fn my_stats(period: &str, figures: &crate::store::reports::Figures) -> String {
     format!(
-        "<b>Ваша статистика: {}</b>\n{}",
+        "<b>Ваша статистика: {}</b>\n<i>{REPORT_COUNTING}</i>\n{}",
         esc(period),
         figures_line(figures)
     )

@@ -308,6 +308,21 @@ fn percent_rounded_half_up(amount: Kopecks, percent: u32) -> Kopecks {
     Kopecks(i64::try_from(rounded).unwrap_or(amount.0))
 }
 
+/// The average of `count` amounts adding up to `total`, rounded half up to the kopeck (the
+/// average check of a report); zero when `count` is not positive. i128, so no total can
+/// overflow; the rounding is that of [`close_order`]'s shares.
+pub fn average(total: Kopecks, count: i64) -> Kopecks {
+    if count <= 0 {
+        return Kopecks::ZERO;
+    }
+    let (total, count) = (i128::from(total.0), i128::from(count));
+    // floor((2 * total + count) / (2 * count)) = floor(total / count + 1/2): half up, for
+    // negative totals too.
+    let rounded = (2 * total + count).div_euclid(2 * count);
+    // |rounded| <= |total| + 1 and no i64 total is that large.
+    Kopecks(i64::try_from(rounded).unwrap_or(i64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +371,38 @@ mod tests {
         assert_eq!(sum, Kopecks(200));
         let total: Kopecks = [rub(1), rub(2), Kopecks(3)].into_iter().sum();
         assert_eq!(total, Kopecks(303));
+    }
+
+    // ----- Averages -----
+
+    #[test]
+    fn averages_round_half_up_to_the_kopeck() {
+        let cases = [
+            // (total, count, average)
+            (0, 0, 0),
+            (500, 0, 0),
+            (500, -1, 0),
+            (0, 3, 0),
+            (20_000, 3, 6_667),
+            (10_001, 2, 5_001),
+            (10_003, 2, 5_002),
+            (60_001, 3, 20_000),
+            (4, 3, 1),
+            (1, 2, 1),
+            (1, 3, 0),
+            (-1, 2, 0),
+            (-3, 2, -1),
+            (3 * MAX_AMOUNT.get() - 1, 3, MAX_AMOUNT.get()),
+            (i64::MAX, 1, i64::MAX),
+            (i64::MAX, 2, i64::MAX / 2 + 1),
+        ];
+        for (total, count, expected) in cases {
+            assert_eq!(
+                average(Kopecks(total), count),
+                Kopecks(expected),
+                "{total} / {count}"
+            );
+        }
     }
 
     // ----- Parsing -----

@@ -2,16 +2,26 @@
 //! statistics, and the daily summary.
 //!
 //! Which orders a period holds: every function taking `from, to` (UTC, half-open `[from, to)`,
-//! see `domain::period::utc_range`) counts the orders **created** in that range, whatever their
-//! status now, except [`daily_summary`], which also reports orders **finished** (CLOSED or
-//! REFUSED) in the range by the time they entered that status (`status_changed_at`), and the
-//! open orders as they stand now.
+//! see `domain::period::utc_range`, which turns the company's local days into UTC) counts two
+//! things in [`Figures`]:
+//! * `orders`: the orders **created** in the range, whatever their status now;
+//! * `closed`, `refused`, the money (`total`, `materials`, the shares) and `reviews`: the
+//!   orders that **entered** CLOSED or REFUSED in the range and are in that status now, by
+//!   `status_changed_at` (CLOSED is final, so for a closed order it is the closing moment;
+//!   a refused order counts on the day of its latest refusal). An order made yesterday and
+//!   closed today is in today's money, not yesterday's.
 //!
-//! In every [`Figures`]: `orders` counts all orders of the line, `closed` and `refused` those
-//! whose status is CLOSED or REFUSED now; the money (`total`, `materials`, the shares) and
-//! `reviews` are those of the CLOSED orders only. Orders are attributed to the master assigned
-//! to them now. Money is integer kopecks summed by SQLite's integer arithmetic: exact, and an
-//! overflow is an error, never a rounded float.
+//! So a line holds the orders created in the range or finished in it. [`per_status`] counts
+//! the orders created in the range by their status now. [`daily_summary`] reports orders
+//! created in the range, orders finished in it, and the open orders as they stand now.
+//!
+//! Orders are attributed to the master assigned to them now (for a closed order: the master
+//! who closed it). Money is integer kopecks summed by SQLite's integer arithmetic: exact, and
+//! an overflow is an error, never a rounded float.
+//!
+//! Indexes: `idx_orders_created_at (created_at)` for the created orders,
+//! `idx_orders_status (status, status_changed_at)` for the finished ones; SQLite answers the
+//! `OR` of the two with both indexes (see [`plan`]).
 
 use std::iter::Sum;
 use std::ops::{Add, Sub};
@@ -22,9 +32,11 @@ use diesel::result::Error as DieselError;
 use diesel::sql_query;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
+use crate::domain::money::{self, Kopecks};
 use crate::domain::status::OrderStatus;
 
-/// The aggregate columns of [`Figures`] over the rows of `orders o`.
+/// The aggregate columns of [`Figures`] over rows of `orders o` that are already restricted to
+/// one set (the daily summary's finished orders): every row counts in `orders`.
 const FIGURES: &str = "COUNT(*) AS orders, \
     COALESCE(SUM(o.status = 'CLOSED'), 0) AS closed, \
     COALESCE(SUM(o.status = 'REFUSED'), 0) AS refused, \
@@ -34,7 +46,27 @@ const FIGURES: &str = "COUNT(*) AS orders, \
     COALESCE(SUM(CASE WHEN o.status = 'CLOSED' THEN o.company_share_kopecks END), 0) AS company_share, \
     COALESCE(SUM(o.status = 'CLOSED' AND o.has_review), 0) AS reviews";
 
-/// Counts and money of a set of orders; money in kopecks, of the CLOSED orders only.
+/// The aggregate columns of [`Figures`] for a period `[?1, ?2)` (see the module doc): orders
+/// by creation, the outcome and the money by the moment the order was closed or refused.
+/// Used with [`IN_PERIOD`] as the filter.
+const PERIOD_FIGURES: &str = "\
+    COALESCE(SUM(o.created_at >= ?1 AND o.created_at < ?2), 0) AS orders, \
+    COALESCE(SUM(o.status = 'CLOSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2), 0) AS closed, \
+    COALESCE(SUM(o.status = 'REFUSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2), 0) AS refused, \
+    COALESCE(SUM(CASE WHEN o.status = 'CLOSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 THEN o.total_kopecks END), 0) AS total, \
+    COALESCE(SUM(CASE WHEN o.status = 'CLOSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 THEN o.materials_kopecks END), 0) AS materials, \
+    COALESCE(SUM(CASE WHEN o.status = 'CLOSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 THEN o.master_share_kopecks END), 0) AS master_share, \
+    COALESCE(SUM(CASE WHEN o.status = 'CLOSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 THEN o.company_share_kopecks END), 0) AS company_share, \
+    COALESCE(SUM(o.status = 'CLOSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 AND o.has_review), 0) AS reviews";
+
+/// The orders of a period `[?1, ?2)`: created in it, or closed or refused in it. Each side of
+/// the OR has its index, so SQLite reads only these rows.
+const IN_PERIOD: &str = "((o.created_at >= ?1 AND o.created_at < ?2) \
+    OR (o.status IN ('CLOSED', 'REFUSED') \
+        AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2))";
+
+/// Counts and money of a set of orders; money in kopecks, of the CLOSED orders only. In a
+/// period report: `orders` by creation, the rest by closing (see the module doc).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, QueryableByName)]
 pub struct Figures {
     #[diesel(sql_type = BigInt)]
@@ -63,13 +95,10 @@ impl Figures {
         self.total - self.materials
     }
 
-    /// Average paid per closed order, kopecks, rounded down; 0 when nothing was closed.
+    /// Average paid per closed order, kopecks, rounded half up to the kopeck
+    /// ([`money::average`]); 0 when nothing was closed.
     pub fn average_check(&self) -> i64 {
-        if self.closed == 0 {
-            0
-        } else {
-            self.total / self.closed
-        }
+        money::average(Kopecks(self.total), self.closed).get()
     }
 }
 
@@ -111,7 +140,8 @@ impl Sum for Figures {
     }
 }
 
-/// One master's line: the orders assigned to them now and created in the period.
+/// One master's line: the orders of the period (created, closed or refused in it) assigned
+/// to them now.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct MasterLine {
     /// `masters.id`.
@@ -155,11 +185,13 @@ pub struct StatusLine {
 /// Everything a period report shows, read in one transaction so the parts agree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
-    /// Masters with at least one order in the period, by `masters.id`.
+    /// Masters with at least one order created, closed or refused in the period, by
+    /// `masters.id`.
     pub masters: Vec<MasterLine>,
-    /// Equipment types with at least one order in the period, by name.
+    /// Equipment types with at least one order created, closed or refused in the period.
     pub equipment: Vec<EquipmentLine>,
-    /// All seven statuses in life order ([`OrderStatus::ALL`]), zeros included.
+    /// The orders created in the period by their status now: all seven statuses in life
+    /// order ([`OrderStatus::ALL`]), zeros included.
     pub statuses: Vec<StatusLine>,
     /// The orders of the period in no master's line (no master assigned): `totals` minus
     /// the sum of `masters`, so the master lines plus this always add up to `totals`.
@@ -168,18 +200,18 @@ pub struct Report {
     pub totals: Figures,
 }
 
-/// Masters with at least one order created in `[from, to)` and assigned to them now, by
-/// `masters.id`. Orders without a master (NEW) are in no line; see [`totals`].
+/// Masters with at least one order created, closed or refused in `[from, to)` and assigned to
+/// them now, by `masters.id`. Orders without a master (NEW) are in no line; see [`totals`].
 pub fn per_master(
     conn: &mut SqliteConnection,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<MasterLine>> {
     sql_query(format!(
-        "SELECT m.id AS master_id, u.first_name, u.last_name, {FIGURES} \
+        "SELECT m.id AS master_id, u.first_name, u.last_name, {PERIOD_FIGURES} \
          FROM orders o JOIN masters m ON m.id = o.assigned_master_id \
          LEFT JOIN users u ON u.telegram_id = m.telegram_id \
-         WHERE o.created_at >= ? AND o.created_at < ? \
+         WHERE {IN_PERIOD} \
          GROUP BY m.id ORDER BY m.id"
     ))
     .bind::<Timestamp, _>(from)
@@ -187,15 +219,16 @@ pub fn per_master(
     .load(conn)
 }
 
-/// Equipment types with at least one order created in `[from, to)`, by name.
+/// Equipment types with at least one order created, closed or refused in `[from, to)`, by
+/// name.
 pub fn per_equipment(
     conn: &mut SqliteConnection,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<EquipmentLine>> {
     sql_query(format!(
-        "SELECT o.equipment_type, {FIGURES} FROM orders o \
-         WHERE o.created_at >= ? AND o.created_at < ? \
+        "SELECT o.equipment_type, {PERIOD_FIGURES} FROM orders o \
+         WHERE {IN_PERIOD} \
          GROUP BY o.equipment_type ORDER BY o.equipment_type"
     ))
     .bind::<Timestamp, _>(from)
@@ -220,22 +253,23 @@ pub fn per_status(
     every_status(counts, OrderStatus::ALL.into_iter())
 }
 
-/// All orders created in `[from, to)`, with or without a master.
+/// All orders of `[from, to)` (created, closed or refused in it), with or without a master.
 pub fn totals(
     conn: &mut SqliteConnection,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Figures> {
     sql_query(format!(
-        "SELECT {FIGURES} FROM orders o WHERE o.created_at >= ? AND o.created_at < ?"
+        "SELECT {PERIOD_FIGURES} FROM orders o WHERE {IN_PERIOD}"
     ))
     .bind::<Timestamp, _>(from)
     .bind::<Timestamp, _>(to)
     .get_result(conn)
 }
 
-/// A master's own statistics: the orders created in `[from, to)` and assigned to master
-/// `master_id` (`masters.id`, not the Telegram id) now. All zeros when there are none.
+/// A master's own statistics: the orders of `[from, to)` (created, closed or refused in it)
+/// assigned to master `master_id` (`masters.id`, not the Telegram id) now. All zeros when
+/// there are none.
 pub fn master_stats(
     conn: &mut SqliteConnection,
     master_id: i64,
@@ -243,13 +277,31 @@ pub fn master_stats(
     to: NaiveDateTime,
 ) -> QueryResult<Figures> {
     sql_query(format!(
-        "SELECT {FIGURES} FROM orders o \
-         WHERE o.assigned_master_id = ? AND o.created_at >= ? AND o.created_at < ?"
+        "SELECT {PERIOD_FIGURES} FROM orders o \
+         WHERE o.assigned_master_id = ?3 AND {IN_PERIOD}"
     ))
-    .bind::<BigInt, _>(master_id)
     .bind::<Timestamp, _>(from)
     .bind::<Timestamp, _>(to)
+    .bind::<BigInt, _>(master_id)
     .get_result(conn)
+}
+
+/// SQLite's `EXPLAIN QUERY PLAN` of the period filter ([`totals`]' statement), one `detail`
+/// line per step: tests check it reads the two indexes, not the whole table.
+pub fn plan(conn: &mut SqliteConnection) -> QueryResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Step {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+    let epoch = NaiveDateTime::default();
+    let steps: Vec<Step> = sql_query(format!(
+        "EXPLAIN QUERY PLAN SELECT {PERIOD_FIGURES} FROM orders o WHERE {IN_PERIOD}"
+    ))
+    .bind::<Timestamp, _>(epoch)
+    .bind::<Timestamp, _>(epoch)
+    .load(conn)?;
+    Ok(steps.into_iter().map(|s| s.detail).collect())
 }
 
 /// The whole period report, read in one transaction.
