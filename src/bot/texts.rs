@@ -2,7 +2,7 @@
 //! module with the same functions). Messages are HTML: every user-supplied value goes through
 //! [`esc`].
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, TimeDelta};
 use chrono_tz::Tz;
 
 use crate::domain::money::{Breakdown, Kopecks};
@@ -302,13 +302,33 @@ pub fn reminder(order_id: i64) -> String {
     format!("⏰ Напоминание: заявка <b>№{order_id}</b> ждёт, что вы её примете или отклоните.")
 }
 
+/// The SLA alert for a limit of whole hours. Kept for callers that only have the hours:
+/// prefer [`sla_alert_after`] with the configured limit, which keeps its minutes.
 pub fn sla_alert(order: &Order, status: OrderStatus, hours: i64) -> String {
+    sla_alert_after(order, status, TimeDelta::hours(hours))
+}
+
+/// "⚠️ Заявка №42 дольше 1 ч 30 мин в статусе …": the limit exactly, to the minute.
+pub fn sla_alert_after(order: &Order, status: OrderStatus, limit: TimeDelta) -> String {
     format!(
-        "⚠️ Заявка <b>№{}</b> дольше {hours} ч в статусе «{}». Адрес: {}",
+        "⚠️ Заявка <b>№{}</b> дольше {} в статусе «{}». Адрес: {}",
         order.id,
+        duration(limit),
         status_name(status),
         esc(&order.client_address)
     )
+}
+
+/// A span of time in hours and minutes: "2 ч", "1 ч 30 мин", "45 мин" (seconds dropped;
+/// "0 мин" under a minute).
+pub fn duration(span: TimeDelta) -> String {
+    let minutes = span.num_minutes();
+    let (hours, minutes) = (minutes / 60, minutes % 60);
+    match (hours, minutes) {
+        (0, m) => format!("{m} мин"),
+        (h, 0) => format!("{h} ч"),
+        (h, m) => format!("{h} ч {m} мин"),
+    }
 }
 
 /// What the creating dispatcher is told after a master's action.
