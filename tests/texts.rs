@@ -65,3 +65,79 @@ fn sla_alert_in_whole_hours_reads_as_before() {
     let text = texts::sla_alert(&order(OrderStatus::Assigned), OrderStatus::Assigned, 4);
     assert!(text.contains("дольше 4 ч в статусе"), "{text}");
 }
+
+// ----- /help per role -----
+
+use repair_bot::domain::status::Role;
+
+fn mentions_all(text: &str, what: &[&str]) {
+    for item in what {
+        assert!(text.contains(item), "missing {item:?} in:\n{text}");
+    }
+}
+
+fn mentions_none(text: &str, what: &[&str]) {
+    for item in what {
+        assert!(!text.contains(item), "unexpected {item:?} in:\n{text}");
+    }
+}
+
+const STAFF_ITEMS: [&str; 7] = [
+    texts::MENU_NEW_ORDER,
+    texts::MENU_ORDERS,
+    texts::MENU_SEARCH,
+    texts::MENU_REPORTS,
+    texts::BUTTON_EDIT,
+    "назнач",
+    ".xlsx",
+];
+const ADMIN_ITEMS: [&str; 3] = [texts::MENU_ADD_MASTER, texts::MENU_MASTERS, "SLA"];
+const MASTER_ITEMS: [&str; 4] = [
+    texts::MENU_MY_ORDERS,
+    texts::MENU_MY_STATS,
+    "Принять",
+    "На месте",
+];
+
+#[test]
+fn help_for_a_dispatcher_lists_search_reports_and_editing() {
+    let text = texts::help(&[Role::Dispatcher]);
+    mentions_all(&text, &["/start", "/help", "/cancel"]);
+    mentions_all(&text, &STAFF_ITEMS);
+    mentions_none(&text, &ADMIN_ITEMS);
+    mentions_none(&text, &MASTER_ITEMS);
+}
+
+#[test]
+fn help_for_an_admin_adds_masters_to_what_a_dispatcher_can() {
+    let text = texts::help(&[Role::Admin]);
+    mentions_all(&text, &STAFF_ITEMS);
+    mentions_all(&text, &ADMIN_ITEMS);
+    mentions_none(&text, &MASTER_ITEMS);
+}
+
+#[test]
+fn help_for_a_master_lists_the_masters_flow_only() {
+    let text = texts::help(&[Role::Master]);
+    mentions_all(&text, &MASTER_ITEMS);
+    mentions_all(&text, &["Закрыть", "Длительный ремонт", "отзыв", "телефон"]);
+    mentions_none(&text, &STAFF_ITEMS[..5]);
+    mentions_none(&text, &ADMIN_ITEMS);
+}
+
+#[test]
+fn help_for_several_roles_has_every_part_once() {
+    let text = texts::help(&[Role::Master, Role::Dispatcher, Role::Admin]);
+    mentions_all(&text, &STAFF_ITEMS);
+    mentions_all(&text, &ADMIN_ITEMS);
+    mentions_all(&text, &MASTER_ITEMS);
+    assert_eq!(text.matches(texts::MENU_SEARCH).count(), 1, "{text}");
+}
+
+#[test]
+fn help_without_a_role_says_who_gives_access() {
+    let text = texts::help(&[]);
+    mentions_all(&text, &["/start", "администратор"]);
+    mentions_none(&text, &STAFF_ITEMS[..5]);
+    mentions_none(&text, &MASTER_ITEMS);
+}
