@@ -190,7 +190,7 @@ fn run_bot(settings: &DatabaseSettings, catalog: &Catalog) -> anyhow::Result<Exi
             clock: Arc::new(SystemClock),
             database: Arc::new(settings.clone()),
         };
-        bot::run(bot, app).await;
+        bot::run(bot, app).await?;
         anyhow::Ok(())
     })?;
     // The lock is held until the bot has stopped.

@@ -33,6 +33,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    handled_updates (update_id) {
+        update_id -> BigInt,
+        handled_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     job_runs (job) {
         job -> Text,
         last_run_at -> Timestamp,
@@ -146,6 +153,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     adoption_orphans,
     audit_log,
     dialogues,
+    handled_updates,
     job_runs,
     masters,
     migration_ledger,

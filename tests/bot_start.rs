@@ -212,7 +212,10 @@ fn bot_adopts_the_old_database_then_answers_start() {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(
-        backups.iter().filter(|name| name.contains("pre-migrate")).count(),
+        backups
+            .iter()
+            .filter(|name| name.contains("pre-migrate"))
+            .count(),
         1,
         "one pre-migrate backup before adoption: {backups:?}"
     );

@@ -16,7 +16,6 @@ use repair_bot::db::startup::{self, DatabaseSettings};
 use repair_bot::domain::money::SharePolicy;
 use repair_bot::fake_telegram::{FakeTelegram, FakeUser, SentMessage};
 use repair_bot::store::users::EnvRoles;
-use teloxide::dispatching::ShutdownToken;
 use teloxide::prelude::*;
 
 const ADMIN: i64 = 1001;
@@ -35,8 +34,7 @@ struct World {
     settings: DatabaseSettings,
     app: App,
     bot: Bot,
-    shutdown: ShutdownToken,
-    running: tokio::task::JoinHandle<()>,
+    serving: bot::Serving,
     admin: FakeUser,
     dispatcher: FakeUser,
     master1: FakeUser,
@@ -110,9 +108,7 @@ impl World {
             database: Arc::new(settings.clone()),
         };
         let bot = Bot::new(fake.token()).set_api_url(fake.url());
-        let mut dispatcher = bot::dispatcher(bot.clone(), app.clone());
-        let shutdown = dispatcher.shutdown_token();
-        let running = tokio::spawn(async move { dispatcher.dispatch().await });
+        let serving = bot::Serving::start(bot.clone(), app.clone());
         let admin = fake.add_user(ADMIN, "Иван", Some("admin_ivan"));
         let dispatcher_user = fake.add_user(DISPATCHER, "Ольга", Some("disp_olga"));
         let master1 = fake.add_user(MASTER_1, "Сергей", Some("master_sergey"));
@@ -125,8 +121,7 @@ impl World {
             settings,
             app,
             bot,
-            shutdown,
-            running,
+            serving,
             admin,
             dispatcher: dispatcher_user,
             master1,
@@ -137,7 +132,20 @@ impl World {
 
     /// Stops the dispatcher (as a restart would) and starts a new one on the same database.
     async fn restart(self) -> World {
-        stop_dispatcher(&self.shutdown, self.running).await;
+        stop_serving(self.serving).await;
+        let World {
+            fake,
+            clock,
+            dir,
+            settings,
+            ..
+        } = self;
+        Self::launch(fake, clock, dir, settings).await
+    }
+
+    /// Kills the bot mid-work (nothing finishes) and starts a new one on the same database.
+    async fn crash_and_restart(self) -> World {
+        self.serving.abandon();
         let World {
             fake,
             clock,
@@ -319,7 +327,7 @@ impl World {
     }
 
     async fn stop(self) {
-        stop_dispatcher(&self.shutdown, self.running).await;
+        stop_serving(self.serving).await;
         if tokio::time::timeout(TEARDOWN, self.fake.shutdown())
             .await
             .is_err()
@@ -331,25 +339,12 @@ impl World {
 
 const TEARDOWN: Duration = Duration::from_secs(15);
 
-/// Stops the dispatcher as Ctrl-C would; bounded, so a teardown problem cannot hang the suite
-/// (the real binary's graceful stop is tested in bot_start.rs).
-async fn stop_dispatcher(shutdown: &ShutdownToken, mut running: tokio::task::JoinHandle<()>) {
-    let stopped = tokio::time::timeout(TEARDOWN, async {
-        loop {
-            match shutdown.shutdown() {
-                Ok(done) => break done.await,
-                // Not running yet (or already stopping): try again shortly.
-                Err(_) if !running.is_finished() => {
-                    tokio::time::sleep(Duration::from_millis(20)).await
-                }
-                Err(_) => break,
-            }
-        }
-    })
-    .await;
-    if stopped.is_err() || tokio::time::timeout(TEARDOWN, &mut running).await.is_err() {
-        eprintln!("the dispatcher did not stop within {TEARDOWN:?}; aborting it");
-        running.abort();
+/// Stops polling as Ctrl-C would; bounded, so a teardown problem cannot hang the suite (the
+/// real binary's graceful stop is tested in bot_start.rs).
+async fn stop_serving(serving: bot::Serving) {
+    match tokio::time::timeout(TEARDOWN, serving.stop()).await {
+        Ok(result) => result.expect("polling ended with an error"),
+        Err(_) => panic!("the bot did not stop within {TEARDOWN:?}"),
     }
 }
 
@@ -404,9 +399,10 @@ async fn admin_adds_masters_and_binds_a_work_group() {
         menu.contains(&"👷 Мастера".to_string()) && menu.contains(&"📝 Новая заявка".to_string()),
         "{menu:?}"
     );
-    assert!(
-        world.fake.calls("setMyCommands").is_empty(),
-        "setMyCommands belongs to bot::run, not the dispatcher"
+    assert_eq!(
+        world.fake.calls("setMyCommands").len(),
+        1,
+        "the commands are registered once per start"
     );
 
     // A user who never wrote to the bot cannot be made a master.
@@ -1310,5 +1306,69 @@ async fn lists_by_status_page_through_every_order_and_search_finds_by_phone_id_a
         .press_callback(&world.stranger, STRANGER, 1, "l:NEW:-");
     let refused = world.news(STRANGER, before).await;
     assert!(refused.text.contains("недоступно"), "{}", refused.text);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_fetched_but_not_handled_before_a_crash_is_handled_after_restart() {
+    use repair_bot::fake_telegram::FakeError;
+    let world = World::start().await;
+    // Telegram is unreachable for sending: the /start handler is still retrying its reply
+    // when the process dies.
+    world.fake.fail_next("sendMessage", 3, FakeError::Network);
+    world.fake.send_text(&world.stranger, STRANGER, "/start");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while world.fake.calls("sendMessage").is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the bot never tried to answer"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(world.fake.messages(STRANGER).is_empty());
+    let world = world.crash_and_restart().await;
+    let answer = world.wait_text(STRANGER, &STRANGER.to_string()).await;
+    assert!(answer.text.contains("Telegram id"), "{}", answer.text);
+    world.settle().await;
+    assert_eq!(world.fake.pending_updates(), 0, "acknowledged once handled");
+    assert_eq!(
+        world.fake.messages(STRANGER).len(),
+        1,
+        "answered exactly once"
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_handled_but_not_acknowledged_before_a_crash_is_not_handled_again() {
+    use diesel::connection::SimpleConnection;
+    let world = World::start().await;
+    // As a process that handled update 1 and died before the next getUpdates acknowledged it
+    // leaves the database: Telegram sends update 1 again, the new process must skip it.
+    world
+        .conn()
+        .batch_execute(
+            "INSERT INTO handled_updates (update_id, handled_at) VALUES (1, '2026-11-23 07:00:00')",
+        )
+        .unwrap();
+    world.fake.send_text(&world.stranger, STRANGER, "/start");
+    world.settle().await;
+    assert!(
+        world.fake.messages(STRANGER).is_empty(),
+        "update 1 handled twice"
+    );
+    assert_eq!(
+        world.fake.pending_updates(),
+        0,
+        "the skipped update is acknowledged"
+    );
+    world.say(&world.stranger, "/start").await;
+    assert_eq!(world.fake.messages(STRANGER).len(), 1);
+    world.settle().await;
+    assert_eq!(
+        world.scalar("SELECT COUNT(*) AS v FROM handled_updates WHERE update_id < 2"),
+        0,
+        "ids below the acknowledged offset are forgotten"
+    );
     world.stop().await;
 }

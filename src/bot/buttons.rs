@@ -38,8 +38,29 @@ pub async fn pressed(
             .await?;
         return Ok(());
     };
-    // Answered first, so that the button stops spinning whatever happens next.
-    bot.answer_callback_query(query.id.clone()).await?;
+    // The press is answered after its work is done and whatever its outcome: an update whose
+    // handling was cut short comes again, and its button must spin until then.
+    let outcome = route(
+        &bot, &member, &dialogue, state, &app, chat, message_id, callback,
+    )
+    .await;
+    if let Err(error) = bot.answer_callback_query(query.id.clone()).await {
+        log::warn!("answerCallbackQuery failed: {error}");
+    }
+    outcome
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn route(
+    bot: &Bot,
+    member: &Member,
+    dialogue: &Dialog,
+    state: State,
+    app: &App,
+    chat: ChatId,
+    message_id: Option<MessageId>,
+    callback: Callback,
+) -> HandlerResult {
     match callback {
         Callback::Order {
             order_id,
@@ -47,7 +68,7 @@ pub async fn pressed(
             seen,
         } => {
             order_button(
-                &bot, &app, &member, &dialogue, chat, message_id, order_id, action, seen,
+                bot, app, member, dialogue, chat, message_id, order_id, action, seen,
             )
             .await
         }
@@ -57,9 +78,9 @@ pub async fn pressed(
             seen,
         } => {
             perform(
-                &bot,
-                &app,
-                &member,
+                bot,
+                app,
+                member,
                 chat,
                 message_id,
                 order_id,
@@ -71,7 +92,7 @@ pub async fn pressed(
             .await
         }
         Callback::Card { order_id } => {
-            show_card(&bot, &app, &member, chat, message_id, order_id).await
+            show_card(bot, app, member, chat, message_id, order_id).await
         }
         Callback::Equipment(index) => match (state, EQUIPMENT_TYPES.get(index)) {
             (State::Equipment, Some(equipment)) => {
@@ -81,32 +102,32 @@ pub async fn pressed(
                 };
                 dialogue.update(State::Description { draft }).await?;
                 reply(
-                    &bot,
+                    bot,
                     chat,
                     texts::ASK_DESCRIPTION,
                     Some(keyboards::cancel_only().into()),
                 )
                 .await
             }
-            _ => stale_step(&bot, chat, &member).await,
+            _ => stale_step(bot, chat, member).await,
         },
         Callback::Skip => match state {
             State::Notes { .. } | State::Arrival { .. } => {
-                messages::skip(&bot, chat, &dialogue, state).await
+                messages::skip(bot, chat, dialogue, state).await
             }
             State::EditValue { order_id, field } => {
                 let skip = texts::BUTTON_SKIP;
-                messages::edit_value(&bot, &app, &member, &dialogue, chat, order_id, field, skip)
+                messages::edit_value(bot, app, member, dialogue, chat, order_id, field, skip)
                     .await
             }
-            _ => stale_step(&bot, chat, &member).await,
+            _ => stale_step(bot, chat, member).await,
         },
-        Callback::Cancel => messages::cancel(&bot, chat, &member, &dialogue).await,
+        Callback::Cancel => messages::cancel(bot, chat, member, dialogue).await,
         Callback::Confirm => match state {
             State::Confirm { draft } if member.is_staff() => {
-                messages::create_order(&bot, &app, &member, &dialogue, chat, draft).await
+                messages::create_order(bot, app, member, dialogue, chat, draft).await
             }
-            _ => stale_step(&bot, chat, &member).await,
+            _ => stale_step(bot, chat, member).await,
         },
         Callback::Review(has_review) => match state {
             State::CloseReview {
@@ -117,15 +138,15 @@ pub async fn pressed(
             } => {
                 dialogue.reset().await?;
                 close(
-                    &bot, &app, &member, chat, order_id, seen, total, materials, has_review,
+                    bot, app, member, chat, order_id, seen, total, materials, has_review,
                 )
                 .await
             }
-            _ => stale_step(&bot, chat, &member).await,
+            _ => stale_step(bot, chat, member).await,
         },
         Callback::MasterActive { master_id, active } => {
             if !member.has(Role::Admin) {
-                return reply(&bot, chat, texts::NO_ACCESS, None).await;
+                return reply(bot, chat, texts::NO_ACCESS, None).await;
             }
             let by = member.user.telegram_id;
             let now = app.now();
@@ -136,7 +157,7 @@ pub async fn pressed(
                 .db(move |conn| crate::store::users::by_telegram_id(conn, master.telegram_id))
                 .await?;
             if let (Some(user), Some(message_id)) = (user, message_id) {
-                let text = cards::master_text(&app, &master, &user).await?;
+                let text = cards::master_text(app, &master, &user).await?;
                 bot.edit_message_text(chat, message_id, text)
                     .parse_mode(teloxide::types::ParseMode::Html)
                     .reply_markup(keyboards::master_admin(&master))
@@ -145,33 +166,33 @@ pub async fn pressed(
             Ok(())
         }
         Callback::List { status, cursor } => {
-            super::lists::status_page(&bot, &app, chat, message_id, &member, status, cursor).await
+            super::lists::status_page(bot, app, chat, message_id, member, status, cursor).await
         }
         Callback::SearchPage { cursor, text } => {
             let first = cursor == crate::store::search::Cursor::Before(i64::MAX);
             let cursor = (!first).then_some(cursor);
-            super::lists::search_page(&bot, &app, chat, message_id, &member, &text, cursor).await
+            super::lists::search_page(bot, app, chat, message_id, member, &text, cursor).await
         }
         Callback::Report(index) => {
-            super::report_screens::period_chosen(&bot, &app, chat, &member, &dialogue, index).await
+            super::report_screens::period_chosen(bot, app, chat, member, dialogue, index).await
         }
-        Callback::Edit { order_id } => match load(&app, order_id).await? {
+        Callback::Edit { order_id } => match load(app, order_id).await? {
             Some(order) if member.is_staff() && order.status().is_open() => {
                 reply(
-                    &bot,
+                    bot,
                     chat,
                     texts::ASK_FIELD,
                     Some(keyboards::edit_fields(order_id).into()),
                 )
                 .await
             }
-            Some(_) if member.is_staff() => reply(&bot, chat, texts::ORDER_NOT_OPEN, None).await,
-            Some(_) => reply(&bot, chat, texts::NO_ACCESS, None).await,
-            None => reply(&bot, chat, texts::ORDER_NOT_FOUND, None).await,
+            Some(_) if member.is_staff() => reply(bot, chat, texts::ORDER_NOT_OPEN, None).await,
+            Some(_) => reply(bot, chat, texts::NO_ACCESS, None).await,
+            None => reply(bot, chat, texts::ORDER_NOT_FOUND, None).await,
         },
         Callback::EditField { order_id, field } => {
             let field = crate::store::orders::EditableField::ALL.get(field).copied();
-            match (load(&app, order_id).await?, field) {
+            match (load(app, order_id).await?, field) {
                 (Some(order), Some(field)) if member.is_staff() && order.status().is_open() => {
                     dialogue
                         .update(State::EditValue { order_id, field })
@@ -183,20 +204,20 @@ pub async fn pressed(
                     } else {
                         keyboards::cancel_only()
                     };
-                    reply(&bot, private, &prompt, Some(markup.into())).await
+                    reply(bot, private, &prompt, Some(markup.into())).await
                 }
                 (Some(_), Some(_)) if member.is_staff() => {
-                    reply(&bot, chat, texts::ORDER_NOT_OPEN, None).await
+                    reply(bot, chat, texts::ORDER_NOT_OPEN, None).await
                 }
-                (None, _) => reply(&bot, chat, texts::ORDER_NOT_FOUND, None).await,
-                _ => reply(&bot, chat, texts::NO_ACCESS, None).await,
+                (None, _) => reply(bot, chat, texts::ORDER_NOT_FOUND, None).await,
+                _ => reply(bot, chat, texts::NO_ACCESS, None).await,
             }
         }
         Callback::BindGroup { master_id } => {
             if !member.has(Role::Admin) {
-                return reply(&bot, chat, texts::NO_ACCESS, None).await;
+                return reply(bot, chat, texts::NO_ACCESS, None).await;
             }
-            messages::ask_group(&bot, &dialogue, chat, master_id).await
+            messages::ask_group(bot, dialogue, chat, master_id).await
         }
     }
 }

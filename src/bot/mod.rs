@@ -10,6 +10,7 @@ pub mod keyboards;
 pub mod lists;
 pub mod messages;
 pub mod notify;
+pub mod polling;
 pub mod report_screens;
 pub mod state;
 pub mod texts;
@@ -149,42 +150,88 @@ pub async fn reply(
     Ok(())
 }
 
-/// Everything the dispatcher needs to run the bot against `bot` (tests pass a bot pointed at
-/// a fake Bot API and a manual clock).
-pub fn dispatcher(
-    bot: Bot,
-    app: App,
-) -> Dispatcher<Bot, BoxError, teloxide::dispatching::DefaultKey> {
-    let storage = DbStorage::<State>::new(app.pool.clone(), app.clock.clone());
-    Dispatcher::builder(bot, schema())
-        .dependencies(dptree::deps![app, storage])
-        .default_handler(|update| async move {
-            log::debug!("update {} not handled (no private sender)", update.id.0);
-        })
-        .error_handler(LoggingErrorHandler::with_custom_text("handler failed"))
-        .build()
+/// The bot serving updates in the background (tests start it against a fake Bot API with a
+/// manual clock; [`run`] adds the signals and the periodic jobs).
+pub struct Serving {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), polling::PollingError>>,
 }
 
-/// Runs the bot until Ctrl-C or SIGTERM: in-flight updates finish, jobs stop, then return.
-pub async fn run(bot: Bot, app: App) {
+impl Serving {
+    pub fn start(bot: Bot, app: App) -> Serving {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(serve(bot, app, stopped));
+        Serving { stop, task }
+    }
+
+    /// Drops everything at once, finishing nothing, as `kill -9` would (crash tests).
+    pub fn abandon(self) {
+        self.task.abort();
+    }
+
+    /// Asks polling to stop and waits for it: in-flight updates finish first.
+    pub async fn stop(self) -> Result<(), polling::PollingError> {
+        let _ = self.stop.send(true);
+        match self.task.await {
+            Ok(result) => result,
+            Err(error) => {
+                log::error!("polling task failed: {error}");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Identifies the bot (retrying until Telegram answers), then polls until `stop`.
+pub async fn serve(
+    bot: Bot,
+    app: App,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), polling::PollingError> {
+    let Some(me) = polling::identify(&bot, &mut stop).await? else {
+        return Ok(());
+    };
+    log::info!("connected to Telegram as @{}", me.username());
+    // Best effort, like teloxide's own polling: a webhook left by another deployment would
+    // make every getUpdates fail.
+    if let Err(error) = bot.delete_webhook().await {
+        log::warn!("deleteWebhook failed: {error}");
+    }
     if let Err(error) = bot.set_my_commands(Command::bot_commands()).await {
         log::warn!("setMyCommands failed: {error}");
     }
-    let mut dispatcher = dispatcher(bot.clone(), app.clone());
-    let shutdown = dispatcher.shutdown_token();
-    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-    let jobs = tokio::spawn(jobs::run_periodically(bot, app, jobs_stopped));
-    tokio::spawn(async move {
+    polling::run(bot, app, me, stop).await
+}
+
+/// Runs the bot until Ctrl-C or SIGTERM: in-flight updates finish (within
+/// [`polling::GRACE`]), the periodic jobs stop mid-round if need be, then return. A token
+/// Telegram rejects is an error.
+pub async fn run(bot: Bot, app: App) -> Result<(), polling::PollingError> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let jobs = tokio::spawn(jobs::run_periodically(
+        bot.clone(),
+        app.clone(),
+        stopped.clone(),
+    ));
+    let serving = tokio::spawn(serve(bot, app, stopped));
+    let signals = tokio::spawn(async move {
         wait_for_signal().await;
         log::info!("shutting down: finishing the updates in flight");
-        if let Ok(done) = shutdown.shutdown() {
-            done.await;
-        }
+        notify::stop_retrying();
+        let _ = stop.send(true);
     });
-    dispatcher.dispatch().await;
-    let _ = stop_jobs.send(true);
+    let result = match serving.await {
+        Ok(result) => result,
+        Err(error) => {
+            log::error!("polling task failed: {error}");
+            Ok(())
+        }
+    };
+    signals.abort();
+    jobs.abort();
     let _ = jobs.await;
     log::info!("bot stopped");
+    result
 }
 
 async fn wait_for_signal() {

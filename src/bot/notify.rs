@@ -1,13 +1,29 @@
 //! Sending with retries: Telegram's `retry_after` on 429 is honoured, network errors are
-//! retried with a short back-off; other errors are returned (and logged by the caller).
+//! retried with back-off for up to [`RETRY_BUDGET`] (an API outage of a minute loses no reply);
+//! other errors are returned (and logged by the caller). Once the bot is stopping, a failed
+//! send is not retried, so that shutdown stays bounded.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use teloxide::prelude::*;
 use teloxide::types::{ChatId, ParseMode, ReplyMarkup};
 use teloxide::RequestError;
 
-const ATTEMPTS: u32 = 4;
+/// How long one message keeps being retried through network errors.
+pub const RETRY_BUDGET: Duration = Duration::from_secs(60);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// From now on failed sends are not retried (the process is shutting down).
+pub fn stop_retrying() {
+    STOPPING.store(true, Ordering::Relaxed);
+}
+
+fn stopping() -> bool {
+    STOPPING.load(Ordering::Relaxed)
+}
 
 /// Sends an HTML message, retrying what is worth retrying.
 pub async fn send(
@@ -16,6 +32,7 @@ pub async fn send(
     text: &str,
     markup: Option<ReplyMarkup>,
 ) -> Result<Message, RequestError> {
+    let started = Instant::now();
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -25,15 +42,15 @@ pub async fn send(
         }
         match request.await {
             Ok(message) => return Ok(message),
-            Err(error) if attempt < ATTEMPTS => match retry_delay(&error, attempt) {
-                Some(delay) => {
+            Err(error) if !stopping() => match retry_delay(&error, attempt) {
+                Some(delay) if started.elapsed() + delay <= RETRY_BUDGET => {
                     log::warn!(
                         "sending to chat {} failed ({error}); retrying in {delay:?}",
                         chat_id.0
                     );
                     tokio::time::sleep(delay).await;
                 }
-                None => return Err(error),
+                _ => return Err(error),
             },
             Err(error) => return Err(error),
         }
@@ -45,7 +62,7 @@ pub fn retry_delay(error: &RequestError, attempt: u32) -> Option<Duration> {
     match error {
         RequestError::RetryAfter(seconds) => Some(seconds.duration()),
         RequestError::Network(_) | RequestError::Io(_) => {
-            Some(Duration::from_millis(200 * 2u64.pow(attempt)))
+            Some(Duration::from_millis(200 * 2u64.pow(attempt.min(10))).min(BACKOFF_MAX))
         }
         _ => None,
     }

@@ -9,4 +9,5 @@ pub mod masters;
 pub mod orders;
 pub mod reports;
 pub mod search;
+pub mod updates;
 pub mod users;

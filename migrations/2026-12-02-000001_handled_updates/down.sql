@@ -1,0 +1,1 @@
+DROP TABLE handled_updates;

@@ -1,0 +1,275 @@
+//! Long polling that loses no update and always stops.
+//!
+//! teloxide's own `Dispatcher` acknowledges a batch (advances the getUpdates offset) as soon
+//! as it has fetched the next one, whatever became of the updates in it, so a crash or an API
+//! outage loses updates already fetched. Here a batch is acknowledged only after every update
+//! in it is handled: each handled id is recorded in the database, a batch that comes again
+//! after a crash skips those ids, and the next getUpdates carries the offset. Updates of one
+//! sender are handled in order, different senders at the same time. The handler tree is the
+//! same dptree [`super::schema`]; only the loop around it is ours.
+//!
+//! Stopping: the stop signal interrupts the long poll at once; a batch in progress finishes
+//! (replies stop retrying, see [`super::notify`]) within [`GRACE`], else it is abandoned
+//! unacknowledged and comes again at the next start.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+use teloxide::types::{Me, Update};
+use teloxide::{ApiError, RequestError};
+use tokio::sync::watch;
+
+use super::{texts, App, BoxError};
+use crate::store::dialogues::DbStorage;
+use crate::store::updates;
+
+/// The long-poll timeout Telegram holds a getUpdates open (below teloxide's HTTP timeout).
+const POLL_TIMEOUT_SECS: u32 = 10;
+/// How long a batch in progress may take to finish once a stop is asked for.
+pub const GRACE: Duration = Duration::from_secs(15);
+/// Back-off between failed getUpdates calls: doubles up to the cap.
+const BACKOFF_FIRST: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// Why polling ended with an error the operator must fix.
+#[derive(Debug, thiserror::Error)]
+pub enum PollingError {
+    #[error("BOT_TOKEN is rejected by Telegram ({0}): check the token from @BotFather")]
+    InvalidToken(String),
+}
+
+/// Everything one handled update needs.
+#[derive(Clone)]
+struct Handling {
+    handler: Arc<UpdateHandler<BoxError>>,
+    deps: DependencyMap,
+    bot: Bot,
+    app: App,
+}
+
+/// Asks Telegram who the bot is, retrying network trouble with back-off until it answers or a
+/// stop is asked for; a rejected token is an error at once.
+pub async fn identify(
+    bot: &Bot,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<Option<Me>, PollingError> {
+    let mut backoff = BACKOFF_FIRST;
+    loop {
+        let error = tokio::select! {
+            answer = bot.get_me() => match answer {
+                Ok(me) => return Ok(Some(me)),
+                Err(error) => error,
+            },
+            _ = stopped(stop) => return Ok(None),
+        };
+        if let Some(fatal) = fatal(&error) {
+            return Err(fatal);
+        }
+        log::warn!("Telegram is not reachable ({error}); trying again in {backoff:?}");
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stopped(stop) => return Ok(None),
+        }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+fn fatal(error: &RequestError) -> Option<PollingError> {
+    match error {
+        RequestError::Api(ApiError::InvalidToken) => {
+            Some(PollingError::InvalidToken(error.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// Resolves once a stop is asked for (or the sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// Polls and handles updates until `stop` turns true.
+pub async fn run(
+    bot: Bot,
+    app: App,
+    me: Me,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), PollingError> {
+    let storage = DbStorage::<super::state::State>::new(app.pool.clone(), app.clock.clone());
+    let handler = Arc::new(super::schema());
+    let deps = dptree::deps![bot.clone(), app.clone(), storage, me];
+    dptree::type_check(
+        handler.sig(),
+        &deps,
+        &[dptree::Type::of::<Update>(), dptree::Type::of::<Me>()],
+    );
+    let handling = Handling {
+        handler,
+        deps,
+        bot: bot.clone(),
+        app: app.clone(),
+    };
+    // Telegram keeps unacknowledged updates: starting from 0 asks for all of them.
+    let mut offset: i32 = 0;
+    let mut pruned_below: i32 = 0;
+    let mut backoff = BACKOFF_FIRST;
+    loop {
+        if *stop.borrow() {
+            return Ok(());
+        }
+        let request = bot
+            .get_updates()
+            .offset(offset)
+            .timeout(POLL_TIMEOUT_SECS)
+            .limit(100);
+        let fetched = tokio::select! {
+            fetched = request.send() => fetched,
+            _ = stopped(&mut stop) => return Ok(()),
+        };
+        let batch = match fetched {
+            Ok(batch) => {
+                backoff = BACKOFF_FIRST;
+                forget_acknowledged(&app, offset, &mut pruned_below).await;
+                batch
+            }
+            Err(error) => {
+                if let Some(fatal) = fatal(&error) {
+                    return Err(fatal);
+                }
+                let delay = match &error {
+                    RequestError::RetryAfter(seconds) => seconds.duration(),
+                    _ => backoff,
+                };
+                log::warn!("getUpdates failed ({error}); trying again in {delay:?}");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stopped(&mut stop) => return Ok(()),
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                continue;
+            }
+        };
+        let Some(last) = batch.iter().map(|u| u.id.0).max() else {
+            continue;
+        };
+        let work = handle_batch(handling.clone(), batch);
+        tokio::pin!(work);
+        let finished = tokio::select! {
+            () = &mut work => true,
+            _ = stopped(&mut stop) => {
+                log::info!("stopping: finishing the updates in flight");
+                tokio::time::timeout(GRACE, &mut work).await.is_ok()
+            }
+        };
+        if !finished {
+            log::warn!(
+                "updates still in flight after {GRACE:?}: they come again at the next start"
+            );
+            return Ok(());
+        }
+        offset = last as i32 + 1;
+    }
+}
+
+/// Telegram has confirmed every update below `offset` (a getUpdates with it succeeded): their
+/// records are no longer needed. Pruned only then, so a crash before that call still finds
+/// the records of the batch it will be sent again.
+async fn forget_acknowledged(app: &App, offset: i32, pruned_below: &mut i32) {
+    if offset <= *pruned_below {
+        return;
+    }
+    let acknowledged = i64::from(offset);
+    match app
+        .db(move |conn| updates::forget_below(conn, acknowledged))
+        .await
+    {
+        Ok(_) => *pruned_below = offset,
+        Err(error) => log::warn!("cannot prune handled update ids: {error}"),
+    }
+}
+
+/// Handles one batch: each sender's updates in order, senders concurrently; updates handled
+/// before (a batch fetched again after a crash) are skipped.
+async fn handle_batch(handling: Handling, batch: Vec<Update>) {
+    let ids: Vec<i64> = batch.iter().map(|u| i64::from(u.id.0)).collect();
+    let done = match handling
+        .app
+        .db(move |conn| updates::already_handled(conn, &ids))
+        .await
+    {
+        Ok(done) => done,
+        Err(error) => {
+            // Without the record an update could be handled twice; try the batch again.
+            log::error!("cannot read handled update ids: {error}");
+            tokio::time::sleep(BACKOFF_FIRST).await;
+            return Box::pin(handle_batch(handling, batch)).await;
+        }
+    };
+    let mut by_sender: BTreeMap<i64, Vec<Update>> = BTreeMap::new();
+    for update in batch {
+        if done.contains(&i64::from(update.id.0)) {
+            log::info!(
+                "update {} was handled before the restart: skipped",
+                update.id.0
+            );
+            continue;
+        }
+        by_sender
+            .entry(sender_key(&update))
+            .or_default()
+            .push(update);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (_, updates) in by_sender {
+        let handling = handling.clone();
+        tasks.spawn(async move {
+            for update in updates {
+                handle_one(&handling, update).await;
+            }
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(error) = joined {
+            log::error!("an update handler panicked: {error}");
+        }
+    }
+}
+
+/// Dialogues are keyed by the person, so one person's updates must not overlap.
+fn sender_key(update: &Update) -> i64 {
+    update
+        .from()
+        .map(|user| user.id.0 as i64)
+        .or_else(|| update.chat().map(|chat| chat.id.0))
+        .unwrap_or(0)
+}
+
+async fn handle_one(handling: &Handling, update: Update) {
+    let id = update.id.0;
+    let user = update.from().map(|u| ChatId(u.id.0 as i64));
+    let mut deps = handling.deps.clone();
+    deps.insert(update);
+    match handling.handler.dispatch(deps).await {
+        ControlFlow::Break(Ok(())) => {}
+        ControlFlow::Break(Err(error)) => {
+            log::error!("handler failed on update {id}: {error}");
+            // The person gets an answer even when the handler could not give one.
+            if let Some(chat) = user {
+                super::notify::send_logged(&handling.bot, chat, texts::TRY_AGAIN_LATER, None).await;
+            }
+        }
+        ControlFlow::Continue(_) => log::debug!("update {id} not handled (no private sender)"),
+    }
+    let now = handling.app.now();
+    if let Err(error) = handling
+        .app
+        .db(move |conn| updates::mark_handled(conn, i64::from(id), now))
+        .await
+    {
+        log::error!("cannot record update {id} as handled: {error}");
+    }
+}

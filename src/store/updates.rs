@@ -1,0 +1,32 @@
+//! Which fetched Telegram updates are already handled. The bot acknowledges a batch to
+//! Telegram (the next getUpdates offset) only after every update in it is handled, so a crash
+//! brings the batch again; the ids recorded here are then skipped.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::schema::handled_updates;
+
+/// The ids among `ids` that were handled already.
+pub fn already_handled(conn: &mut SqliteConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
+    handled_updates::table
+        .filter(handled_updates::update_id.eq_any(ids))
+        .select(handled_updates::update_id)
+        .load(conn)
+}
+
+pub fn mark_handled(conn: &mut SqliteConnection, id: i64, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::insert_or_ignore_into(handled_updates::table)
+        .values((
+            handled_updates::update_id.eq(id),
+            handled_updates::handled_at.eq(at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Forgets updates Telegram will not send again (ids below the acknowledged offset).
+pub fn forget_below(conn: &mut SqliteConnection, offset: i64) -> QueryResult<usize> {
+    diesel::delete(handled_updates::table.filter(handled_updates::update_id.lt(offset)))
+        .execute(conn)
+}
