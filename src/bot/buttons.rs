@@ -117,8 +117,7 @@ async fn route(
             }
             State::EditValue { order_id, field } => {
                 let skip = texts::BUTTON_SKIP;
-                messages::edit_value(bot, app, member, dialogue, chat, order_id, field, skip)
-                    .await
+                messages::edit_value(bot, app, member, dialogue, chat, order_id, field, skip).await
             }
             _ => stale_step(bot, chat, member).await,
         },
