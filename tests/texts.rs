@@ -141,3 +141,28 @@ fn help_without_a_role_says_who_gives_access() {
     mentions_none(&text, &STAFF_ITEMS[..5]);
     mentions_none(&text, &MASTER_ITEMS);
 }
+
+// ----- history notes -----
+
+#[test]
+fn an_edit_note_names_the_field_in_russian() {
+    use repair_bot::domain::history::{Details, Note};
+    let note = Note::Details(Details::Edited {
+        field: "client_phone".into(),
+        old: Some("+79001234567".into()),
+        new: Some("+79160001122".into()),
+    });
+    assert_eq!(
+        texts::history_note(&note),
+        "Телефон: «+79001234567» → «+79160001122»"
+    );
+    let cleared = Note::Details(Details::Edited {
+        field: "notes".into(),
+        old: Some("<b>код</b>".into()),
+        new: None,
+    });
+    assert_eq!(
+        texts::history_note(&cleared),
+        "Примечания: «&lt;b&gt;код&lt;/b&gt;» → «—»"
+    );
+}

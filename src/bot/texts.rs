@@ -5,6 +5,7 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use chrono_tz::Tz;
 
+use crate::domain::history::{Details, MasterRef, Note};
 use crate::domain::money::{Breakdown, Kopecks};
 use crate::domain::status::{ActionKind, Denied, OrderStatus, Role};
 use crate::domain::validation::{PhoneError, TextError};
@@ -284,10 +285,52 @@ pub fn history(rows: &[HistoryRow], names: &dyn Fn(i64) -> String, tz: Tz) -> St
             esc(&who)
         ));
         if let Some(note) = &row.notes {
-            text.push_str(&format!(": {}", esc(note)));
+            let status = row.new_status.parse().ok();
+            text.push_str(&format!(": {}", history_note(&Note::read(note, status))));
         }
     }
     text
+}
+
+/// A history note in Russian, HTML-escaped: «мастер Иван», «мастер Иван → Пётр», «снят
+/// мастер Пётр», «сумма 10 000 ₽, материалы 500 ₽, мастеру 4 750 ₽, компании 4 750 ₽,
+/// отзыв: нет», or the reason as typed. A master known by id only (rows of the old form):
+/// «мастер №3».
+pub fn history_note(note: &Note) -> String {
+    let master = |m: &MasterRef| match &m.name {
+        Some(name) => esc(name),
+        None => format!("№{}", m.id),
+    };
+    match note {
+        Note::Text(text) => esc(text),
+        Note::Details(Details::Assigned { master: m }) => format!("мастер {}", master(m)),
+        Note::Details(Details::Reassigned { from, to }) => {
+            format!("мастер {} → {}", master(from), master(to))
+        }
+        Note::Details(Details::Unassigned { master: m }) => format!("снят мастер {}", master(m)),
+        Note::Details(Details::Closed {
+            total,
+            materials,
+            master_share,
+            company_share,
+            review,
+        }) => format!(
+            "сумма {}, материалы {}, мастеру {}, компании {}, отзыв: {}",
+            Kopecks(*total),
+            Kopecks(*materials),
+            Kopecks(*master_share),
+            Kopecks(*company_share),
+            if *review { "да" } else { "нет" }
+        ),
+        Note::Details(Details::Edited { field, old, new }) => {
+            let value = |v: &Option<String>| esc(v.as_deref().unwrap_or("—"));
+            let name = crate::store::orders::EditableField::ALL
+                .into_iter()
+                .find(|f| f.column() == field)
+                .map_or_else(|| esc(field), |f| field_name(f).to_string());
+            format!("{name}: «{}» → «{}»", value(old), value(new))
+        }
+    }
 }
 
 pub fn local_time(at: NaiveDateTime, tz: Tz) -> String {

@@ -1,6 +1,8 @@
 //! Pure business rules: order statuses and who may move them, money, input validation.
 //! No I/O here, so every rule is unit-tested without a bot or a database.
 
+/// The details of history and audit rows: structured, and the old English notes read back.
+pub mod history;
 /// Money in integer kopecks: parsing typed amounts and splitting an order's net.
 pub mod money;
 /// Report periods in the company's time zone, as half-open UTC ranges.

@@ -80,6 +80,9 @@ impl Entity {
     }
 }
 
+/// Writes one audit row. `details`: for order transitions and edits the JSON of
+/// `domain::history::Details` (or a reason as typed), for the rest a short value (a role, a
+/// chat id, a file name).
 pub fn record(
     conn: &mut SqliteConnection,
     who: Option<i64>,

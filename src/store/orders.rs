@@ -5,7 +5,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::audit::{self, AuditAction, Entity};
-use super::masters;
+use super::{masters, users};
+use crate::domain::history::{Details, MasterRef};
 use crate::domain::status::{decide, Action, Actor, Denied, OrderFacts, OrderStatus};
 use crate::schema::{order_status_history, orders};
 
@@ -240,7 +241,7 @@ pub fn apply(
                 .execute(conn)?;
         }
 
-        let (audit_action, details) = describe(&before, request, money.as_ref());
+        let (audit_action, details) = describe(conn, &before, request, money.as_ref())?;
         write_history(
             conn,
             before.id,
@@ -263,27 +264,40 @@ pub fn apply(
     })
 }
 
-/// The audit action and the note kept with the history row.
+/// The audit action and the note kept with the history row and the audit row: the JSON of
+/// [`Details`] (masters with their names as of now, money in kopecks), or the reason as typed.
 fn describe(
+    conn: &mut SqliteConnection,
     before: &Order,
     request: &Move,
     money: Option<&ClosingMoney>,
-) -> (AuditAction, Option<String>) {
+) -> QueryResult<(AuditAction, Option<String>)> {
     let reason = request.reason.clone();
-    match request.action {
+    let json = |details: Details| Some(details.to_json());
+    Ok(match request.action {
         Action::Assign { master_id } => match before.assigned_master_id {
             Some(old) if before.status() != OrderStatus::New => (
                 AuditAction::OrderReassigned,
-                Some(format!("master {old} -> {master_id}")),
+                json(Details::Reassigned {
+                    from: master_ref(conn, old)?,
+                    to: master_ref(conn, master_id)?,
+                }),
             ),
             _ => (
                 AuditAction::OrderAssigned,
-                Some(format!("master {master_id}")),
+                json(Details::Assigned {
+                    master: master_ref(conn, master_id)?,
+                }),
             ),
         },
         Action::Unassign => (
             AuditAction::OrderUnassigned,
-            before.assigned_master_id.map(|old| format!("master {old}")),
+            match before.assigned_master_id {
+                Some(old) => json(Details::Unassigned {
+                    master: master_ref(conn, old)?,
+                }),
+                None => None,
+            },
         ),
         Action::Accept => (AuditAction::OrderAccepted, None),
         Action::Decline => (AuditAction::OrderDeclined, reason),
@@ -292,16 +306,28 @@ fn describe(
         Action::ResumeOnsite => (AuditAction::OrderResumed, None),
         Action::Close => (
             AuditAction::OrderClosed,
-            money.map(|m| {
-                format!(
-                    "total={} materials={} master={} company={} review={}",
-                    m.total, m.materials, m.master_share, m.company_share, m.has_review
-                )
+            money.and_then(|m| {
+                json(Details::Closed {
+                    total: m.total,
+                    materials: m.materials,
+                    master_share: m.master_share,
+                    company_share: m.company_share,
+                    review: m.has_review,
+                })
             }),
         ),
         Action::Refuse => (AuditAction::OrderRefused, reason),
         Action::Restore => (AuditAction::OrderRestored, None),
-    }
+    })
+}
+
+/// A master as history rows name them: `masters.id` and the user's display name now.
+fn master_ref(conn: &mut SqliteConnection, master_id: i64) -> QueryResult<MasterRef> {
+    let name = match masters::by_id(conn, master_id)? {
+        Some(master) => users::by_telegram_id(conn, master.telegram_id)?.map(|u| u.display_name()),
+        None => None,
+    };
+    Ok(MasterRef::new(master_id, name))
 }
 
 fn write_history(
@@ -504,12 +530,12 @@ pub fn edit(
         diesel::update(target)
             .set(orders::updated_at.eq(now))
             .execute(conn)?;
-        let details = format!(
-            "{}: {:?} -> {:?}",
-            field.column(),
-            field.current(&before).unwrap_or_default(),
-            value.clone().unwrap_or_default()
-        );
+        let details = Details::Edited {
+            field: field.column().to_string(),
+            old: field.current(&before),
+            new: value.clone(),
+        }
+        .to_json();
         audit::record(
             conn,
             Some(by),
