@@ -1372,3 +1372,52 @@ async fn an_update_handled_but_not_acknowledged_before_a_crash_is_not_handled_ag
     );
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_in_a_work_group_is_always_drawn_for_the_master_even_when_staff_press() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let master_id = world.master_id(MASTER_1);
+    world.fake.add_group(
+        GROUP,
+        "Бригада Сергея",
+        &[MASTER_1, DISPATCHER, ADMIN, world.fake.bot_user().id],
+    );
+    let now = world.app.now();
+    let mut conn = world.conn();
+    repair_bot::store::masters::bind_work_chat(&mut conn, ADMIN, master_id, GROUP, now).unwrap();
+    drop(conn);
+    let order = world.create_order().await;
+    world.assign(order, "Сергей").await;
+    world.wait_text(GROUP, &format!("№{order}")).await;
+
+    // Staff refresh the group card: still the master's view, for the whole group to see.
+    for staff in [&world.dispatcher, &world.admin] {
+        world
+            .fake
+            .press_button(staff, GROUP, repair_bot::bot::texts::BUTTON_REFRESH)
+            .unwrap();
+        world.settle().await;
+        let card = world
+            .fake
+            .messages(GROUP)
+            .into_iter()
+            .rfind(|m| m.text.contains(&format!("№{order}")))
+            .unwrap();
+        assert!(
+            !card.text.contains(CLIENT_PHONE),
+            "the client's phone leaked into the group: {}",
+            card.text
+        );
+        let buttons = card.buttons();
+        assert!(
+            buttons.iter().any(|b| b == "✅ Принять"),
+            "the master's buttons stay: {buttons:?}"
+        );
+        assert!(
+            !buttons.iter().any(|b| b.contains("Изменить") || b.contains("Снять")),
+            "staff buttons in the group: {buttons:?}"
+        );
+    }
+    world.stop().await;
+}

@@ -82,7 +82,14 @@ pub async fn show(
     order: &Order,
     member: &Member,
 ) {
-    let (text, markup) = render(app, order, &actor(member)).await;
+    // A card in a group is seen by the whole group: it is drawn for the master whose work
+    // group it is, whoever pressed, so that no client phone or staff button shows there.
+    let viewer = if chat_id.is_user() {
+        actor(member)
+    } else {
+        group_audience(app, order, chat_id).await
+    };
+    let (text, markup) = render(app, order, &viewer).await;
     if let Some(message_id) = edit {
         let edited = bot
             .edit_message_text(chat_id, message_id, &text)
@@ -94,6 +101,19 @@ pub async fn show(
         }
     }
     send_logged(bot, chat_id, &text, Some(markup.into())).await;
+}
+
+/// Who a card in group `chat` is for: the order's master when it is his work group, else a
+/// master with no order of his (the card without any buttons).
+async fn group_audience(app: &App, order: &Order, chat: ChatId) -> Actor {
+    let owner = master_of(app, order)
+        .await
+        .filter(|(master, _)| master.work_chat_id == Some(chat.0));
+    Actor {
+        telegram_id: owner.as_ref().map_or(0, |(master, _)| master.telegram_id),
+        roles: [Role::Master].into_iter().collect(),
+        master_id: owner.map(|(master, _)| master.id),
+    }
 }
 
 /// How the master is addressed in their work group.
