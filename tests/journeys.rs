@@ -1415,7 +1415,9 @@ async fn a_card_in_a_work_group_is_always_drawn_for_the_master_even_when_staff_p
             "the master's buttons stay: {buttons:?}"
         );
         assert!(
-            !buttons.iter().any(|b| b.contains("Изменить") || b.contains("Снять")),
+            !buttons
+                .iter()
+                .any(|b| b.contains("Изменить") || b.contains("Снять")),
             "staff buttons in the group: {buttons:?}"
         );
     }
