@@ -199,8 +199,13 @@ impl World {
             .await;
     }
 
+    /// A second connection beside the bot's, waiting (as the bot's own do) when the bot is
+    /// writing instead of failing with "database is locked".
     fn conn(&self) -> SqliteConnection {
-        SqliteConnection::establish(self.settings.path.to_str().unwrap()).unwrap()
+        use diesel::connection::SimpleConnection;
+        let mut conn = SqliteConnection::establish(self.settings.path.to_str().unwrap()).unwrap();
+        conn.batch_execute("PRAGMA busy_timeout = 5000").unwrap();
+        conn
     }
 
     fn scalar(&self, sql: &str) -> i64 {
