@@ -118,6 +118,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    search_queries (id) {
+        id -> BigInt,
+        text -> Text,
+        used_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sla_alerts (order_id, status) {
         order_id -> BigInt,
         status -> Text,
@@ -160,6 +168,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     order_search,
     order_status_history,
     orders,
+    search_queries,
     sla_alerts,
     user_roles,
     users,

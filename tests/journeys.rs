@@ -170,17 +170,37 @@ impl World {
         self.news(user.id, before).await
     }
 
+    /// Presses a button carrying `data` on the message, whatever that message shows.
+    async fn press_data(&self, user: &FakeUser, message_id: i32, data: &str) -> SentMessage {
+        let before = self.fake.revision();
+        self.fake.press_callback(user, user.id, message_id, data);
+        self.news(user.id, before).await
+    }
+
     async fn press_menu(&self, user: &FakeUser, label: &str) -> SentMessage {
         let before = self.fake.revision();
         self.fake.press_reply_button(user, user.id, label).unwrap();
         self.news(user.id, before).await
     }
 
+    /// The bot's answer in the chat since `before`, once it has handled what it was sent: the
+    /// first message it sent, or when it only edited, the last edit (a handler may edit a card
+    /// and then ask a question: the question is the answer, whatever the timing).
     async fn news(&self, chat: i64, before: u64) -> SentMessage {
-        self.fake
+        self.fake.wait_confirmed(WAIT).await;
+        let first = self
+            .fake
             .wait_for(chat, |m| m.revision > before, WAIT)
             .await
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let changed: Vec<SentMessage> = self
+            .fake
+            .messages(chat)
+            .into_iter()
+            .filter(|m| m.revision > before && !m.deleted)
+            .collect();
+        let sent = changed.iter().find(|m| m.edit_date.is_none());
+        sent.or(changed.last()).cloned().unwrap_or(first)
     }
 
     /// Waits until a message containing `needle` is in the chat.
@@ -271,6 +291,25 @@ impl World {
         assert!(created.text.contains("создана"), "{}", created.text);
         self.settle().await;
         self.scalar("SELECT MAX(id) AS v FROM orders")
+    }
+
+    /// NEW orders straight in the database, one per address, oldest first (the intake has its
+    /// own tests); client n has the phone +79001234nnn.
+    fn add_orders(&self, addresses: &[String]) {
+        let now = self.app.now();
+        let mut conn = self.conn();
+        for (n, address) in addresses.iter().enumerate() {
+            let order = repair_bot::store::orders::NewOrder {
+                equipment_type: "Холодильники".into(),
+                description: "Не морозит морозильная камера".into(),
+                client_name: format!("Клиент {n}"),
+                client_address: address.clone(),
+                client_phone: format!("+79001234{n:03}"),
+                notes: None,
+                scheduled_time: None,
+            };
+            repair_bot::store::orders::create(&mut conn, &order, DISPATCHER, now).unwrap();
+        }
     }
 
     fn master_id(&self, telegram_id: i64) -> i64 {
@@ -1211,25 +1250,16 @@ async fn lists_by_status_page_through_every_order_and_search_finds_by_phone_id_a
     let world = World::start().await;
     world.say(&world.dispatcher, "/start").await;
     // Twelve NEW orders straight in the database (the intake has its own tests).
-    let now = world.app.now();
-    let mut conn = world.conn();
-    for n in 0..12 {
-        let order = repair_bot::store::orders::NewOrder {
-            equipment_type: "Холодильники".into(),
-            description: "Не морозит морозильная камера".into(),
-            client_name: format!("Клиент {n}"),
-            client_address: if n == 5 {
+    let addresses: Vec<String> = (0..12)
+        .map(|n| {
+            if n == 5 {
                 "ул. Лесная, д. 4".into()
             } else {
                 format!("пр. Мира, {n}")
-            },
-            client_phone: format!("+79001234{n:03}"),
-            notes: None,
-            scheduled_time: None,
-        };
-        repair_bot::store::orders::create(&mut conn, &order, DISPATCHER, now).unwrap();
-    }
-    drop(conn);
+            }
+        })
+        .collect();
+    world.add_orders(&addresses);
 
     let statuses = world.press_menu(&world.dispatcher, "📋 Заявки").await;
     assert!(
@@ -1426,5 +1456,96 @@ async fn a_card_in_a_work_group_is_always_drawn_for_the_master_even_when_staff_p
             "staff buttons in the group: {buttons:?}"
         );
     }
+    world.stop().await;
+}
+
+/// 32 letters and spaces, 62 bytes: with the page cursor it cannot ride in callback data.
+const LONG_QUERY: &str = "большая старокаменная набережная";
+
+fn search_result_ids(page: &SentMessage) -> Vec<i64> {
+    page.buttons()
+        .iter()
+        .filter(|b| b.starts_with('№'))
+        .map(|b| b[3..].split(' ').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+fn assert_callbacks_fit(page: &SentMessage) {
+    for label in page.buttons() {
+        let data = page.callback_data(&label).unwrap_or_default();
+        assert!(
+            data.len() <= 64,
+            "{label}: {data:?} is {} bytes",
+            data.len()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_of_a_long_cyrillic_search_searches_the_full_text() {
+    let world = World::start().await;
+    world.say(&world.dispatcher, "/start").await;
+    // 14 orders on the embankment, and 6 in a lane whose name shares its first 30 letters: a
+    // query cut to fit the button would find those too.
+    // The lane's orders are older (ids 1-6), so they would come on the second page.
+    let mut addresses: Vec<String> = (1..=6)
+        .map(|n| format!("проезд Большая Старокаменная набережной, {n}"))
+        .collect();
+    addresses.extend((1..=14).map(|n| format!("ул. Большая Старокаменная набережная, д. {n}")));
+    world.add_orders(&addresses);
+
+    world.press_menu(&world.dispatcher, "🔎 Поиск").await;
+    let first = world.say(&world.dispatcher, LONG_QUERY).await;
+    assert!(
+        first.text.contains(&format!("Поиск: <b>{LONG_QUERY}</b>")),
+        "{}",
+        first.text
+    );
+    assert_callbacks_fit(&first);
+    let mut seen = search_result_ids(&first);
+    assert_eq!(seen.len(), 10, "{:?}", first.buttons());
+
+    let second = world.press(&world.dispatcher, "Старше ▶️").await;
+    assert!(
+        second.text.contains(&format!("Поиск: <b>{LONG_QUERY}</b>")),
+        "the second page names the full query: {}",
+        second.text
+    );
+    assert_callbacks_fit(&second);
+    seen.extend(search_result_ids(&second));
+    let expected: Vec<i64> = (7..=20).rev().collect();
+    assert_eq!(
+        seen, expected,
+        "the embankment's orders, newest first, once each"
+    );
+
+    let back = world.press(&world.dispatcher, "◀️ Новее").await;
+    assert!(back.text.contains(LONG_QUERY), "{}", back.text);
+    assert_eq!(
+        search_result_ids(&back),
+        (11..=20).rev().collect::<Vec<_>>()
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_search_buttons_still_page_and_unknown_ones_say_to_search_again() {
+    let world = World::start().await;
+    let start = world.say(&world.dispatcher, "/start").await;
+    let addresses: Vec<String> = (1..=12).map(|n| format!("ул. Лесная, {n}")).collect();
+    world.add_orders(&addresses);
+
+    // A button sent before the search text was kept by the bot: the text rides in the data.
+    let page = world
+        .press_data(&world.dispatcher, start.message_id, "sp:b3:лесная")
+        .await;
+    assert!(page.text.contains("Поиск: <b>лесная</b>"), "{}", page.text);
+    assert_eq!(search_result_ids(&page), vec![2, 1]);
+
+    // A button naming a search the bot does not know (forged, or long forgotten).
+    let page = world
+        .press_data(&world.dispatcher, start.message_id, "sq:b3:999999")
+        .await;
+    assert!(page.text.contains("заново"), "{}", page.text);
     world.stop().await;
 }

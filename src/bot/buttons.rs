@@ -168,9 +168,21 @@ async fn route(
             super::lists::status_page(bot, app, chat, message_id, member, status, cursor).await
         }
         Callback::SearchPage { cursor, text } => {
-            let first = cursor == crate::store::search::Cursor::Before(i64::MAX);
-            let cursor = (!first).then_some(cursor);
-            super::lists::search_page(bot, app, chat, message_id, member, &text, cursor).await
+            super::lists::search_page(bot, app, chat, message_id, member, &text, page(cursor)).await
+        }
+        Callback::SavedSearchPage { cursor, search_id } => {
+            let now = app.now();
+            let text = app
+                .db(move |conn| crate::store::search::recall(conn, search_id, now))
+                .await?;
+            match text {
+                Some(text) => {
+                    let cursor = page(cursor);
+                    super::lists::search_page(bot, app, chat, message_id, member, &text, cursor)
+                        .await
+                }
+                None => reply(bot, chat, texts::SEARCH_FORGOTTEN, None).await,
+            }
         }
         Callback::Report(index) => {
             super::report_screens::period_chosen(bot, app, chat, member, dialogue, index).await
@@ -219,6 +231,11 @@ async fn route(
             messages::ask_group(bot, dialogue, chat, master_id).await
         }
     }
+}
+
+/// A paging cursor from a button: the "first page" button carries the cursor before all.
+fn page(cursor: crate::store::search::Cursor) -> Option<crate::store::search::Cursor> {
+    (cursor != crate::store::search::Cursor::Before(i64::MAX)).then_some(cursor)
 }
 
 /// A button of a dialogue step that is over (pressed twice, or after /cancel).

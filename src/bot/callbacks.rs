@@ -52,10 +52,16 @@ pub enum Callback {
         status: OrderStatus,
         cursor: Option<Cursor>,
     },
-    /// Another page of a search; the search text rides along (cut to fit 64 bytes).
+    /// Another page of a search; the search text rides along (cut to fit 64 bytes). Only
+    /// parsed, for buttons sent before searches were kept (see `SavedSearchPage`).
     SearchPage {
         cursor: Cursor,
         text: String,
+    },
+    /// Another page of a search kept by `store::search::remember`, named by its id.
+    SavedSearchPage {
+        cursor: Cursor,
+        search_id: i64,
     },
 }
 
@@ -122,6 +128,9 @@ impl Callback {
                 }
                 data
             }
+            Callback::SavedSearchPage { cursor, search_id } => {
+                format!("sq:{}:{search_id}", cursor.token())
+            }
         }
     }
 
@@ -178,6 +187,10 @@ impl Callback {
                     text: text.to_string(),
                 })
             }
+            "sq" if parts.len() == 3 => Some(Callback::SavedSearchPage {
+                cursor: Cursor::from_token(parts[1])?,
+                search_id: id(2)?,
+            }),
             "ef" if parts.len() == 3 => Some(Callback::EditField {
                 order_id: id(1)?,
                 field: parts[2].parse().ok()?,
@@ -217,6 +230,10 @@ mod tests {
             },
             Callback::BindGroup { master_id: 3 },
             Callback::Edit { order_id: 5 },
+            Callback::SavedSearchPage {
+                cursor: Cursor::Before(i64::MAX),
+                search_id: i64::MAX,
+            },
             Callback::EditField {
                 order_id: 5,
                 field: 2,

@@ -172,24 +172,26 @@ pub async fn search_page(
         Ok(query) => query,
         Err(refused) => return reply(bot, chat, &texts::search_refused(refused), None).await,
     };
-    let page = app
-        .db(move |conn| search::search(conn, &query, cursor, PAGE_SIZE))
+    // The text is kept for the paging buttons: it may not fit into their callback data.
+    let typed = input.to_string();
+    let now = app.now();
+    let (search_id, page) = app
+        .db(move |conn| {
+            let search_id = search::remember(conn, &typed, now)?;
+            Ok((search_id, search::search(conn, &query, cursor, PAGE_SIZE)?))
+        })
         .await?;
     let mut text = texts::search_header(input);
     if page.items.is_empty() {
         text.push('\n');
         text.push_str(texts::NOTHING_FOUND);
     }
-    let typed = input.to_string();
     let markup = page_markup(
         &page,
-        |c| Callback::SearchPage {
-            cursor: c,
-            text: typed.clone(),
-        },
-        Callback::SearchPage {
+        |cursor| Callback::SavedSearchPage { cursor, search_id },
+        Callback::SavedSearchPage {
             cursor: Cursor::Before(i64::MAX),
-            text: typed.clone(),
+            search_id,
         },
     );
     show(bot, chat, edit, &text, markup).await

@@ -695,6 +695,7 @@ pub fn report_file_name(period: &str) -> String {
 pub const PICK_STATUS: &str = "Заявки по статусам:";
 pub const ASK_SEARCH: &str = "Введите телефон клиента, номер заявки или часть адреса:";
 pub const NOTHING_FOUND: &str = "Ничего не найдено.";
+pub const SEARCH_FORGOTTEN: &str = "Этот поиск уже забыт: найдите заново через «🔎 Поиск».";
 pub const BUTTON_NEWER: &str = "◀️ Новее";
 pub const BUTTON_OLDER: &str = "Старше ▶️";
 pub const BUTTON_FIRST_PAGE: &str = "⏮ В начало";

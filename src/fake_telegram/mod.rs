@@ -385,6 +385,20 @@ impl FakeTelegram {
         self.inner.shared.lock().updates.len()
     }
 
+    /// Waits until every update queued so far is confirmed by a getUpdates `offset`; gives up
+    /// after `limit`. The bot confirms an update only once its handler has finished, so its
+    /// replies are all in the chats by then. Returns whether they were all confirmed.
+    pub async fn wait_confirmed(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.pending_updates() > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
+    }
+
     /// Waits until the bot has gone quiet: no update waiting to be confirmed and no message
     /// sent, edited or deleted for `quiet` (handlers still running keep changing the chats);
     /// gives up after `limit`. Returns whether it went quiet.

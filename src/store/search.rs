@@ -16,6 +16,7 @@
 //! [`plan`] and [`status_plan`] return SQLite's `EXPLAIN QUERY PLAN` of exactly the statements
 //! these functions run (tests and the benchmark check that no page scans `orders`).
 
+use chrono::{NaiveDateTime, TimeDelta};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query as SqlQuery, QueryFragment, QueryId};
@@ -25,7 +26,7 @@ use diesel::sqlite::Sqlite;
 use super::orders::Order;
 use crate::domain::status::OrderStatus;
 use crate::domain::validation::{Phone, PhoneError};
-use crate::schema::{order_search, orders};
+use crate::schema::{order_search, orders, search_queries};
 
 /// Trigrams: a shorter address fragment cannot use the index.
 pub const MIN_FRAGMENT_CHARS: usize = 3;
@@ -223,6 +224,47 @@ pub fn count_by_status(conn: &mut SqliteConnection) -> QueryResult<Vec<(OrderSta
             (status, n)
         })
         .collect())
+}
+
+/// Searches behind paging buttons are kept this long after their last use; a button of an
+/// older search asks to search again.
+pub const SAVED_SEARCH_DAYS: i64 = 30;
+
+/// Keeps a search text for the paging buttons of its results (callback data holds 64 bytes,
+/// the text may be longer) and returns its id: the same id for the same text. Marks it used
+/// `now` and forgets texts unused for [`SAVED_SEARCH_DAYS`].
+pub fn remember(conn: &mut SqliteConnection, text: &str, now: NaiveDateTime) -> QueryResult<i64> {
+    conn.immediate_transaction(|conn| {
+        diesel::delete(
+            search_queries::table
+                .filter(search_queries::used_at.lt(now - TimeDelta::days(SAVED_SEARCH_DAYS))),
+        )
+        .execute(conn)?;
+        diesel::insert_into(search_queries::table)
+            .values((
+                search_queries::text.eq(text),
+                search_queries::used_at.eq(now),
+            ))
+            .on_conflict(search_queries::text)
+            .do_update()
+            .set(search_queries::used_at.eq(now))
+            .returning(search_queries::id)
+            .get_result(conn)
+    })
+}
+
+/// The text of a search kept by [`remember`], marked used `now`; None when it is unknown
+/// (forgotten after [`SAVED_SEARCH_DAYS`], or an id nobody was given).
+pub fn recall(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<String>> {
+    diesel::update(search_queries::table.find(id))
+        .set(search_queries::used_at.eq(now))
+        .returning(search_queries::text)
+        .get_result(conn)
+        .optional()
 }
 
 /// `EXPLAIN QUERY PLAN` of the statement that loads a page of `query` from `cursor` (its
