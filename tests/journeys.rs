@@ -312,6 +312,17 @@ impl World {
         }
     }
 
+    /// A group "Бригада Сергея" with these members and the bot, bound as MASTER_1's work group.
+    fn bind_group(&self, members: &[i64]) {
+        let mut members = members.to_vec();
+        members.push(self.fake.bot_user().id);
+        self.fake.add_group(GROUP, "Бригада Сергея", &members);
+        let master_id = self.master_id(MASTER_1);
+        let now = self.app.now();
+        repair_bot::store::masters::bind_work_chat(&mut self.conn(), ADMIN, master_id, GROUP, now)
+            .unwrap();
+    }
+
     fn master_id(&self, telegram_id: i64) -> i64 {
         self.scalar(&format!(
             "SELECT id AS v FROM masters WHERE telegram_id = {telegram_id}"
@@ -1002,16 +1013,7 @@ async fn the_daily_backup_runs_once_a_day_at_its_time_and_is_audited() {
 async fn orders_go_to_the_bound_work_group_with_a_mention_and_unassign_tells_the_master() {
     let world = World::start().await;
     world.with_masters().await;
-    let master_id = world.master_id(MASTER_1);
-    world.fake.add_group(
-        GROUP,
-        "Бригада Сергея",
-        &[MASTER_1, world.fake.bot_user().id],
-    );
-    let now = world.app.now();
-    let mut conn = world.conn();
-    repair_bot::store::masters::bind_work_chat(&mut conn, ADMIN, master_id, GROUP, now).unwrap();
-    drop(conn);
+    world.bind_group(&[MASTER_1]);
 
     let order = world.create_order().await;
     world.assign(order, "Сергей").await;
@@ -1412,16 +1414,7 @@ async fn an_update_handled_but_not_acknowledged_before_a_crash_is_not_handled_ag
 async fn a_card_in_a_work_group_is_always_drawn_for_the_master_even_when_staff_press() {
     let world = World::start().await;
     world.with_masters().await;
-    let master_id = world.master_id(MASTER_1);
-    world.fake.add_group(
-        GROUP,
-        "Бригада Сергея",
-        &[MASTER_1, DISPATCHER, ADMIN, world.fake.bot_user().id],
-    );
-    let now = world.app.now();
-    let mut conn = world.conn();
-    repair_bot::store::masters::bind_work_chat(&mut conn, ADMIN, master_id, GROUP, now).unwrap();
-    drop(conn);
+    world.bind_group(&[MASTER_1, DISPATCHER, ADMIN]);
     let order = world.create_order().await;
     world.assign(order, "Сергей").await;
     world.wait_text(GROUP, &format!("№{order}")).await;
@@ -1456,6 +1449,118 @@ async fn a_card_in_a_work_group_is_always_drawn_for_the_master_even_when_staff_p
             "staff buttons in the group: {buttons:?}"
         );
     }
+    world.stop().await;
+}
+
+/// The newest message in the chat that mentions the order.
+fn latest_about(world: &World, chat: i64, order_id: i64) -> SentMessage {
+    let needle = format!("№{order_id}");
+    world
+        .fake
+        .messages(chat)
+        .into_iter()
+        .rfind(|m| !m.deleted && m.text.contains(&needle))
+        .unwrap_or_else(|| panic!("nothing about order {order_id} in chat {chat}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decline_and_close_finished_privately_redraw_the_card_they_started_from() {
+    let world = World::start().await;
+    world.with_masters().await;
+    world.bind_group(&[MASTER_1]);
+
+    // Declined from the group: the reason is asked privately, and the group's card no longer
+    // offers the order to him; nor does a card of it turn up in his private chat.
+    let declined = world.create_order().await;
+    world.assign(declined, "Сергей").await;
+    let offer = world.wait_text(GROUP, &format!("№{declined}")).await;
+    world
+        .fake
+        .press_button(&world.master1, GROUP, "🚫 Отклонить")
+        .unwrap();
+    world.wait_text(MASTER_1, "причину").await;
+    world.say(&world.master1, "Нет нужной запчасти").await;
+    world.settle().await;
+    assert_eq!(world.status(declined), "NEW");
+    let card = world
+        .fake
+        .messages(GROUP)
+        .into_iter()
+        .find(|m| m.message_id == offer.message_id)
+        .unwrap();
+    assert!(card.buttons().is_empty(), "{:?}", card.buttons());
+    assert!(card.text.contains("больше не за вами"), "{}", card.text);
+    let private = latest_about(&world, MASTER_1, declined);
+    assert!(private.buttons().is_empty(), "{:?}", private.buttons());
+    assert!(
+        !private.text.contains("Не морозит"),
+        "a card of an order no longer his: {}",
+        private.text
+    );
+
+    // Closed from the group: the group's card shows the order closed, with no buttons left.
+    let closed = world.create_order().await;
+    world.assign(closed, "Сергей").await;
+    world.wait_text(GROUP, &format!("№{closed}")).await;
+    for label in ["✅ Принять", "🏠 На месте", "💰 Закрыть заявку"]
+    {
+        world
+            .fake
+            .press_button(&world.master1, GROUP, label)
+            .unwrap();
+        world.settle().await;
+    }
+    world.say(&world.master1, "10 000").await;
+    world.say(&world.master1, "2000").await;
+    world.press(&world.master1, "Да").await;
+    world.settle().await;
+    assert_eq!(world.status(closed), "CLOSED");
+    let card = latest_about(&world, GROUP, closed);
+    assert!(
+        card.buttons()
+            .iter()
+            .all(|b| b == repair_bot::bot::texts::BUTTON_REFRESH),
+        "stale buttons: {:?}",
+        card.buttons()
+    );
+    assert!(card.text.contains("Закрыт"), "{}", card.text);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_who_blocked_the_bot_is_told_in_a_pop_up_when_a_group_button_needs_his_chat() {
+    let world = World::start().await;
+    world.with_masters().await;
+    world.bind_group(&[MASTER_1]);
+    let order = world.create_order().await;
+    world.assign(order, "Сергей").await;
+    world.wait_text(GROUP, &format!("№{order}")).await;
+    world.fake.set_blocked(MASTER_1, true);
+
+    let query = world
+        .fake
+        .press_button(&world.master1, GROUP, "🚫 Отклонить")
+        .unwrap();
+    world.settle().await;
+    let answer = world
+        .fake
+        .callback_answers()
+        .into_iter()
+        .find(|a| a.query_id == query)
+        .expect("the press is answered");
+    assert!(answer.show_alert, "{answer:?}");
+    assert!(
+        answer.text.as_deref().unwrap_or("").contains("/start"),
+        "{answer:?}"
+    );
+    assert_eq!(world.status(order), "ASSIGNED");
+
+    // No dialogue was left waiting: once he starts the bot, his text is not taken for a reason.
+    world.fake.set_blocked(MASTER_1, false);
+    world.say(&world.master1, "/start").await;
+    world.say(&world.master1, "Нет нужной запчасти").await;
+    world.settle().await;
+    assert_eq!(world.status(order), "ASSIGNED");
     world.stop().await;
 }
 

@@ -7,7 +7,7 @@ use teloxide::types::MessageId;
 use super::callbacks::Callback;
 use super::cards;
 use super::messages::{self, menu};
-use super::state::State;
+use super::state::{CardAt, State};
 use super::{actor, keyboards, reply, texts, App, Dialog, HandlerResult};
 use crate::db::pool;
 use crate::domain::money::{close_order, Kopecks};
@@ -44,10 +44,31 @@ pub async fn pressed(
         &bot, &member, &dialogue, state, &app, chat, message_id, callback,
     )
     .await;
-    if let Err(error) = bot.answer_callback_query(query.id.clone()).await {
+    let mut answer = bot.answer_callback_query(query.id.clone());
+    let outcome = match outcome {
+        // A button in a group whose dialogue goes on privately, from someone the bot may not
+        // write to: the pop-up is the only place left to tell them, and no dialogue waits in a
+        // chat they cannot see.
+        Err(error) if !chat.is_user() && cannot_write_privately(&error) => {
+            log::info!(
+                "user {} pressed a group button but the bot may not write to them: {error}",
+                member.user.telegram_id
+            );
+            answer = answer.text(texts::OPEN_PRIVATE_CHAT).show_alert(true);
+            dialogue.reset().await.map_err(Into::into)
+        }
+        other => other,
+    };
+    if let Err(error) = answer.await {
         log::warn!("answerCallbackQuery failed: {error}");
     }
     outcome
+}
+
+fn cannot_write_privately(error: &super::BoxError) -> bool {
+    error
+        .downcast_ref::<teloxide::RequestError>()
+        .is_some_and(super::notify::cannot_write)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -86,6 +107,7 @@ async fn route(
                 order_id,
                 Action::Assign { master_id },
                 Some(seen),
+                None,
                 None,
                 None,
             )
@@ -134,12 +156,11 @@ async fn route(
                 seen,
                 total,
                 materials,
+                card,
             } => {
                 dialogue.reset().await?;
-                close(
-                    bot, app, member, chat, order_id, seen, total, materials, has_review,
-                )
-                .await
+                let money = (total, materials, has_review);
+                close(bot, app, member, chat, order_id, seen, money, card).await
             }
             _ => stale_step(bot, chat, member).await,
         },
@@ -304,6 +325,7 @@ async fn order_button(
         Some(seen),
         None,
         None,
+        None,
     )
     .await
 }
@@ -330,8 +352,13 @@ async fn needs_input(
     if !available_actions(&order.facts(), &actor(member)).contains(&kind) {
         return reply(bot, chat, texts::NO_ACCESS, None).await;
     }
-    // A dialogue goes on in the private chat, wherever the button was.
+    // A dialogue goes on in the private chat, wherever the button was; the card it started
+    // from is redrawn when it ends.
     let private = ChatId(member.user.telegram_id);
+    let card = message_id.map(|message_id| CardAt {
+        chat: chat.0,
+        message_id: message_id.0,
+    });
     match kind {
         ActionKind::Assign => {
             let current = order.assigned_master_id;
@@ -349,7 +376,11 @@ async fn needs_input(
         }
         ActionKind::Decline => {
             dialogue
-                .update(State::DeclineReason { order_id, seen })
+                .update(State::DeclineReason {
+                    order_id,
+                    seen,
+                    card,
+                })
                 .await?;
             reply(
                 bot,
@@ -361,7 +392,11 @@ async fn needs_input(
         }
         ActionKind::Refuse => {
             dialogue
-                .update(State::RefuseReason { order_id, seen })
+                .update(State::RefuseReason {
+                    order_id,
+                    seen,
+                    card,
+                })
                 .await?;
             reply(
                 bot,
@@ -373,7 +408,11 @@ async fn needs_input(
         }
         _ => {
             dialogue
-                .update(State::CloseTotal { order_id, seen })
+                .update(State::CloseTotal {
+                    order_id,
+                    seen,
+                    card,
+                })
                 .await?;
             reply(
                 bot,
@@ -416,6 +455,7 @@ pub async fn perform(
     seen: Option<OrderStatus>,
     reason: Option<String>,
     money: Option<ClosingMoney>,
+    origin: Option<CardAt>,
 ) -> HandlerResult {
     let request = Move {
         order_id,
@@ -436,6 +476,9 @@ pub async fn perform(
                 member.user.telegram_id
             );
             cards::show(bot, app, chat, message_id, &moved.after, member).await;
+            if let Some(card) = origin {
+                cards::redraw(bot, app, card, &moved.after, member).await;
+            }
             cards::after_move(bot, app, &moved, member, action.kind(), reason.as_deref()).await;
             Ok(())
         }
@@ -464,9 +507,8 @@ async fn close(
     chat: ChatId,
     order_id: i64,
     seen: OrderStatus,
-    total: i64,
-    materials: i64,
-    has_review: bool,
+    (total, materials, has_review): (i64, i64, bool),
+    card: Option<CardAt>,
 ) -> HandlerResult {
     let breakdown = match close_order(
         Kopecks(total),
@@ -502,6 +544,9 @@ async fn close(
                 Some(menu(member)),
             )
             .await?;
+            if let Some(card) = card {
+                cards::redraw(bot, app, card, &moved.after, member).await;
+            }
             cards::tell_dispatcher(
                 bot,
                 &moved.after,

@@ -4,6 +4,7 @@ use teloxide::prelude::*;
 use teloxide::types::{ChatId, InlineKeyboardMarkup, MessageId, ParseMode};
 
 use super::notify::send_logged;
+use super::state::CardAt;
 use super::texts::{self, esc, Audience};
 use super::{actor, keyboards, App};
 use crate::domain::money::Breakdown;
@@ -14,12 +15,15 @@ use crate::store::users::{self, Member, User};
 
 /// Whether this member may look at this order at all.
 pub fn may_view(member: &Member, order: &Order) -> bool {
-    member.is_staff()
-        || (member.has(Role::Master)
-            && member
-                .master
-                .as_ref()
-                .is_some_and(|m| Some(m.id) == order.assigned_master_id))
+    viewer_may_see(&actor(member), order)
+}
+
+/// Staff see every order; a master only his own.
+fn viewer_may_see(viewer: &Actor, order: &Order) -> bool {
+    viewer.is_staff()
+        || viewer
+            .acting_master_id()
+            .is_some_and(|id| Some(id) == order.assigned_master_id)
 }
 
 async fn master_of(app: &App, order: &Order) -> Option<(Master, User)> {
@@ -82,25 +86,63 @@ pub async fn show(
     order: &Order,
     member: &Member,
 ) {
-    // A card in a group is seen by the whole group: it is drawn for the master whose work
-    // group it is, whoever pressed, so that no client phone or staff button shows there.
-    let viewer = if chat_id.is_user() {
-        actor(member)
-    } else {
-        group_audience(app, order, chat_id).await
-    };
-    let (text, markup) = render(app, order, &viewer).await;
+    let (text, markup) = drawn_in(app, chat_id, order, member).await;
     if let Some(message_id) = edit {
-        let edited = bot
-            .edit_message_text(chat_id, message_id, &text)
-            .parse_mode(ParseMode::Html)
-            .reply_markup(markup.clone())
-            .await;
-        if edited.is_ok() {
+        if edit_card(bot, chat_id, message_id, &text, &markup).await {
             return;
         }
     }
     send_logged(bot, chat_id, &text, Some(markup.into())).await;
+}
+
+/// Redraws the card a dialogue started from, in place only: when it cannot be edited (deleted,
+/// or the bot left the group) the dialogue's own chat has the news already.
+pub async fn redraw(bot: &Bot, app: &App, at: CardAt, order: &Order, member: &Member) {
+    let chat = ChatId(at.chat);
+    let (text, markup) = drawn_in(app, chat, order, member).await;
+    edit_card(bot, chat, MessageId(at.message_id), &text, &markup).await;
+}
+
+async fn edit_card(
+    bot: &Bot,
+    chat: ChatId,
+    message_id: MessageId,
+    text: &str,
+    markup: &InlineKeyboardMarkup,
+) -> bool {
+    let edited = bot
+        .edit_message_text(chat, message_id, text)
+        .parse_mode(ParseMode::Html)
+        .reply_markup(markup.clone())
+        .await;
+    if let Err(error) = &edited {
+        log::debug!("card of chat {} not edited: {error}", chat.0);
+    }
+    edited.is_ok()
+}
+
+/// The card as it is drawn in `chat`. A card in a group is seen by the whole group: it is
+/// drawn for the master whose work group it is, whoever pressed, so that no client phone or
+/// staff button shows there. Whoever may no longer see the order (a master who declined it,
+/// or whose group it is no longer) gets a line saying so instead of a card to act on.
+async fn drawn_in(
+    app: &App,
+    chat: ChatId,
+    order: &Order,
+    member: &Member,
+) -> (String, InlineKeyboardMarkup) {
+    let viewer = if chat.is_user() {
+        actor(member)
+    } else {
+        group_audience(app, order, chat).await
+    };
+    if !viewer_may_see(&viewer, order) {
+        return (
+            texts::order_no_longer_yours(order.id),
+            InlineKeyboardMarkup::default(),
+        );
+    }
+    render(app, order, &viewer).await
 }
 
 /// Who a card in group `chat` is for: the order's master when it is his work group, else a

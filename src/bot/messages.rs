@@ -5,7 +5,7 @@ use teloxide::prelude::*;
 use teloxide::types::ReplyMarkup;
 
 use super::cards;
-use super::state::{OrderDraft, State};
+use super::state::{CardAt, OrderDraft, State};
 use super::texts::{self, OrderDraftView};
 use super::{buttons, keyboards, reply, roles, App, Command, Dialog, HandlerResult};
 use crate::domain::money::{parse_rubles, Kopecks};
@@ -163,41 +163,54 @@ pub async fn text(
         State::Confirm { .. } | State::CloseReview { .. } => {
             reply(&bot, chat, texts::USE_BUTTONS, None).await
         }
-        State::DeclineReason { order_id, seen } => {
+        State::DeclineReason {
+            order_id,
+            seen,
+            card,
+        } => {
+            let asked = (order_id, seen, card);
             reason_given(
                 &bot,
                 &app,
                 &member,
                 &dialogue,
                 chat,
-                order_id,
-                seen,
+                asked,
                 Action::Decline,
                 &input,
             )
             .await
         }
-        State::RefuseReason { order_id, seen } => {
+        State::RefuseReason {
+            order_id,
+            seen,
+            card,
+        } => {
+            let asked = (order_id, seen, card);
             reason_given(
                 &bot,
                 &app,
                 &member,
                 &dialogue,
                 chat,
-                order_id,
-                seen,
+                asked,
                 Action::Refuse,
                 &input,
             )
             .await
         }
-        State::CloseTotal { order_id, seen } => match parse_rubles(&input) {
+        State::CloseTotal {
+            order_id,
+            seen,
+            card,
+        } => match parse_rubles(&input) {
             Ok(total) => {
                 dialogue
                     .update(State::CloseMaterials {
                         order_id,
                         seen,
                         total: total.get(),
+                        card,
                     })
                     .await?;
                 reply(
@@ -214,6 +227,7 @@ pub async fn text(
             order_id,
             seen,
             total,
+            card,
         } => match parse_rubles(&input) {
             Ok(materials) if materials > Kopecks(total) => {
                 retry(&bot, chat, texts::MATERIALS_ABOVE_TOTAL).await
@@ -225,6 +239,7 @@ pub async fn text(
                         seen,
                         total,
                         materials: materials.get(),
+                        card,
                     })
                     .await?;
                 reply(
@@ -573,8 +588,7 @@ async fn reason_given(
     member: &Member,
     dialogue: &Dialog,
     chat: ChatId,
-    order_id: i64,
-    seen: crate::domain::status::OrderStatus,
+    (order_id, seen, card): (i64, crate::domain::status::OrderStatus, Option<CardAt>),
     action: Action,
     input: &str,
 ) -> HandlerResult {
@@ -596,6 +610,7 @@ async fn reason_given(
         Some(seen),
         Some(input.to_string()),
         None,
+        card,
     )
     .await
 }

@@ -68,6 +68,18 @@ pub fn retry_delay(error: &RequestError, attempt: u32) -> Option<Duration> {
     }
 }
 
+/// Whether the error says the bot may not write to this person at all (they blocked it,
+/// never started it, or deleted their account): retrying cannot help, telling them elsewhere can.
+pub fn cannot_write(error: &RequestError) -> bool {
+    use teloxide::ApiError;
+    matches!(
+        error,
+        RequestError::Api(
+            ApiError::BotBlocked | ApiError::CantInitiateConversation | ApiError::UserDeactivated
+        )
+    )
+}
+
 /// Sends and logs a failure instead of returning it: for notifications to third parties,
 /// whose failure must not undo or block the action that caused them.
 pub async fn send_logged(

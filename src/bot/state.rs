@@ -37,26 +37,36 @@ pub enum State {
     DeclineReason {
         order_id: i64,
         seen: OrderStatus,
+        #[serde(default)]
+        card: Option<CardAt>,
     },
     RefuseReason {
         order_id: i64,
         seen: OrderStatus,
+        #[serde(default)]
+        card: Option<CardAt>,
     },
     // Closing an order with money (SPEC 2.3).
     CloseTotal {
         order_id: i64,
         seen: OrderStatus,
+        #[serde(default)]
+        card: Option<CardAt>,
     },
     CloseMaterials {
         order_id: i64,
         seen: OrderStatus,
         total: i64,
+        #[serde(default)]
+        card: Option<CardAt>,
     },
     CloseReview {
         order_id: i64,
         seen: OrderStatus,
         total: i64,
         materials: i64,
+        #[serde(default)]
+        card: Option<CardAt>,
     },
     // Masters management (admins).
     MasterTelegramId,
@@ -79,6 +89,15 @@ pub enum State {
         order_id: i64,
         field: EditableField,
     },
+}
+
+/// The card a dialogue about an order was started from (a work group's card, or an earlier
+/// message): the dialogue goes on privately, and the card is redrawn when it ends. Dialogues
+/// saved before this was kept have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardAt {
+    pub chat: i64,
+    pub message_id: i32,
 }
 
 /// The order being taken down in the intake dialogue.

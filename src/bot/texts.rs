@@ -144,6 +144,10 @@ pub const CANCELLED: &str = "Действие отменено.";
 pub const NOTHING_TO_CANCEL: &str = "Нечего отменять.";
 pub const ORDER_NOT_FOUND: &str = "Заявка не найдена.";
 pub const ORDER_CHANGED: &str = "Заявка уже изменилась — вот актуальная карточка.";
+/// A pop-up on a button in a group whose dialogue goes on privately, when the bot may not
+/// write to the person (blocked, or never started).
+pub const OPEN_PRIVATE_CHAT: &str =
+    "Чтобы продолжить, откройте личный чат с ботом и нажмите «Запустить» (/start), затем нажмите кнопку ещё раз.";
 pub const TRY_AGAIN_LATER: &str = "Не получилось выполнить действие. Попробуйте ещё раз.";
 pub const USE_BUTTONS: &str = "Пожалуйста, выберите вариант кнопкой.";
 
@@ -367,6 +371,11 @@ pub fn assigned_to_master(order: &Order, mention: &str) -> String {
 
 pub fn taken_from_master(order_id: i64) -> String {
     format!("Заявка <b>№{order_id}</b> снята с вас диспетчером.")
+}
+
+/// In place of a card whose viewer no longer has the order (declined, or taken off him).
+pub fn order_no_longer_yours(order_id: i64) -> String {
+    format!("Заявка <b>№{order_id}</b> больше не за вами: её назначит диспетчер.")
 }
 
 pub fn reminder(order_id: i64) -> String {
