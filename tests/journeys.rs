@@ -203,6 +203,16 @@ impl World {
         sent.or(changed.last()).cloned().unwrap_or(first)
     }
 
+    /// The answer the bot gave to the press with this query id (it must have given one).
+    async fn answer_to(&self, query: &str) -> repair_bot::fake_telegram::CallbackAnswer {
+        self.settle().await;
+        self.fake
+            .callback_answers()
+            .into_iter()
+            .find(|a| a.query_id == query)
+            .expect("every press is answered")
+    }
+
     /// Waits until a message containing `needle` is in the chat.
     async fn wait_text(&self, chat: i64, needle: &str) -> SentMessage {
         let needle = needle.to_string();
@@ -445,6 +455,59 @@ async fn unknown_user_sees_who_to_contact_and_their_id() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_user_cannot_tell_which_orders_exist_by_forging_presses() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let order = world.create_order().await;
+    let start = world.say(&world.stranger, "/start").await;
+    let before = world.fake.revision();
+    let mut answers = Vec::new();
+    for data in [
+        format!("c:{order}"),
+        "c:999999".to_string(),
+        format!("o:{order}:acc:NEW"),
+        "o:999999:acc:NEW".to_string(),
+    ] {
+        let query = world
+            .fake
+            .press_callback(&world.stranger, STRANGER, start.message_id, &data);
+        answers.push(world.answer_to(&query).await.text);
+    }
+    assert!(
+        answers.iter().all(|a| a == &answers[0]),
+        "an existing order and a missing one are answered alike: {answers:?}"
+    );
+    assert!(
+        world
+            .fake
+            .messages(STRANGER)
+            .iter()
+            .all(|m| m.revision <= before),
+        "nothing sent or changed in the stranger's chat"
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newly_added_master_is_told_and_gets_the_masters_menu_at_once() {
+    let world = World::start().await;
+    world.say(&world.master1, "/start").await;
+    let no_access_menu = world.fake.reply_keyboard(MASTER_1);
+    world.with_masters().await;
+    world.wait_text(MASTER_1, "Вас добавили мастером").await;
+    let keyboard = world.fake.reply_keyboard(MASTER_1).unwrap_or_default();
+    assert_ne!(Some(keyboard.clone()), no_access_menu);
+    assert!(
+        keyboard
+            .iter()
+            .flatten()
+            .any(|b| b == repair_bot::bot::texts::MENU_MY_ORDERS),
+        "{keyboard:?}"
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_adds_masters_and_binds_a_work_group() {
     let world = World::start().await;
     let welcome = world.say(&world.admin, "/start").await;
@@ -670,6 +733,55 @@ async fn a_dialogue_started_before_a_restart_continues_after_it() {
         "the dialogue went on at the address step: {}",
         next.text
     );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_dialogue_an_upgrade_cannot_read_starts_afresh_instead_of_locking_the_user_out() {
+    let world = World::start().await;
+    world.say(&world.dispatcher, "/start").await;
+    // A state written by a version whose dialogue states were different.
+    diesel::sql_query(format!(
+        "INSERT OR REPLACE INTO dialogues (chat_id, state, updated_at) \
+         VALUES ({DISPATCHER}, '{{\"PhotoStep\":{{\"order_id\":3}}}}', '2026-11-20 10:00:00')"
+    ))
+    .execute(&mut world.conn())
+    .unwrap();
+
+    let menu = world.press_menu(&world.dispatcher, "📝 Новая заявка").await;
+    assert!(menu.text.contains("Шаг 1"), "{}", menu.text);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_chat_keeps_no_dialogue_row() {
+    let world = World::start().await;
+    let rows = |chat: i64| {
+        world.scalar(&format!(
+            "SELECT COUNT(*) AS v FROM dialogues WHERE chat_id = {chat}"
+        ))
+    };
+    world.say(&world.dispatcher, "/start").await;
+    world.say(&world.dispatcher, "/start").await;
+    assert_eq!(rows(DISPATCHER), 0, "/start leaves an Idle row");
+    world.press_menu(&world.dispatcher, "📝 Новая заявка").await;
+    assert_eq!(rows(DISPATCHER), 1, "a dialogue in progress is kept");
+    world.press(&world.dispatcher, "Отмена").await;
+    assert_eq!(rows(DISPATCHER), 0, "a cancelled dialogue leaves no row");
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_press_on_create_makes_one_order_and_says_the_button_is_spent() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let order = world.create_order().await;
+    // The same «Создать заявку» button pressed again (a double tap).
+    let again = world.press(&world.dispatcher, "✅ Создать заявку").await;
+    assert!(!again.text.contains("Нечего отменять"), "{}", again.text);
+    assert!(again.text.contains("уже не действует"), "{}", again.text);
+    world.settle().await;
+    assert_eq!(world.scalar("SELECT COUNT(*) AS v FROM orders"), order);
     world.stop().await;
 }
 
@@ -1337,12 +1449,11 @@ async fn lists_by_status_page_through_every_order_and_search_finds_by_phone_id_a
 
     // Not for masters or strangers.
     world.say(&world.stranger, "/start").await;
-    let before = world.fake.revision();
-    world
+    let query = world
         .fake
         .press_callback(&world.stranger, STRANGER, 1, "l:NEW:-");
-    let refused = world.news(STRANGER, before).await;
-    assert!(refused.text.contains("недоступно"), "{}", refused.text);
+    let refused = world.answer_to(&query).await.text.unwrap_or_default();
+    assert!(refused.contains("недоступно"), "{refused}");
     world.stop().await;
 }
 
@@ -1541,13 +1652,7 @@ async fn a_master_who_blocked_the_bot_is_told_in_a_pop_up_when_a_group_button_ne
         .fake
         .press_button(&world.master1, GROUP, "🚫 Отклонить")
         .unwrap();
-    world.settle().await;
-    let answer = world
-        .fake
-        .callback_answers()
-        .into_iter()
-        .find(|a| a.query_id == query)
-        .expect("the press is answered");
+    let answer = world.answer_to(&query).await;
     assert!(answer.show_alert, "{answer:?}");
     assert!(
         answer.text.as_deref().unwrap_or("").contains("/start"),

@@ -31,7 +31,13 @@ pub async fn pressed(
         .map(|m| m.chat().id)
         .unwrap_or(ChatId(member.user.telegram_id));
     let message_id = query.message.as_ref().map(|m| m.id());
-    let callback = query.data.as_deref().and_then(Callback::parse);
+    // Someone with no role has no button of ours to press: whatever the data, the answer is
+    // the same, so that forged presses cannot tell which orders exist.
+    let callback = query
+        .data
+        .as_deref()
+        .and_then(Callback::parse)
+        .filter(|_| !member.roles.is_empty());
     let Some(callback) = callback else {
         bot.answer_callback_query(query.id)
             .text(texts::NO_ACCESS)
@@ -261,7 +267,7 @@ fn page(cursor: crate::store::search::Cursor) -> Option<crate::store::search::Cu
 
 /// A button of a dialogue step that is over (pressed twice, or after /cancel).
 async fn stale_step(bot: &Bot, chat: ChatId, member: &Member) -> HandlerResult {
-    reply(bot, chat, texts::NOTHING_TO_CANCEL, Some(menu(member))).await
+    reply(bot, chat, texts::STEP_OVER, Some(menu(member))).await
 }
 
 async fn load(app: &App, order_id: i64) -> Result<Option<orders::Order>, super::BoxError> {

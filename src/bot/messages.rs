@@ -664,15 +664,22 @@ async fn add_master(
     let now = app.now();
     let added = crate::db::pool::interact(&app.pool, move |conn| {
         masters::add(conn, by, telegram_id, &phone, &specialization, now)?;
-        Ok::<_, AddMasterError>(users::by_telegram_id(conn, telegram_id)?)
+        Ok::<_, AddMasterError>(users::member(conn, telegram_id)?)
     })
     .await?;
     dialogue.reset().await?;
     match added {
-        Ok(user) => {
-            let name = user
-                .map(|u| u.display_name())
-                .unwrap_or_else(|| telegram_id.to_string());
+        Ok(Some(master)) => {
+            let name = master.user.display_name();
+            reply(bot, chat, &texts::master_added(&name), Some(menu(member))).await?;
+            // His menu changes now, not at his next /start.
+            let text = texts::now_a_master(&master.user, &roles(&master));
+            let private = ChatId(master.user.telegram_id);
+            super::notify::send_logged(bot, private, &text, Some(menu(&master))).await;
+            Ok(())
+        }
+        Ok(None) => {
+            let name = telegram_id.to_string();
             reply(bot, chat, &texts::master_added(&name), Some(menu(member))).await
         }
         Err(AddMasterError::UnknownUser(id)) => {

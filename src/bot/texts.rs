@@ -76,6 +76,14 @@ pub fn action_button(kind: ActionKind) -> &'static str {
     }
 }
 
+/// To someone an admin has just made a master: the new menu comes with it.
+pub fn now_a_master(user: &User, roles: &[Role]) -> String {
+    format!(
+        "Вас добавили мастером. Новые заявки придут сюда или в вашу рабочую группу.\n\n{}",
+        welcome(user, roles)
+    )
+}
+
 pub fn welcome(user: &User, roles: &[Role]) -> String {
     let name = esc(&user.display_name());
     if roles.is_empty() {
@@ -142,6 +150,8 @@ pub const NOT_UNDERSTOOD: &str =
 pub const NO_ACCESS: &str = "Это действие вам недоступно.";
 pub const CANCELLED: &str = "Действие отменено.";
 pub const NOTHING_TO_CANCEL: &str = "Нечего отменять.";
+/// A button of a dialogue step that is over: pressed twice, or after the dialogue ended.
+pub const STEP_OVER: &str = "Эта кнопка уже не действует: шаг пройден или отменён.";
 pub const ORDER_NOT_FOUND: &str = "Заявка не найдена.";
 pub const ORDER_CHANGED: &str = "Заявка уже изменилась — вот актуальная карточка.";
 /// A pop-up on a button in a group whose dialogue goes on privately, when the bot may not

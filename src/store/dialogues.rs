@@ -20,7 +20,7 @@ use crate::schema::dialogues;
 pub enum DialogueStorageError {
     #[error(transparent)]
     Db(#[from] PoolError),
-    #[error("dialogue state of chat {chat_id} cannot be read: {source}")]
+    #[error("dialogue state of chat {chat_id} cannot be saved: {source}")]
     Json {
         chat_id: i64,
         source: serde_json::Error,
@@ -45,9 +45,10 @@ impl<D> DbStorage<D> {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
+/// The default state (Idle) is stored as no row: most chats are idle most of the time.
 impl<D> Storage<D> for DbStorage<D>
 where
-    D: Serialize + DeserializeOwned + Send + 'static,
+    D: Serialize + DeserializeOwned + Default + PartialEq + Send + 'static,
 {
     type Error = DialogueStorageError;
 
@@ -73,6 +74,9 @@ where
         D: Send + 'static,
     {
         Box::pin(async move {
+            if dialogue == D::default() {
+                return self.remove_dialogue(chat_id).await;
+            }
             let state =
                 serde_json::to_string(&dialogue).map_err(|source| DialogueStorageError::Json {
                     chat_id: chat_id.0,
@@ -103,13 +107,21 @@ where
                     .optional()
             })
             .await?;
-            stored
-                .map(|json| serde_json::from_str(&json))
-                .transpose()
-                .map_err(|source| DialogueStorageError::Json {
-                    chat_id: chat_id.0,
-                    source,
-                })
+            let Some(json) = stored else {
+                return Ok(None);
+            };
+            match serde_json::from_str(&json) {
+                Ok(state) => Ok(Some(state)),
+                // Saved by a version whose states were different: an error here would leave
+                // the person unanswered on every message, so they start afresh instead.
+                Err(error) => {
+                    log::warn!(
+                        "dialogue of chat {} cannot be read ({error}); it starts afresh: {json}",
+                        chat_id.0
+                    );
+                    Ok(None)
+                }
+            }
         })
     }
 }
