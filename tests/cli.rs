@@ -750,3 +750,33 @@ fn admin_ids_with_a_space_in_dotenv_grant_both_ids() {
         );
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_telegram_rejects_stops_the_bot_with_exit_code_1_naming_bot_token() {
+    let sandbox = Sandbox::new();
+    let fake = repair_bot::fake_telegram::FakeTelegram::start()
+        .await
+        .unwrap();
+    let mut command = sandbox.cli(&[]);
+    command
+        .env("BOT_TOKEN", "7000000001:not-the-token-of-this-bot")
+        .env("TELOXIDE_API_URL", fake.url().as_str())
+        .env("BACKUP_TIME", "off")
+        .env("DAILY_SUMMARY_TIME", "off");
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || command.output()),
+    )
+    .await
+    .expect("a rejected token must stop the start, not be retried forever")
+    .unwrap()
+    .unwrap();
+    let output = CliOutput::from(output);
+    assert_eq!(output.code, Some(1), "{output:#?}");
+    assert!(
+        output.stderr.contains("BOT_TOKEN") && output.stderr.contains("rejected"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output.stderr.contains("panicked"), "{}", output.stderr);
+}
