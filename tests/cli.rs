@@ -780,3 +780,69 @@ async fn a_token_telegram_rejects_stops_the_bot_with_exit_code_1_naming_bot_toke
     );
     assert!(!output.stderr.contains("panicked"), "{}", output.stderr);
 }
+
+/// A burst of updates, SIGTERM at a given point of it: the bot stops within a bound, exits 0,
+/// and every update it confirmed to Telegram was answered (the rest come again next start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_in_a_burst_always_stops_the_bot_in_time_and_loses_no_confirmed_update() {
+    use repair_bot::fake_telegram::FakeTelegram;
+    use std::time::{Duration, Instant};
+    const USERS: i64 = 40;
+    const STOP_BOUND: Duration = Duration::from_secs(30);
+    for replies_before_term in [1, 10, 25] {
+        let sandbox = Sandbox::new();
+        let fake = FakeTelegram::start().await.unwrap();
+        let users: Vec<_> = (0..USERS)
+            .map(|n| fake.add_user(5000 + n, &format!("Гость {n}"), None))
+            .collect();
+        for user in &users {
+            fake.send_text(user, user.id, "/start");
+        }
+        let replies = |fake: &FakeTelegram| -> usize {
+            users.iter().map(|u| fake.messages(u.id).len()).sum()
+        };
+        let mut command = sandbox.cli(&[]);
+        command
+            .env("BOT_TOKEN", fake.token())
+            .env("TELOXIDE_API_URL", fake.url().as_str())
+            .env("BACKUP_TIME", "off")
+            .env("DAILY_SUMMARY_TIME", "off")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while replies(&fake) < replies_before_term {
+            assert!(Instant::now() < deadline, "the bot never answered");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let term = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let termed = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if termed.elapsed() > STOP_BOUND {
+                let _ = child.kill();
+                panic!(
+                    "SIGTERM after {replies_before_term} replies was ignored for {STOP_BOUND:?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert!(
+            status.success(),
+            "after {replies_before_term} replies: {status:?}"
+        );
+        let confirmed = USERS as usize - fake.pending_updates();
+        assert!(
+            replies(&fake) >= confirmed,
+            "after {replies_before_term} replies: {confirmed} updates confirmed, only {} answered",
+            replies(&fake)
+        );
+        fake.shutdown().await;
+    }
+}
