@@ -1669,6 +1669,25 @@ async fn a_master_who_blocked_the_bot_is_told_in_a_pop_up_when_a_group_button_ne
     world.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_master_card_names_his_work_group_by_its_title() {
+    let world = World::start().await;
+    world.with_masters().await;
+    world.bind_group(&[MASTER_1]);
+    world
+        .fake
+        .press_reply_button(&world.admin, ADMIN, repair_bot::bot::texts::MENU_MASTERS)
+        .unwrap();
+    let card = world.wait_text(ADMIN, "Рабочая группа: «").await;
+    assert!(
+        card.text.contains("Рабочая группа: «Бригада Сергея»"),
+        "{}",
+        card.text
+    );
+    assert!(!card.text.contains(&GROUP.to_string()), "{}", card.text);
+    world.stop().await;
+}
+
 /// 32 letters and spaces, 62 bytes: with the page cursor it cannot ride in callback data.
 const LONG_QUERY: &str = "большая старокаменная набережная";
 

@@ -183,7 +183,7 @@ async fn route(
                 .db(move |conn| crate::store::users::by_telegram_id(conn, master.telegram_id))
                 .await?;
             if let (Some(user), Some(message_id)) = (user, message_id) {
-                let text = cards::master_text(app, &master, &user).await?;
+                let text = cards::master_text(bot, app, &master, &user).await?;
                 bot.edit_message_text(chat, message_id, text)
                     .parse_mode(teloxide::types::ParseMode::Html)
                     .reply_markup(keyboards::master_admin(&master))

@@ -306,10 +306,22 @@ pub async fn after_move(
 
 /// A master's card for admins: contact, state, orders per status and money of closed orders.
 pub async fn master_text(
+    bot: &Bot,
     app: &App,
     master: &Master,
     user: &User,
 ) -> Result<String, crate::db::pool::PoolError> {
+    // The group's name is Telegram's, asked afresh: groups get renamed.
+    let group_title = match master.work_chat_id {
+        Some(id) => match bot.get_chat(ChatId(id)).await {
+            Ok(chat) => chat.title().map(str::to_string),
+            Err(error) => {
+                log::warn!("work group {id} of master {}: {error}", master.id);
+                None
+            }
+        },
+        None => None,
+    };
     let master_id = master.id;
     let (counts, money) = app
         .db(move |conn| {
@@ -320,5 +332,11 @@ pub async fn master_text(
         })
         .await?;
     let counts: Vec<_> = counts.into_iter().collect();
-    Ok(texts::master_card(master, user, &counts, &money))
+    Ok(texts::master_card(
+        master,
+        user,
+        group_title.as_deref(),
+        &counts,
+        &money,
+    ))
 }

@@ -573,7 +573,7 @@ async fn list_masters(bot: &Bot, app: &App, chat: ChatId) -> HandlerResult {
         reply(
             bot,
             chat,
-            &cards::master_text(app, &master, &user).await?,
+            &cards::master_text(bot, app, &master, &user).await?,
             Some(keyboards::master_admin(&master).into()),
         )
         .await?;

@@ -486,9 +486,15 @@ pub fn master_added(name: &str) -> String {
 pub fn master_card(
     master: &Master,
     user: &User,
+    group_title: Option<&str>,
     counts: &[(OrderStatus, i64)],
     money: &crate::store::masters::MoneyTotals,
 ) -> String {
+    let group = match (master.work_chat_id, group_title) {
+        (None, _) => "не привязана".to_string(),
+        (Some(_), Some(title)) => format!("«{}»", esc(title)),
+        (Some(id), None) => format!("{id} (бот не видит эту группу)"),
+    };
     let mut text = format!(
         "<b>{}</b> ({})\nТелефон: {}\nСпециализация: {}\nСтатус: {}\nРабочая группа: {}",
         esc(&user.display_name()),
@@ -500,9 +506,7 @@ pub fn master_card(
         } else {
             "выключен"
         },
-        master
-            .work_chat_id
-            .map_or("не привязана".to_string(), |id| id.to_string()),
+        group,
     );
     if !counts.is_empty() {
         text.push_str("\nЗаявки:");
