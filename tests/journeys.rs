@@ -1688,6 +1688,40 @@ async fn the_master_card_names_his_work_group_by_its_title() {
     world.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn correcting_an_assigned_order_tells_its_master_without_revealing_the_phone_early() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let order = world.create_order().await;
+    world.assign(order, "Сергей").await;
+
+    world.open_card(&world.dispatcher, order).await;
+    world.press(&world.dispatcher, "✏️ Изменить").await;
+    world.press(&world.dispatcher, "Адрес").await;
+    world
+        .say(&world.dispatcher, "ул. Садовая, д. 7, кв. 2")
+        .await;
+    let told = world.wait_text(MASTER_1, "поле «Адрес»").await;
+    assert!(told.text.contains("ул. Садовая, д. 7"), "{}", told.text);
+    assert!(
+        told.buttons().iter().any(|b| b == "✅ Принять"),
+        "his card comes with his buttons: {:?}",
+        told.buttons()
+    );
+
+    world.open_card(&world.dispatcher, order).await;
+    world.press(&world.dispatcher, "✏️ Изменить").await;
+    world.press(&world.dispatcher, "Телефон").await;
+    world.say(&world.dispatcher, "+7 (916) 000-11-22").await;
+    let told = world.wait_text(MASTER_1, "поле «Телефон»").await;
+    assert!(
+        !told.text.contains("916") && !told.text.contains(CLIENT_PHONE),
+        "the phone before he is on site: {}",
+        told.text
+    );
+    world.stop().await;
+}
+
 /// 32 letters and spaces, 62 bytes: with the page cursor it cannot ride in callback data.
 const LONG_QUERY: &str = "большая старокаменная набережная";
 

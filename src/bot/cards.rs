@@ -10,7 +10,7 @@ use super::{actor, keyboards, App};
 use crate::domain::money::Breakdown;
 use crate::domain::status::{available_actions, ActionKind, Actor, Role};
 use crate::store::masters::{self, Master};
-use crate::store::orders::{self, Order};
+use crate::store::orders::{self, EditableField, Order};
 use crate::store::users::{self, Member, User};
 
 /// Whether this member may look at this order at all.
@@ -206,19 +206,34 @@ pub async fn to_master(
     .await;
 }
 
-/// The assignment message: the card as the master sees it, with Accept / Decline.
-pub async fn offer_to_master(bot: &Bot, app: &App, order: &Order, master: &Master, user: &User) {
-    let master_actor = Actor {
+/// The master as the viewer of his own order's card.
+fn as_master(master: &Master) -> Actor {
+    Actor {
         telegram_id: master.telegram_id,
         roles: [Role::Master].into_iter().collect(),
         master_id: Some(master.id),
-    };
-    let (card, markup) = render(app, order, &master_actor).await;
+    }
+}
+
+/// The assignment message: the card as the master sees it, with Accept / Decline.
+pub async fn offer_to_master(bot: &Bot, app: &App, order: &Order, master: &Master, user: &User) {
+    let (card, markup) = render(app, order, &as_master(master)).await;
     let text = format!(
         "{}\n\n{card}",
         texts::assigned_to_master(order, &esc(&user.display_name()))
     );
     to_master(bot, master, user, &text, Some(markup)).await;
+}
+
+/// After staff corrected an order that has a master: he gets the change and his fresh card
+/// (drawn for him, so the phone shows only once he is on site).
+pub async fn tell_master_of_edit(bot: &Bot, app: &App, order: &Order, field: EditableField) {
+    let Some((master, user)) = master_of(app, order).await else {
+        return;
+    };
+    let (card, markup) = render(app, order, &as_master(&master)).await;
+    let text = format!("{}\n\n{card}", texts::changed_for_master(order.id, field));
+    to_master(bot, &master, &user, &text, Some(markup)).await;
 }
 
 /// Tells the dispatcher who created the order what the master did.

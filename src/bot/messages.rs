@@ -791,6 +791,7 @@ pub async fn edit_value(
         Ok(order) => {
             reply(bot, chat, &texts::field_changed(order_id, field), None).await?;
             cards::show(bot, app, chat, None, &order, member).await;
+            cards::tell_master_of_edit(bot, app, &order, field).await;
             Ok(())
         }
         Err(orders::EditError::NotOpen(_)) => reply(bot, chat, texts::ORDER_NOT_OPEN, None).await,

@@ -581,6 +581,14 @@ pub fn ask_new_value(field: crate::store::orders::EditableField, current: Option
     )
 }
 
+/// To the master of an order staff have just corrected, above his fresh card.
+pub fn changed_for_master(order_id: i64, field: crate::store::orders::EditableField) -> String {
+    format!(
+        "✏️ Диспетчер изменил в заявке <b>№{order_id}</b> поле «{}». Актуальная карточка:",
+        field_name(field)
+    )
+}
+
 pub fn field_changed(order_id: i64, field: crate::store::orders::EditableField) -> String {
     format!(
         "Заявка <b>№{order_id}</b>: поле «{}» изменено.",
