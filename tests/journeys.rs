@@ -99,11 +99,22 @@ impl World {
         dir: tempfile::TempDir,
         settings: DatabaseSettings,
     ) -> World {
+        let config = config(fake.token());
+        Self::launch_configured(fake, clock, dir, settings, config).await
+    }
+
+    async fn launch_configured(
+        fake: FakeTelegram,
+        clock: ManualClock,
+        dir: tempfile::TempDir,
+        settings: DatabaseSettings,
+        config: BotConfig,
+    ) -> World {
         drop(startup::prepare(&settings, &Catalog::embedded()).unwrap());
         let pool = pool::build(&settings.path, 2).unwrap();
         let app = App {
             pool,
-            config: Arc::new(config(fake.token())),
+            config: Arc::new(config),
             clock: Arc::new(clock.clone()),
             database: Arc::new(settings.clone()),
         };
@@ -132,15 +143,23 @@ impl World {
 
     /// Stops the dispatcher (as a restart would) and starts a new one on the same database.
     async fn restart(self) -> World {
+        self.restart_configured(|_| {}).await
+    }
+
+    /// A restart after the operator changed the configuration.
+    async fn restart_configured(self, change: impl FnOnce(&mut BotConfig)) -> World {
         stop_serving(self.serving).await;
         let World {
             fake,
             clock,
             dir,
             settings,
+            app,
             ..
         } = self;
-        Self::launch(fake, clock, dir, settings).await
+        let mut config = (*app.config).clone();
+        change(&mut config);
+        Self::launch_configured(fake, clock, dir, settings, config).await
     }
 
     /// Kills the bot mid-work (nothing finishes) and starts a new one on the same database.
@@ -1718,6 +1737,31 @@ async fn correcting_an_assigned_order_tells_its_master_without_revealing_the_pho
         !told.text.contains("916") && !told.text.contains(CLIENT_PHONE),
         "the phone before he is on site: {}",
         told.text
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialogue_ends_when_its_role_was_taken_away_meanwhile() {
+    let world = World::start().await;
+    world.say(&world.dispatcher, "/start").await;
+    world.press_menu(&world.dispatcher, "📝 Новая заявка").await;
+    world.press(&world.dispatcher, "Холодильники").await;
+
+    // The operator takes her out of DISPATCHER_IDS and restarts the bot mid-intake.
+    let world = world
+        .restart_configured(|config| config.env_roles.dispatchers.clear())
+        .await;
+    let answer = world
+        .say(&world.dispatcher, "Не морозит морозильная камера")
+        .await;
+    assert!(answer.text.contains("недоступно"), "{}", answer.text);
+    assert_eq!(
+        world.scalar(&format!(
+            "SELECT COUNT(*) AS v FROM dialogues WHERE chat_id = {DISPATCHER}"
+        )),
+        0,
+        "the dialogue is over"
     );
     world.stop().await;
 }

@@ -44,6 +44,14 @@ pub async fn pressed(
             .await?;
         return Ok(());
     };
+    if !state.permitted(&member) {
+        let private = ChatId(member.user.telegram_id);
+        let outcome = messages::role_taken_away(&bot, private, &member, &dialogue).await;
+        if let Err(error) = bot.answer_callback_query(query.id.clone()).await {
+            log::warn!("answerCallbackQuery failed: {error}");
+        }
+        return outcome;
+    }
     // The press is answered after its work is done and whatever its outcome: an update whose
     // handling was cut short comes again, and its button must spin until then.
     let outcome = route(

@@ -54,6 +54,21 @@ pub fn menu(member: &Member) -> ReplyMarkup {
     keyboards::main_menu(&roles(member)).into()
 }
 
+/// A dialogue whose role the person no longer has: it ends, and their menu is redrawn.
+pub async fn role_taken_away(
+    bot: &Bot,
+    chat: ChatId,
+    member: &Member,
+    dialogue: &Dialog,
+) -> HandlerResult {
+    log::info!(
+        "dialogue of {} ended: the role it needs was taken away",
+        member.user.telegram_id
+    );
+    dialogue.reset().await?;
+    reply(bot, chat, texts::NO_ACCESS, Some(menu(member))).await
+}
+
 pub async fn cancel(bot: &Bot, chat: ChatId, member: &Member, dialogue: &Dialog) -> HandlerResult {
     let state = dialogue.get().await?.unwrap_or_default();
     dialogue.reset().await?;
@@ -79,6 +94,9 @@ pub async fn text(
     };
     if input == texts::BUTTON_CANCEL {
         return cancel(&bot, chat, &member, &dialogue).await;
+    }
+    if !state.permitted(&member) {
+        return role_taken_away(&bot, chat, &member, &dialogue).await;
     }
     match state {
         State::Idle => main_menu(&bot, chat, &member, &dialogue, &app, &input).await,

@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::status::OrderStatus;
+use crate::domain::status::{OrderStatus, Role};
 use crate::store::orders::EditableField;
+use crate::store::users::Member;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum State {
@@ -89,6 +90,38 @@ pub enum State {
         order_id: i64,
         field: EditableField,
     },
+}
+
+impl State {
+    /// Whether `member`, with the roles read for this very update, may go on with this
+    /// dialogue: a role taken away mid-dialogue (an admin's change, or a new DISPATCHER_IDS
+    /// after a restart) ends it. A master's reasons and amounts are left to the order state
+    /// machine, which checks the actor on every move anyway.
+    pub fn permitted(&self, member: &Member) -> bool {
+        match self {
+            State::Idle
+            | State::DeclineReason { .. }
+            | State::CloseTotal { .. }
+            | State::CloseMaterials { .. }
+            | State::CloseReview { .. } => true,
+            State::MasterTelegramId
+            | State::MasterPhone { .. }
+            | State::MasterSpecialization { .. }
+            | State::BindGroup { .. } => member.has(Role::Admin),
+            State::Equipment
+            | State::Description { .. }
+            | State::ClientName { .. }
+            | State::Address { .. }
+            | State::Phone { .. }
+            | State::Notes { .. }
+            | State::Arrival { .. }
+            | State::Confirm { .. }
+            | State::RefuseReason { .. }
+            | State::ReportPeriod
+            | State::Search
+            | State::EditValue { .. } => member.is_staff(),
+        }
+    }
 }
 
 /// The card a dialogue about an order was started from (a work group's card, or an earlier
