@@ -1766,6 +1766,62 @@ async fn a_dialogue_ends_when_its_role_was_taken_away_meanwhile() {
     world.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_dialogues_in_flight_through_an_api_outage_all_complete() {
+    use repair_bot::fake_telegram::FakeError;
+    const PEOPLE: i64 = 30;
+    let ids: Vec<i64> = (0..PEOPLE).map(|n| 6000 + n).collect();
+    let world = World::start()
+        .await
+        .restart_configured(|config| config.env_roles.dispatchers.extend(ids.iter().copied()))
+        .await;
+    let people: Vec<FakeUser> = ids
+        .iter()
+        .map(|id| world.fake.add_user(*id, &format!("Диспетчер {id}"), None))
+        .collect();
+    for person in &people {
+        world.say(person, "/start").await;
+        world.press_menu(person, "📝 Новая заявка").await;
+    }
+
+    // The API goes down: every reply, every callback answer and the next polls fail for a
+    // while, with 30 presses already queued.
+    world
+        .fake
+        .fail_next("sendMessage", 2 * PEOPLE as usize, FakeError::Network);
+    world
+        .fake
+        .fail_next("answerCallbackQuery", PEOPLE as usize, FakeError::Network);
+    world.fake.fail_next("getUpdates", 3, FakeError::Network);
+    for person in &people {
+        world
+            .fake
+            .press_button(person, person.id, "Холодильники")
+            .unwrap();
+    }
+
+    for person in &people {
+        world.wait_text(person.id, "Шаг 2").await;
+    }
+    world.fake.wait_confirmed(WAIT).await;
+    let waiting = world.scalar(&format!(
+        "SELECT COUNT(*) AS v FROM dialogues WHERE chat_id >= 6000 AND state LIKE '%Description%'"
+    ));
+    assert_eq!(waiting, PEOPLE, "every dialogue moved on to its next step");
+    let failed = world
+        .fake
+        .calls("sendMessage")
+        .iter()
+        .filter(|c| c.injected.is_some())
+        .count();
+    assert_eq!(
+        failed,
+        2 * PEOPLE as usize,
+        "the outage really hit the replies"
+    );
+    world.stop().await;
+}
+
 /// 32 letters and spaces, 62 bytes: with the page cursor it cannot ride in callback data.
 const LONG_QUERY: &str = "большая старокаменная набережная";
 
