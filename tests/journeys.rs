@@ -1912,3 +1912,162 @@ async fn old_search_buttons_still_page_and_unknown_ones_say_to_search_again() {
     assert!(page.text.contains("заново"), "{}", page.text);
     world.stop().await;
 }
+
+// ----- Periodic jobs on an adopted database -----
+
+/// Orders an adopted database brings: created straight in the database, then put in `status`
+/// (for the master with that Telegram id, if any) the further back from `since` the higher
+/// their number, so the newest order has waited longest and "oldest first" is not id order.
+fn old_orders(
+    world: &World,
+    count: usize,
+    status: &str,
+    master: Option<i64>,
+    since: chrono::DateTime<Utc>,
+) -> Vec<i64> {
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+    let first = world.scalar("SELECT COALESCE(MAX(id), 0) AS v FROM orders") + 1;
+    let addresses: Vec<String> = (0..count).map(|n| format!("ул. Старая, д. {n}")).collect();
+    world.add_orders(&addresses);
+    let ids: Vec<i64> = (first..first + count as i64).collect();
+    let master_id = master.map(|telegram_id| world.master_id(telegram_id));
+    let mut conn = world.conn();
+    for (n, id) in ids.iter().enumerate() {
+        let changed = (since - TimeDelta::minutes(n as i64)).naive_utc();
+        diesel::sql_query(
+            "UPDATE orders SET status = ?, assigned_master_id = ?, status_changed_at = ? \
+             WHERE id = ?",
+        )
+        .bind::<Text, _>(status)
+        .bind::<Nullable<BigInt>, _>(master_id)
+        .bind::<Timestamp, _>(changed)
+        .bind::<BigInt, _>(*id)
+        .execute(&mut conn)
+        .unwrap();
+    }
+    ids
+}
+
+fn message_count(world: &World, chat: i64) -> usize {
+    world.fake.messages(chat).len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_assigned_long_ago_is_reminded_once_then_backs_off_from_that_reminder() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let start = world.clock.now();
+    let order = old_orders(
+        &world,
+        1,
+        "ASSIGNED",
+        Some(MASTER_1),
+        start - TimeDelta::days(30),
+    )[0];
+    world.settle().await;
+    let before = message_count(&world, MASTER_1);
+    let reminded_at = |offset: TimeDelta| {
+        world.clock.set(start + offset);
+        async { jobs::tick(&world.bot, &world.app).await.unwrap().reminded }
+    };
+
+    assert_eq!(
+        reminded_at(TimeDelta::zero()).await,
+        vec![order],
+        "due long ago"
+    );
+    assert!(
+        reminded_at(TimeDelta::seconds(30)).await.is_empty(),
+        "the next tick: the gap counts from the reminder, not from the assignment"
+    );
+    assert!(reminded_at(TimeDelta::minutes(14)).await.is_empty());
+    assert_eq!(reminded_at(TimeDelta::minutes(15)).await, vec![order]);
+    assert!(reminded_at(TimeDelta::seconds(15 * 60 + 30))
+        .await
+        .is_empty());
+    assert!(
+        reminded_at(TimeDelta::minutes(44)).await.is_empty(),
+        "the second gap is twice the first"
+    );
+    assert_eq!(reminded_at(TimeDelta::minutes(45)).await, vec![order]);
+    assert!(
+        reminded_at(TimeDelta::hours(5)).await.is_empty(),
+        "at most three reminders"
+    );
+    let reminders: Vec<SentMessage> = world.fake.messages(MASTER_1)[before..].to_vec();
+    assert_eq!(reminders.len(), 3, "{reminders:#?}");
+    assert!(reminders.iter().all(|m| m.text.contains("Напоминание")));
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adopted_backlog_gives_each_person_one_summary_instead_of_a_message_per_order() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let start = world.clock.now();
+    let long_ago = start - TimeDelta::days(10);
+    let sergey = old_orders(&world, 10, "ASSIGNED", Some(MASTER_1), long_ago);
+    let alexey = old_orders(&world, 3, "ASSIGNED", Some(MASTER_2), long_ago);
+    let unassigned = old_orders(&world, 6, "NEW", None, long_ago);
+    world.settle().await;
+    let before = |chat| message_count(&world, chat);
+    let (sergey_had, alexey_had, admin_had) = (before(MASTER_1), before(MASTER_2), before(ADMIN));
+
+    let report = jobs::tick(&world.bot, &world.app).await.unwrap();
+    let mut reminded = report.reminded.clone();
+    reminded.sort();
+    assert_eq!(reminded, [sergey.clone(), alexey.clone()].concat());
+    assert_eq!(
+        report.sla_alerted.len(),
+        sergey.len() + alexey.len() + unassigned.len()
+    );
+
+    // Ten at once for Сергей: one summary, the longest-waiting orders named first.
+    let to_sergey = &world.fake.messages(MASTER_1)[sergey_had..];
+    assert_eq!(to_sergey.len(), 1, "{to_sergey:#?}");
+    let summary = &to_sergey[0].text;
+    assert!(summary.contains("<b>10</b>"), "{summary}");
+    assert!(summary.contains("🔧 Мои заявки"), "{summary}");
+    let oldest: Vec<String> = sergey
+        .iter()
+        .rev()
+        .take(5)
+        .map(|id| format!("№{id}"))
+        .collect();
+    assert!(summary.contains(&oldest.join(", ")), "{summary}");
+    assert!(summary.contains("и ещё 5"), "{summary}");
+
+    // Three are still separate reminders, one per order.
+    let to_alexey = &world.fake.messages(MASTER_2)[alexey_had..];
+    assert_eq!(to_alexey.len(), 3, "{to_alexey:#?}");
+    for (message, id) in to_alexey.iter().zip(alexey.iter().rev()) {
+        assert!(message.text.contains("Напоминание"), "{}", message.text);
+        assert!(message.text.contains(&format!("№{id}")), "{}", message.text);
+    }
+
+    // Nineteen late orders: one message to the admin.
+    let to_admin = &world.fake.messages(ADMIN)[admin_had..];
+    assert_eq!(to_admin.len(), 1, "{to_admin:#?}");
+    assert!(
+        to_admin[0].text.contains("<b>19</b>"),
+        "{}",
+        to_admin[0].text
+    );
+
+    // Every order counts as reminded and alerted: the next tick sends nothing.
+    world.clock.set(start + TimeDelta::seconds(30));
+    let next = jobs::tick(&world.bot, &world.app).await.unwrap();
+    assert!(
+        next.reminded.is_empty() && next.sla_alerted.is_empty(),
+        "{next:?}"
+    );
+    assert_eq!(before(MASTER_1), sergey_had + 1);
+    assert_eq!(before(MASTER_2), alexey_had + 3);
+    assert_eq!(before(ADMIN), admin_had + 1);
+    assert_eq!(
+        world.scalar("SELECT COUNT(*) AS v FROM orders WHERE reminders_sent = 1"),
+        13
+    );
+    assert_eq!(world.scalar("SELECT COUNT(*) AS v FROM sla_alerts"), 19);
+    world.stop().await;
+}

@@ -460,3 +460,102 @@ fn every_page_query_uses_an_index_and_never_scans_or_sorts_orders() {
     let plan = search::count_plan(db.conn()).unwrap();
     assert!(plan.join("\n").contains("COVERING INDEX"), "{plan:?}");
 }
+
+// ----- Due work of the periodic jobs (bot::jobs) -----
+
+mod due_work {
+    use super::*;
+    use chrono::{NaiveDateTime, TimeDelta};
+    use repair_bot::bot::config::ReminderPolicy;
+    use repair_bot::store::orders as store;
+
+    const POLICY: ReminderPolicy = ReminderPolicy {
+        first: TimeDelta::minutes(15),
+        max: 4,
+    };
+
+    fn now() -> NaiveDateTime {
+        NaiveDateTime::parse_from_str("2026-12-02 10:00:00", "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    /// An order in `status` since `changed` ago, with `sent` reminders, the last `last` ago.
+    fn order(
+        db: &mut Db,
+        status: OrderStatus,
+        changed: TimeDelta,
+        sent: i32,
+        last: Option<TimeDelta>,
+    ) -> i64 {
+        let id = db.add("ул. Лесная, д. 1", PHONE, status);
+        diesel::update(orders::table.find(id))
+            .set((
+                orders::status_changed_at.eq(now() - changed),
+                orders::reminders_sent.eq(sent),
+                orders::last_reminded_at.eq(last.map(|ago| now() - ago)),
+            ))
+            .execute(db.conn())
+            .unwrap();
+        id
+    }
+
+    #[test]
+    fn reminders_are_due_a_doubling_gap_after_the_last_one_and_stop_at_the_maximum() {
+        let mut db = Db::new();
+        let (min, days) = (TimeDelta::minutes, TimeDelta::days);
+        let assigned = OrderStatus::Assigned;
+        let due = [
+            order(&mut db, assigned, min(15), 0, None),
+            order(&mut db, assigned, days(30), 0, None),
+            order(&mut db, assigned, days(30), 1, Some(min(15))),
+            order(&mut db, assigned, days(30), 2, Some(min(30))),
+            order(&mut db, assigned, days(30), 3, Some(min(60))),
+        ];
+        let _not_yet = [
+            order(&mut db, assigned, min(14), 0, None),
+            order(&mut db, assigned, days(30), 1, Some(min(14))),
+            order(&mut db, assigned, days(30), 2, Some(min(29))),
+            order(&mut db, assigned, days(30), 3, Some(min(59))),
+        ];
+        let _never = [
+            order(&mut db, assigned, days(30), 4, Some(days(29))),
+            order(&mut db, OrderStatus::Accepted, days(30), 0, None),
+            order(&mut db, OrderStatus::New, days(30), 0, None),
+        ];
+        let mut found: Vec<i64> = store::reminders_due(db.conn(), &POLICY.cutoffs(now()))
+            .unwrap()
+            .iter()
+            .map(|o| o.id)
+            .collect();
+        found.sort();
+        assert_eq!(found, due);
+    }
+
+    #[test]
+    fn due_work_is_found_through_indexes_without_scanning_orders() {
+        let mut db = Db::new();
+        for i in 0..200 {
+            let status = OrderStatus::ALL[i % 7];
+            order(&mut db, status, TimeDelta::days(3), (i % 5) as i32, None);
+        }
+        let plan = store::reminders_due_plan(db.conn(), &POLICY.cutoffs(now())).unwrap();
+        assert_uses(
+            &plan,
+            "USING INDEX idx_orders_reminder_clock (status=? AND reminders_sent=? AND <expr><?)",
+            "reminders due",
+        );
+        for status in [OrderStatus::New, OrderStatus::Assigned] {
+            let plan =
+                store::sla_breaches_plan(db.conn(), status, now() - TimeDelta::hours(2)).unwrap();
+            assert_uses(
+                &plan,
+                "INDEX idx_orders_status (status=? AND status_changed_at<?)",
+                "SLA breaches",
+            );
+            let text = plan.join("\n");
+            assert!(
+                !text.contains("SCAN sla_alerts"),
+                "reads every alert\n{text}"
+            );
+        }
+    }
+}

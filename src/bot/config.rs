@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::str::FromStr;
 
-use chrono::{NaiveTime, TimeDelta};
+use chrono::{NaiveDateTime, NaiveTime, TimeDelta};
 use chrono_tz::Tz;
 
 use crate::config::{var, ConfigError};
@@ -29,7 +29,8 @@ pub struct BotConfig {
     pub summary_at: Option<NaiveTime>,
 }
 
-/// First reminder after `first`, then each gap doubles, at most `max` reminders.
+/// First reminder `first` after the assignment, then each gap twice the one before it
+/// (15, 15, 30, 60 min: on time that is 15, 30, 60, 120 min after assignment), at most `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReminderPolicy {
     pub first: TimeDelta,
@@ -37,15 +38,29 @@ pub struct ReminderPolicy {
 }
 
 impl ReminderPolicy {
-    /// How long after assignment reminder number `n` (0-based) is due: 15, 30, 60, 120 min...
-    pub fn due_after(&self, n: u32) -> TimeDelta {
-        let mut total = self.first;
-        let mut gap = self.first;
-        for _ in 0..n {
-            total += gap;
-            gap = gap * 2;
+    /// How long after the reminder clock (the last reminder, or the assignment before the
+    /// first) the next reminder is due once `sent` were sent; None when no more are due.
+    /// Counting from the last reminder, not the assignment, is what keeps an order assigned
+    /// long ago from getting all its reminders in consecutive ticks.
+    pub fn wait_after(&self, sent: u32) -> Option<TimeDelta> {
+        if sent >= self.max {
+            return None;
         }
-        total
+        let doublings = sent.saturating_sub(1);
+        let factor = 2i32.checked_pow(doublings)?;
+        self.first.checked_mul(factor)
+    }
+
+    /// For each count of reminders sent (0, 1, ...), the latest reminder clock at which the
+    /// next one is due at `now`. Stops at the first gap too long to reach: every later one
+    /// is longer still.
+    pub fn cutoffs(&self, now: NaiveDateTime) -> Vec<NaiveDateTime> {
+        (0..self.max)
+            .map_while(|sent| {
+                self.wait_after(sent)
+                    .and_then(|wait| now.checked_sub_signed(wait))
+            })
+            .collect()
     }
 }
 
@@ -224,13 +239,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reminders_back_off_and_stop() {
+    fn reminders_back_off_from_the_last_one_and_stop() {
         let policy = ReminderPolicy {
             first: TimeDelta::minutes(15),
             max: 4,
         };
-        let due: Vec<i64> = (0..4).map(|n| policy.due_after(n).num_minutes()).collect();
-        assert_eq!(due, vec![15, 30, 60, 120]);
+        let waits: Vec<Option<i64>> = (0..5)
+            .map(|sent| policy.wait_after(sent).map(|w| w.num_minutes()))
+            .collect();
+        assert_eq!(waits, vec![Some(15), Some(15), Some(30), Some(60), None]);
+        let now = NaiveDateTime::parse_from_str("2026-12-02 10:00", "%Y-%m-%d %H:%M").unwrap();
+        let cutoffs: Vec<i64> = policy
+            .cutoffs(now)
+            .iter()
+            .map(|c| (now - *c).num_minutes())
+            .collect();
+        assert_eq!(cutoffs, vec![15, 15, 30, 60]);
+    }
+
+    #[test]
+    fn an_unreachable_gap_ends_the_reminders_instead_of_overflowing() {
+        let policy = ReminderPolicy {
+            first: TimeDelta::minutes(15),
+            max: 1000,
+        };
+        assert_eq!(policy.wait_after(32), None);
+        let now = NaiveDateTime::parse_from_str("2026-12-02 10:00", "%Y-%m-%d %H:%M").unwrap();
+        let cutoffs = policy.cutoffs(now);
+        assert!(cutoffs.len() < 40, "{}", cutoffs.len());
+        assert!(cutoffs.windows(2).all(|w| w[1] <= w[0]));
     }
 
     #[test]

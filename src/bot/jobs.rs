@@ -1,11 +1,15 @@
 //! Periodic work while the bot runs: reminders to masters who have not accepted, SLA alerts
 //! to admins, the daily backup. [`tick`] does one round at the clock's time, so tests drive it
 //! with a manual clock instead of sleeping; [`run_periodically`] calls it every half minute.
+//! Many orders due for one person at once (downtime, an adopted database) make one summary,
+//! not a message each.
 
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeDelta};
 use teloxide::prelude::*;
+use tokio::sync::watch;
 
 use super::cards;
 use super::texts;
@@ -13,15 +17,25 @@ use super::App;
 use crate::db::backup::{self, BackupReason};
 use crate::domain::status::{OrderStatus, Role};
 use crate::store::audit::{self, AuditAction, Entity};
+use crate::store::orders::Order;
 use crate::store::{jobs, masters, orders, users};
 
 const PERIOD: Duration = Duration::from_secs(30);
+/// Up to this many due orders for one person in one round are sent one message each; more
+/// become one summary. Orders fall due at their own times and a round runs every half
+/// minute, so in normal work a person seldom has more than one or two at once; four or more
+/// at once means the bot was down or has just adopted an old database, where a message per
+/// order would bury the chat.
+const SEPARATE_UP_TO: usize = 3;
+/// How many order numbers a summary names: those waiting longest.
+const SUMMARY_NAMES: usize = 5;
 const DAILY_BACKUP: &str = "daily_backup";
 const DAILY_SUMMARY: &str = "daily_summary";
 
 /// What one round did (for tests and the log).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TickReport {
+    /// Orders whose reminder this round counted (one each, or in a summary).
     pub reminded: Vec<i64>,
     pub sla_alerted: Vec<(i64, OrderStatus)>,
     pub backup: Option<Result<std::path::PathBuf, String>>,
@@ -29,7 +43,7 @@ pub struct TickReport {
     pub summary_sent_to: Option<usize>,
 }
 
-pub async fn run_periodically(bot: Bot, app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run_periodically(bot: Bot, app: App, mut stop: watch::Receiver<bool>) {
     loop {
         if let Err(error) = tick(&bot, &app).await {
             log::error!("periodic jobs failed: {error}");
@@ -62,36 +76,55 @@ pub async fn tick(bot: &Bot, app: &App) -> Result<TickReport, super::BoxError> {
 }
 
 async fn remind(bot: &Bot, app: &App, now: NaiveDateTime) -> Result<Vec<i64>, super::BoxError> {
-    let policy = app.config.reminders;
-    let waiting = app
-        .db(move |conn| orders::awaiting_acceptance(conn, now - policy.first))
+    let cutoffs = app.config.reminders.cutoffs(now);
+    let mut due = app
+        .db(move |conn| orders::reminders_due(conn, &cutoffs))
         .await?;
+    due.sort_by_key(|order| (order.status_changed_at, order.id));
+    // An ASSIGNED order without a master has nobody to remind; it is counted all the same,
+    // so that it does not come back every round.
+    let mut by_master: BTreeMap<Option<i64>, Vec<i64>> = BTreeMap::new();
+    for order in &due {
+        by_master
+            .entry(order.assigned_master_id)
+            .or_default()
+            .push(order.id);
+    }
     let mut reminded = Vec::new();
-    for order in waiting {
-        let sent = order.reminders_sent.max(0) as u32;
-        if sent >= policy.max || now < order.status_changed_at + policy.due_after(sent) {
-            continue;
-        }
-        let Some(master_id) = order.assigned_master_id else {
-            continue;
+    for (master_id, order_ids) in by_master {
+        let found = match master_id {
+            Some(master_id) => {
+                app.db(move |conn| {
+                    let Some(master) = masters::by_id(conn, master_id)? else {
+                        return Ok(None);
+                    };
+                    Ok(users::by_telegram_id(conn, master.telegram_id)?.map(|user| (master, user)))
+                })
+                .await?
+            }
+            None => None,
         };
-        let found = app
-            .db(move |conn| {
-                let Some(master) = masters::by_id(conn, master_id)? else {
-                    return Ok(None);
-                };
-                Ok(users::by_telegram_id(conn, master.telegram_id)?.map(|user| (master, user)))
-            })
-            .await?;
         if let Some((master, user)) = found {
-            cards::to_master(bot, &master, &user, &texts::reminder(order.id), None).await;
+            let messages: Vec<String> = if order_ids.len() > SEPARATE_UP_TO {
+                vec![texts::reminders_summary(named(&order_ids), order_ids.len())]
+            } else {
+                order_ids.iter().map(|&id| texts::reminder(id)).collect()
+            };
+            for text in messages {
+                cards::to_master(bot, &master, &user, &text, None).await;
+            }
         }
-        let order_id = order.id;
-        app.db(move |conn| orders::mark_reminded(conn, order_id, now))
+        let counted = order_ids.clone();
+        app.db(move |conn| orders::mark_reminded(conn, &counted, now))
             .await?;
-        reminded.push(order_id);
+        reminded.extend(order_ids);
     }
     Ok(reminded)
+}
+
+/// The first few of a list ordered longest-waiting first, for a summary.
+fn named(order_ids: &[i64]) -> &[i64] {
+    &order_ids[..order_ids.len().min(SUMMARY_NAMES)]
 }
 
 async fn sla_alerts(
@@ -106,31 +139,63 @@ async fn sla_alerts(
         (OrderStatus::Accepted, sla.accepted),
         (OrderStatus::Onsite, sla.onsite),
     ];
+    let found = app
+        .db(move |conn| {
+            let mut found = Vec::new();
+            for (status, limit) in thresholds {
+                for order in orders::sla_breaches(conn, status, now - limit)? {
+                    found.push((order, status, limit));
+                }
+            }
+            Ok(found)
+        })
+        .await?;
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Recorded before sending: an alert is sent at most once even if sending fails.
+    let keys: Vec<(i64, OrderStatus)> = found
+        .iter()
+        .map(|(order, status, _)| (order.id, *status))
+        .collect();
+    let recorded: HashSet<(i64, OrderStatus)> = app
+        .db(move |conn| orders::record_sla_alerts(conn, &keys, now))
+        .await?
+        .into_iter()
+        .collect();
+    let mut late: Vec<(Order, OrderStatus, TimeDelta)> = found
+        .into_iter()
+        .filter(|(order, status, _)| recorded.contains(&(order.id, *status)))
+        .collect();
+    late.sort_by_key(|(order, _, limit)| (order.status_changed_at + *limit, order.id));
     let admins = app
         .db(|conn| users::with_roles(conn, &[Role::Admin]))
         .await?;
-    let mut alerted = Vec::new();
-    for (status, limit) in thresholds {
-        let late = app
-            .db(move |conn| orders::sla_breaches(conn, status, now - limit))
-            .await?;
-        for order in late {
-            let order_id = order.id;
-            // Recorded first: an alert is sent at most once even if sending is retried later.
-            if !app
-                .db(move |conn| orders::record_sla_alert(conn, order_id, status, now))
-                .await?
-            {
-                continue;
-            }
-            let text = texts::sla_alert(&order, status, limit.num_hours());
-            for admin in &admins {
-                super::notify::send_logged(bot, ChatId(*admin), &text, None).await;
-            }
-            alerted.push((order_id, status));
+    let messages: Vec<String> = if late.len() > SEPARATE_UP_TO {
+        let per_status: Vec<(OrderStatus, TimeDelta, usize)> = thresholds
+            .iter()
+            .map(|&(status, limit)| {
+                let count = late.iter().filter(|(_, s, _)| *s == status).count();
+                (status, limit, count)
+            })
+            .filter(|&(_, _, count)| count > 0)
+            .collect();
+        let ids: Vec<i64> = late.iter().map(|(order, _, _)| order.id).collect();
+        vec![texts::sla_summary(&per_status, named(&ids), ids.len())]
+    } else {
+        late.iter()
+            .map(|(order, status, limit)| texts::sla_alert_after(order, *status, *limit))
+            .collect()
+    };
+    for text in &messages {
+        for admin in &admins {
+            super::notify::send_logged(bot, ChatId(*admin), text, None).await;
         }
     }
-    Ok(alerted)
+    Ok(late
+        .into_iter()
+        .map(|(order, status, _)| (order.id, status))
+        .collect())
 }
 
 /// Today's occurrence of a local time of day, in UTC.

@@ -421,6 +421,48 @@ pub fn duration(span: TimeDelta) -> String {
     }
 }
 
+/// One reminder for many orders at once (after downtime, or on an adopted database), in place
+/// of a message per order: how many, the longest-waiting few, what to do.
+pub fn reminders_summary(longest_waiting: &[i64], total: usize) -> String {
+    format!(
+        "⏰ Напоминание: заявок ждут, что вы их примете или отклоните: <b>{total}</b>. Дольше всех — {}. Откройте «{MENU_MY_ORDERS}» и примите или отклоните каждую.",
+        order_numbers(longest_waiting, total)
+    )
+}
+
+/// One SLA alert for many orders at once: how many, per status with its limit, the
+/// longest-late few, what to do.
+pub fn sla_summary(
+    per_status: &[(OrderStatus, TimeDelta, usize)],
+    longest_late: &[i64],
+    total: usize,
+) -> String {
+    let statuses: Vec<String> = per_status
+        .iter()
+        .map(|(status, limit, count)| {
+            format!(
+                "{} дольше {}: {count}",
+                status_name(*status),
+                duration(*limit)
+            )
+        })
+        .collect();
+    format!(
+        "⚠️ Сроки нарушены у заявок: <b>{total}</b> ({}). Дольше всех — {}. Откройте «{MENU_ORDERS}» и разберите их по статусам: назначьте, переназначьте или закройте.",
+        statuses.join("; "),
+        order_numbers(longest_late, total)
+    )
+}
+
+/// "№7, №3 и ещё 9": the named orders and how many more there are.
+fn order_numbers(named: &[i64], total: usize) -> String {
+    let list: Vec<String> = named.iter().map(|id| format!("№{id}")).collect();
+    match total.saturating_sub(named.len()) {
+        0 => list.join(", "),
+        rest => format!("{} и ещё {rest}", list.join(", ")),
+    }
+}
+
 /// What the creating dispatcher is told after a master's action.
 pub fn master_did(order_id: i64, master: &str, kind: ActionKind, reason: Option<&str>) -> String {
     let what = match kind {

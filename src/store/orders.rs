@@ -3,6 +3,8 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
+use diesel::sqlite::Sqlite;
 
 use super::audit::{self, AuditAction, Entity};
 use super::{masters, users};
@@ -367,68 +369,154 @@ pub fn open_for_master(conn: &mut SqliteConnection, master_id: i64) -> QueryResu
         .load(conn)
 }
 
-/// reminder policy (how many, how far apart) is the caller's.
-pub fn awaiting_acceptance(
-    conn: &mut SqliteConnection,
-    assigned_before: NaiveDateTime,
-) -> QueryResult<Vec<Order>> {
-    orders::table
-        .filter(orders::status.eq(OrderStatus::Assigned.as_str()))
-        .filter(orders::status_changed_at.le(assigned_before))
-        .order(orders::id)
-        .select(Order::as_select())
-        .load(conn)
+diesel::define_sql_function! {
+    /// SQL's COALESCE, for the reminder clock.
+    fn coalesce(
+        x: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+        y: diesel::sql_types::Timestamp,
+    ) -> diesel::sql_types::Timestamp;
 }
 
+type Condition = Box<dyn BoxableExpression<orders::table, Sqlite, SqlType = Bool>>;
+
+/// ASSIGNED orders whose next reminder is due: with `k` reminders sent, those whose reminder
+/// clock (the last reminder, or the assignment before the first) is at or before
+/// `cutoffs[k]`; orders with `cutoffs.len()` or more reminders are never due. The policy (how
+/// many, how far apart) is the caller's. In no particular order.
+pub fn reminders_due(
+    conn: &mut SqliteConnection,
+    cutoffs: &[NaiveDateTime],
+) -> QueryResult<Vec<Order>> {
+    match reminders_due_query(cutoffs) {
+        Some(query) => query.load(conn),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// `EXPLAIN QUERY PLAN` of [`reminders_due`].
+pub fn reminders_due_plan(
+    conn: &mut SqliteConnection,
+    cutoffs: &[NaiveDateTime],
+) -> QueryResult<Vec<String>> {
+    match reminders_due_query(cutoffs) {
+        Some(query) => super::search::explain(conn, query),
+        None => Ok(Vec::new()),
+    }
+}
+
+type DueQuery = diesel::dsl::IntoBoxed<
+    'static,
+    diesel::dsl::Select<orders::table, diesel::dsl::AsSelect<Order, Sqlite>>,
+    Sqlite,
+>;
+
+/// One term per count sent, each a range of `idx_orders_reminder_clock` (SQLite reads them
+/// as a MULTI-INDEX OR): the expression is spelled exactly as the index has it.
+fn reminders_due_query(cutoffs: &[NaiveDateTime]) -> Option<DueQuery> {
+    let due = cutoffs
+        .iter()
+        .enumerate()
+        .map(|(sent, cutoff)| -> Condition {
+            Box::new(
+                orders::status
+                    .eq(OrderStatus::Assigned.as_str())
+                    .and(orders::reminders_sent.eq(sent as i32))
+                    .and(coalesce(orders::last_reminded_at, orders::status_changed_at).le(*cutoff)),
+            )
+        })
+        .reduce(|any, term| Box::new(any.or(term)))?;
+    Some(
+        orders::table
+            .select(Order::as_select())
+            .filter(due)
+            .into_boxed(),
+    )
+}
+
+/// Counts one more reminder for each of the orders still ASSIGNED (one accepted meanwhile
+/// keeps its count: a new assignment resets it anyway).
 pub fn mark_reminded(
     conn: &mut SqliteConnection,
-    order_id: i64,
+    order_ids: &[i64],
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::update(orders::table.find(order_id))
-        .set((
-            orders::reminders_sent.eq(orders::reminders_sent + 1),
-            orders::last_reminded_at.eq(now),
-        ))
-        .execute(conn)
-        .map(drop)
+    conn.immediate_transaction(|conn| {
+        for chunk in order_ids.chunks(MAX_IDS_PER_STATEMENT) {
+            diesel::update(
+                orders::table
+                    .filter(orders::id.eq_any(chunk))
+                    .filter(orders::status.eq(OrderStatus::Assigned.as_str())),
+            )
+            .set((
+                orders::reminders_sent.eq(orders::reminders_sent + 1),
+                orders::last_reminded_at.eq(now),
+            ))
+            .execute(conn)?;
+        }
+        Ok(())
+    })
 }
 
-/// Open orders that entered `status` at or before `since` and were not alerted for it yet.
+/// Well under SQLite's limit of bound parameters per statement.
+const MAX_IDS_PER_STATEMENT: usize = 500;
+
+/// Open orders that entered `status` at or before `since` and were not alerted for it yet,
+/// in no particular order. Each candidate is checked against `sla_alerts` by its key, so the
+/// alerts of years are not read every round.
 pub fn sla_breaches(
     conn: &mut SqliteConnection,
     status: OrderStatus,
     since: NaiveDateTime,
 ) -> QueryResult<Vec<Order>> {
-    use crate::schema::sla_alerts;
-    let alerted = sla_alerts::table
-        .filter(sla_alerts::status.eq(status.as_str()))
-        .select(sla_alerts::order_id);
-    orders::table
-        .filter(orders::status.eq(status.as_str()))
-        .filter(orders::status_changed_at.le(since))
-        .filter(orders::id.ne_all(alerted))
-        .order(orders::id)
-        .select(Order::as_select())
-        .load(conn)
+    sla_breaches_query(status, since).load(conn)
 }
 
-/// Records an SLA alert; false when it was already recorded (another process or a retry).
-pub fn record_sla_alert(
+/// `EXPLAIN QUERY PLAN` of [`sla_breaches`].
+pub fn sla_breaches_plan(
     conn: &mut SqliteConnection,
-    order_id: i64,
     status: OrderStatus,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
+    since: NaiveDateTime,
+) -> QueryResult<Vec<String>> {
+    super::search::explain(conn, sla_breaches_query(status, since))
+}
+
+fn sla_breaches_query(status: OrderStatus, since: NaiveDateTime) -> DueQuery {
     use crate::schema::sla_alerts;
-    diesel::insert_or_ignore_into(sla_alerts::table)
-        .values((
-            sla_alerts::order_id.eq(order_id),
-            sla_alerts::status.eq(status.as_str()),
-            sla_alerts::alerted_at.eq(now),
-        ))
-        .execute(conn)
-        .map(|n| n > 0)
+    let alerted = sla_alerts::table
+        .filter(sla_alerts::order_id.eq(orders::id))
+        .filter(sla_alerts::status.eq(status.as_str()));
+    orders::table
+        .select(Order::as_select())
+        .filter(orders::status.eq(status.as_str()))
+        .filter(orders::status_changed_at.le(since))
+        .filter(diesel::dsl::not(diesel::dsl::exists(alerted)))
+        .into_boxed()
+}
+
+/// Records SLA alerts (order, status) in one transaction and returns those not recorded
+/// before (another process or an earlier round may have been first).
+pub fn record_sla_alerts(
+    conn: &mut SqliteConnection,
+    alerts: &[(i64, OrderStatus)],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(i64, OrderStatus)>> {
+    use crate::schema::sla_alerts;
+    conn.immediate_transaction(|conn| {
+        let mut recorded = Vec::new();
+        for &(order_id, status) in alerts {
+            let inserted = diesel::insert_or_ignore_into(sla_alerts::table)
+                .values((
+                    sla_alerts::order_id.eq(order_id),
+                    sla_alerts::status.eq(status.as_str()),
+                    sla_alerts::alerted_at.eq(now),
+                ))
+                .execute(conn)?;
+            if inserted > 0 {
+                recorded.push((order_id, status));
+            }
+        }
+        Ok(recorded)
+    })
 }
 
 /// A field of an order a dispatcher may correct after intake.

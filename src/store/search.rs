@@ -518,7 +518,8 @@ impl<Q: QueryFragment<Sqlite>> QueryFragment<Sqlite> for Explain<Q> {
 
 impl<Q> RunQueryDsl<SqliteConnection> for Explain<Q> {}
 
-fn explain<Q: QueryFragment<Sqlite>>(
+/// Also for the other stores' plan checks (`orders::reminders_due_plan`).
+pub(super) fn explain<Q: QueryFragment<Sqlite>>(
     conn: &mut SqliteConnection,
     query: Q,
 ) -> QueryResult<Vec<String>> {
