@@ -1804,9 +1804,9 @@ async fn thirty_dialogues_in_flight_through_an_api_outage_all_complete() {
         world.wait_text(person.id, "Шаг 2").await;
     }
     world.fake.wait_confirmed(WAIT).await;
-    let waiting = world.scalar(&format!(
-        "SELECT COUNT(*) AS v FROM dialogues WHERE chat_id >= 6000 AND state LIKE '%Description%'"
-    ));
+    let waiting = world.scalar(
+        "SELECT COUNT(*) AS v FROM dialogues WHERE chat_id >= 6000 AND state LIKE '%Description%'",
+    );
     assert_eq!(waiting, PEOPLE, "every dialogue moved on to its next step");
     let failed = world
         .fake
