@@ -2071,3 +2071,72 @@ async fn an_adopted_backlog_gives_each_person_one_summary_instead_of_a_message_p
     assert_eq!(world.scalar("SELECT COUNT(*) AS v FROM sla_alerts"), 19);
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_in_the_middle_of_a_round_stuck_on_sending_ends_the_jobs_at_once() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let long_ago = world.clock.now() - TimeDelta::days(10);
+    old_orders(&world, 10, "ASSIGNED", Some(MASTER_1), long_ago);
+    old_orders(&world, 10, "ASSIGNED", Some(MASTER_2), long_ago);
+    old_orders(&world, 10, "NEW", None, long_ago);
+    world.settle().await;
+    let sent_before = world.fake.calls("sendMessage").len();
+    // Telegram unreachable: each message is retried for up to a minute.
+    world.fake.fail_next(
+        "sendMessage",
+        10_000,
+        repair_bot::fake_telegram::FakeError::Network,
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(jobs::run_periodically(
+        world.bot.clone(),
+        world.app.clone(),
+        stopped,
+    ));
+    let deadline = std::time::Instant::now() + WAIT;
+    while world.fake.calls("sendMessage").len() == sent_before {
+        assert!(std::time::Instant::now() < deadline, "the round never sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    stop.send(true).unwrap();
+    let asked = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("the jobs ignored the stop")
+        .unwrap();
+    assert!(asked.elapsed() < Duration::from_secs(5));
+    // Nothing is counted as sent that was not: the next start reminds and alerts them all.
+    assert_eq!(
+        world.scalar("SELECT COUNT(*) AS v FROM orders WHERE reminders_sent > 0"),
+        0
+    );
+    assert_eq!(world.scalar("SELECT COUNT(*) AS v FROM sla_alerts"), 0);
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_asked_to_stop_takes_on_nobody_and_leaves_the_work_due() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let long_ago = world.clock.now() - TimeDelta::days(10);
+    let assigned = old_orders(&world, 5, "ASSIGNED", Some(MASTER_1), long_ago);
+    old_orders(&world, 5, "NEW", None, long_ago);
+    world.settle().await;
+    let had = message_count(&world, MASTER_1);
+
+    let (_stop, stopping) = tokio::sync::watch::channel(true);
+    let report = jobs::tick_until(&world.bot, &world.app, &stopping)
+        .await
+        .unwrap();
+    assert!(report.stopped, "{report:?}");
+    assert!(report.reminded.is_empty() && report.sla_alerted.is_empty());
+    assert_eq!(message_count(&world, MASTER_1), had);
+
+    let report = jobs::tick(&world.bot, &world.app).await.unwrap();
+    assert!(!report.stopped);
+    assert_eq!(report.reminded.len(), assigned.len());
+    assert_eq!(report.sla_alerted.len(), 10, "5 NEW and 5 ASSIGNED");
+    world.stop().await;
+}

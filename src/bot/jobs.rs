@@ -1,8 +1,8 @@
 //! Periodic work while the bot runs: reminders to masters who have not accepted, SLA alerts
 //! to admins, the daily backup. [`tick`] does one round at the clock's time, so tests drive it
-//! with a manual clock instead of sleeping; [`run_periodically`] calls it every half minute.
-//! Many orders due for one person at once (downtime, an adopted database) make one summary,
-//! not a message each.
+//! with a manual clock instead of sleeping; [`run_periodically`] runs a round every half
+//! minute and stops between persons when the bot stops ([`tick_until`]). Many orders due for
+//! one person at once (downtime, an adopted database) make one summary, not a message each.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -21,6 +21,10 @@ use crate::store::orders::Order;
 use crate::store::{jobs, masters, orders, users};
 
 const PERIOD: Duration = Duration::from_secs(30);
+/// After the stop signal, how long a round may go on to its next stopping point (it stops
+/// between persons) before it is dropped. A stopping process does not retry a failed send
+/// (see `notify`), so a round only runs into this when a send hangs.
+pub const ROUND_GRACE: Duration = Duration::from_secs(2);
 /// Up to this many due orders for one person in one round are sent one message each; more
 /// become one summary. Orders fall due at their own times and a round runs every half
 /// minute, so in normal work a person seldom has more than one or two at once; four or more
@@ -41,18 +45,43 @@ pub struct TickReport {
     pub backup: Option<Result<std::path::PathBuf, String>>,
     /// How many people got the daily summary this round.
     pub summary_sent_to: Option<usize>,
+    /// The stop signal came during the round: what it did not reach is still due.
+    pub stopped: bool,
 }
 
 pub async fn run_periodically(bot: Bot, app: App, mut stop: watch::Receiver<bool>) {
     loop {
-        if let Err(error) = tick(&bot, &app).await {
-            log::error!("periodic jobs failed: {error}");
+        let watched = stop.clone();
+        let round = tick_until(&bot, &app, &watched);
+        tokio::pin!(round);
+        let outcome = tokio::select! {
+            outcome = &mut round => Some(outcome),
+            _ = stopped(&mut stop) => tokio::time::timeout(ROUND_GRACE, &mut round).await.ok(),
+        };
+        match outcome {
+            Some(Ok(_)) => {}
+            Some(Err(error)) => log::error!("periodic jobs failed: {error}"),
+            None => log::warn!(
+                "periodic jobs dropped {ROUND_GRACE:?} after the stop, stuck in a send: what was not sent is sent after the next start"
+            ),
+        }
+        if *stop.borrow() {
+            return;
         }
         tokio::select! {
             _ = tokio::time::sleep(PERIOD) => {}
-            _ = stop.changed() => return,
+            _ = stopped(&mut stop) => return,
         }
     }
+}
+
+/// Resolves once the stop is asked (or nobody can ask it any more).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopping| *stopping).await;
+}
+
+fn stopping(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow()
 }
 
 /// Whether `now` falls in the configured quiet hours (company time zone).
@@ -63,19 +92,42 @@ fn is_quiet(app: &App, now: NaiveDateTime) -> bool {
         .is_some_and(|quiet| quiet.contains(local))
 }
 
+/// One whole round at the clock's time.
 pub async fn tick(bot: &Bot, app: &App) -> Result<TickReport, super::BoxError> {
+    let (_never, running) = watch::channel(false);
+    tick_until(bot, app, &running).await
+}
+
+/// One round that, once `stop` is set, takes on no further person: each master's reminders
+/// are sent and counted together, the SLA alerts found are recorded and sent together, and
+/// whatever was not reached stays due for the next start.
+pub async fn tick_until(
+    bot: &Bot,
+    app: &App,
+    stop: &watch::Receiver<bool>,
+) -> Result<TickReport, super::BoxError> {
     let now = app.now();
     let mut report = TickReport::default();
     if !is_quiet(app, now) {
-        report.reminded = remind(bot, app, now).await?;
-        report.sla_alerted = sla_alerts(bot, app, now).await?;
+        report.reminded = remind(bot, app, now, stop).await?;
+        report.sla_alerted = sla_alerts(bot, app, now, stop).await?;
     }
-    report.backup = daily_backup(bot, app, now).await?;
-    report.summary_sent_to = daily_summary(bot, app, now).await?;
+    if !stopping(stop) {
+        report.backup = daily_backup(bot, app, now).await?;
+    }
+    if !stopping(stop) {
+        report.summary_sent_to = daily_summary(bot, app, now).await?;
+    }
+    report.stopped = stopping(stop);
     Ok(report)
 }
 
-async fn remind(bot: &Bot, app: &App, now: NaiveDateTime) -> Result<Vec<i64>, super::BoxError> {
+async fn remind(
+    bot: &Bot,
+    app: &App,
+    now: NaiveDateTime,
+    stop: &watch::Receiver<bool>,
+) -> Result<Vec<i64>, super::BoxError> {
     let cutoffs = app.config.reminders.cutoffs(now);
     let mut due = app
         .db(move |conn| orders::reminders_due(conn, &cutoffs))
@@ -92,6 +144,9 @@ async fn remind(bot: &Bot, app: &App, now: NaiveDateTime) -> Result<Vec<i64>, su
     }
     let mut reminded = Vec::new();
     for (master_id, order_ids) in by_master {
+        if stopping(stop) {
+            break;
+        }
         let found = match master_id {
             Some(master_id) => {
                 app.db(move |conn| {
@@ -131,6 +186,7 @@ async fn sla_alerts(
     bot: &Bot,
     app: &App,
     now: NaiveDateTime,
+    stop: &watch::Receiver<bool>,
 ) -> Result<Vec<(i64, OrderStatus)>, super::BoxError> {
     let sla = app.config.sla;
     let thresholds: [(OrderStatus, TimeDelta); 4] = [
@@ -150,10 +206,11 @@ async fn sla_alerts(
             Ok(found)
         })
         .await?;
-    if found.is_empty() {
+    if found.is_empty() || stopping(stop) {
         return Ok(Vec::new());
     }
-    // Recorded before sending: an alert is sent at most once even if sending fails.
+    // Recorded before sending: an alert is sent at most once even if sending fails. Once
+    // recorded, the round sends them whatever the stop says, or they would be lost.
     let keys: Vec<(i64, OrderStatus)> = found
         .iter()
         .map(|(order, status, _)| (order.id, *status))

@@ -16,6 +16,7 @@ pub mod state;
 pub mod texts;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use teloxide::dispatching::dialogue::Dialogue;
@@ -204,21 +205,25 @@ pub async fn serve(
 }
 
 /// Runs the bot until Ctrl-C or SIGTERM: in-flight updates finish (within
-/// [`polling::GRACE`]), the periodic jobs stop mid-round if need be, then return. A token
-/// Telegram rejects is an error.
+/// [`polling::GRACE`]), the periodic jobs stop before their next person (within
+/// [`jobs::ROUND_GRACE`]), then return. A token Telegram rejects is an error.
 pub async fn run(bot: Bot, app: App) -> Result<(), polling::PollingError> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let jobs = tokio::spawn(jobs::run_periodically(
+    let stop = Arc::new(stop);
+    let mut jobs = tokio::spawn(jobs::run_periodically(
         bot.clone(),
         app.clone(),
         stopped.clone(),
     ));
     let serving = tokio::spawn(serve(bot, app, stopped));
-    let signals = tokio::spawn(async move {
-        wait_for_signal().await;
-        log::info!("shutting down: finishing the updates in flight");
-        notify::stop_retrying();
-        let _ = stop.send(true);
+    let signals = tokio::spawn({
+        let stop = Arc::clone(&stop);
+        async move {
+            wait_for_signal().await;
+            log::info!("shutting down: finishing the updates in flight");
+            notify::stop_retrying();
+            let _ = stop.send(true);
+        }
     });
     let result = match serving.await {
         Ok(result) => result,
@@ -228,8 +233,17 @@ pub async fn run(bot: Bot, app: App) -> Result<(), polling::PollingError> {
         }
     };
     signals.abort();
-    jobs.abort();
-    let _ = jobs.await;
+    // Polling may also end on its own (a rejected token): the jobs stop then too. They stop
+    // at a point where what was sent is counted; the abort is for a round that never gets
+    // there, and the second's margin lets it use its own grace first.
+    let _ = stop.send(true);
+    if tokio::time::timeout(jobs::ROUND_GRACE + Duration::from_secs(1), &mut jobs)
+        .await
+        .is_err()
+    {
+        jobs.abort();
+        let _ = jobs.await;
+    }
     log::info!("bot stopped");
     result
 }
