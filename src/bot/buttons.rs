@@ -44,20 +44,17 @@ pub async fn pressed(
             .await?;
         return Ok(());
     };
-    if !state.permitted(&member) {
-        let private = ChatId(member.user.telegram_id);
-        let outcome = messages::role_taken_away(&bot, private, &member, &dialogue).await;
-        if let Err(error) = bot.answer_callback_query(query.id.clone()).await {
-            log::warn!("answerCallbackQuery failed: {error}");
-        }
-        return outcome;
-    }
     // The press is answered after its work is done and whatever its outcome: an update whose
     // handling was cut short comes again, and its button must spin until then.
-    let outcome = route(
-        &bot, &member, &dialogue, state, &app, chat, message_id, callback,
-    )
-    .await;
+    let outcome = if state.permitted(&member) {
+        route(
+            &bot, &member, &dialogue, state, &app, chat, message_id, callback,
+        )
+        .await
+    } else {
+        let private = ChatId(member.user.telegram_id);
+        messages::role_taken_away(&bot, private, &member, &dialogue).await
+    };
     let mut answer = bot.answer_callback_query(query.id.clone());
     let outcome = match outcome {
         // A button in a group whose dialogue goes on privately, from someone the bot may not
