@@ -1,8 +1,6 @@
 //! The operator's command line (SPEC 1.5, part 3 configuration), run as a separate process.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use repair_bot::db::migrations::Catalog;
 
 #[test]

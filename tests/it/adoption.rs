@@ -2,11 +2,9 @@
 //! schema of a fresh database and keeps every row; dangling references are carried over by
 //! rule; anything unknown is refused without touching the file.
 
-mod common;
-
 use std::fs;
 
-use common::*;
+use crate::support::*;
 use repair_bot::db::backup;
 use repair_bot::db::fault;
 use repair_bot::db::migrations::Catalog;

@@ -3,12 +3,10 @@
 //! nothing behind, and databases newer than the binary, edited migrations or a held lock are
 //! refused without a change.
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 
-use common::*;
+use crate::support::*;
 use repair_bot::db::backup;
 use repair_bot::db::connection::DatabaseLock;
 use repair_bot::db::migrations::{self, Catalog, MigrationSource};

@@ -95,7 +95,7 @@ fn respond(method: &str, log: &Log) -> String {
 fn bot_adopts_the_old_database_then_answers_start() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bot_database.db");
-    let legacy = include_str!("fixtures/legacy/C.sql");
+    let legacy = include_str!("../fixtures/legacy/C.sql");
     SqliteConnection::establish(db.to_str().unwrap())
         .unwrap()
         .batch_execute(legacy)

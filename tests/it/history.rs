@@ -3,13 +3,11 @@
 //! `audit_log.details`) and shown in Russian with rubles; rows written the old way (English
 //! notes, raw kopecks) still read in Russian.
 
-mod common;
-
 use std::collections::BTreeSet;
 
+use crate::support::Sandbox;
 use chrono::{NaiveDateTime, TimeDelta};
 use chrono_tz::Europe::Moscow;
-use common::Sandbox;
 use diesel::prelude::*;
 use repair_bot::bot::texts;
 use repair_bot::db::migrations::Catalog;

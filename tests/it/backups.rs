@@ -1,13 +1,11 @@
 //! Backups (SPEC 1.4): verified online copies, retention, restore, and what happens when the
 //! backup folder cannot be written (no backup, no migration).
 
-mod common;
-
 use std::fs;
 use std::thread::sleep;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use repair_bot::db::backup::{self, BackupPolicy, BackupReason};
 use repair_bot::db::connection::DatabaseLock;
 use repair_bot::db::migrations::Catalog;

@@ -2,9 +2,7 @@
 //! address fragments in any letter case (Cyrillic included, "ё" = "е"), keyset pages that
 //! neither repeat nor skip while orders are added, and query plans that use the indexes.
 
-mod common;
-
-use common::Sandbox;
+use crate::support::Sandbox;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use repair_bot::db::migrations::Catalog;

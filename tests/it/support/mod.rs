@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: a temporary sandbox per test (database file and
 //! backup folder), the legacy fixtures, small SQL readers and the CLI runner.
 //!
-//! Every test file compiles this module on its own and uses only part of it.
+//! Every test module of the crate uses only part of it.
 #![allow(dead_code)]
 
 use std::fs;
