@@ -1,17 +1,29 @@
 //! The Telegram side: one dptree handler tree ([`schema`]), dialogues stored in the database,
 //! cards and notifications, and the periodic jobs (reminders, SLA alerts, daily backup).
 
+//! Features, each with its typed steps and its buttons routed in [`schema`]: `start` (commands,
+//! the main menu, Cancel and fallbacks), `intake`, `order_actions`, `closing`, `editing`,
+//! `masters`, `lists` (lists and search), `report_screens`, and `jobs` (periodic work).
+//! Shared by them: `context` (the one handler context), `cards`, `keyboards`, `texts`,
+//! `callbacks`, `state`, `notify`.
+
 pub mod buttons;
 pub mod callbacks;
 pub mod cards;
+pub mod closing;
 pub mod config;
+pub mod context;
+pub mod editing;
+pub mod intake;
 pub mod jobs;
 pub mod keyboards;
 pub mod lists;
-pub mod messages;
+pub mod masters;
 pub mod notify;
+pub mod order_actions;
 pub mod polling;
 pub mod report_screens;
+pub mod start;
 pub mod state;
 pub mod texts;
 
@@ -32,6 +44,7 @@ use crate::domain::status::{Actor, Role};
 use crate::store::dialogues::DbStorage;
 use crate::store::users::{self, Contact, Member};
 pub use config::BotConfig;
+use context::{Ctx, Typed};
 use state::State;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -74,23 +87,41 @@ pub enum Command {
 }
 
 /// The whole routing. Every private message and every button press first registers the
-/// sender and resolves their roles (`Member`), then enters the chat's dialogue; what is not
-/// handled by a command, a dialogue step or a menu button gets an explicit answer.
+/// sender and resolves their roles (`Member`), then reads the person's dialogue and builds the
+/// handler context ([`context::Ctx`]); then each feature's branch takes what is its own (a
+/// dialogue step by `case![State::…]`, a button by `case![Callback::…]`, a menu button by
+/// its text). What no feature takes gets an explicit answer.
 pub fn schema() -> UpdateHandler<BoxError> {
+    let typed = dptree::filter_map(|message: Message| {
+        message.text().map(|text| Typed(text.trim().to_owned()))
+    })
+    .branch(dptree::filter(|typed: Typed| typed.0 == texts::BUTTON_CANCEL).endpoint(start::cancel))
+    .branch(dptree::filter(start::dialogue_not_permitted).endpoint(start::role_taken_away))
+    .branch(dptree::case![State::Idle].chain(start::menu()))
+    .branch(intake::typed())
+    .branch(order_actions::typed())
+    .branch(closing::typed())
+    .branch(editing::typed())
+    .branch(masters::typed())
+    .branch(lists::typed())
+    .branch(report_screens::typed())
+    .branch(dptree::endpoint(start::not_understood));
     let messages = Update::filter_message()
         .filter(|message: Message| message.chat.is_private())
         .filter_map_async(identify_sender)
         .enter_dialogue::<Message, DbStorage<State>, State>()
+        .map(Ctx::for_message)
         .branch(
             dptree::entry()
                 .filter_command::<Command>()
-                .endpoint(messages::command),
+                .endpoint(start::command),
         )
         .branch(
             dptree::filter(|message: Message| message.shared_chat().is_some())
-                .endpoint(messages::chat_shared),
+                .endpoint(masters::chat_shared),
         )
-        .branch(dptree::endpoint(messages::text));
+        .branch(typed)
+        .branch(dptree::endpoint(start::not_text));
     // A button may sit in a work group, but the dialogue it starts (a reason, the amounts)
     // continues in the presser's private chat: the dialogue is keyed by the user, not the chat.
     let buttons = Update::filter_callback_query()
@@ -99,7 +130,8 @@ pub fn schema() -> UpdateHandler<BoxError> {
             Dialog::new(storage, ChatId(query.from.id.0 as i64))
         })
         .filter_map_async(|dialogue: Dialog| async move { dialogue.get_or_default().await.ok() })
-        .endpoint(buttons::pressed);
+        .map(Ctx::for_press)
+        .chain(buttons::routes());
     dptree::entry().branch(messages).branch(buttons)
 }
 

@@ -49,6 +49,7 @@ struct Handling {
     deps: DependencyMap,
     bot: Bot,
     app: App,
+    storage: Arc<DbStorage<super::state::State>>,
 }
 
 /// Asks Telegram who the bot is, retrying network trouble with back-off until it answers or a
@@ -101,7 +102,7 @@ pub async fn run(
 ) -> Result<(), PollingError> {
     let storage = DbStorage::<super::state::State>::new(app.pool.clone(), app.clock.clone());
     let handler = Arc::new(super::schema());
-    let deps = dptree::deps![bot.clone(), app.clone(), storage, me];
+    let deps = dptree::deps![bot.clone(), app.clone(), storage.clone(), me];
     dptree::type_check(
         handler.sig(),
         &deps,
@@ -112,6 +113,7 @@ pub async fn run(
         deps,
         bot: bot.clone(),
         app: app.clone(),
+        storage,
     };
     // Telegram keeps unacknowledged updates: starting from 0 asks for all of them.
     let mut offset: i32 = 0;
@@ -251,9 +253,17 @@ fn sender_key(update: &Update) -> i64 {
 async fn handle_one(handling: &Handling, update: Update) {
     let id = update.id.0;
     let user = update.from().map(|u| ChatId(u.id.0 as i64));
+    let press = match &update.kind {
+        teloxide::types::UpdateKind::CallbackQuery(query) => Some(query.clone()),
+        _ => None,
+    };
     let mut deps = handling.deps.clone();
     deps.insert(update);
-    match handling.handler.dispatch(deps).await {
+    let mut outcome = handling.handler.dispatch(deps).await;
+    if let Some(query) = press {
+        outcome = super::buttons::answer(&handling.bot, &handling.storage, &query, outcome).await;
+    }
+    match outcome {
         ControlFlow::Break(Ok(())) => {}
         ControlFlow::Break(Err(error)) => {
             log::error!("handler failed on update {id}: {error}");
@@ -262,7 +272,7 @@ async fn handle_one(handling: &Handling, update: Update) {
                 super::notify::send_logged(&handling.bot, chat, texts::TRY_AGAIN_LATER, None).await;
             }
         }
-        ControlFlow::Continue(_) => log::debug!("update {id} not handled (no private sender)"),
+        ControlFlow::Continue(_) => log::debug!("update {id} not handled (not ours to answer)"),
     }
     let now = handling.app.now();
     if let Err(error) = handling

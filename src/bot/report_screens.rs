@@ -1,86 +1,90 @@
 //! Reports for dispatchers and admins (a message and an .xlsx file), a master's own
 //! statistics, and the daily summary text.
 
+use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::InputFile;
 
-use super::{keyboards, reply, texts, App, Dialog, HandlerResult};
-use crate::domain::period::{utc_range, Period};
+use super::callbacks::Callback;
+use super::context::{Ctx, Typed};
+use super::state::State;
+use super::{keyboards, texts, BoxError, HandlerResult};
+use crate::domain::period::{parse_custom, utc_range, Period};
 use crate::reports::xlsx;
 use crate::store::reports;
-use crate::store::users::Member;
 
-/// Asks which period (staff only).
-pub async fn ask_period(bot: &Bot, chat: ChatId, member: &Member) -> HandlerResult {
-    if !member.is_staff() {
-        return reply(bot, chat, texts::NO_ACCESS, None).await;
+/// Dates typed for a report of one's own period.
+pub fn typed() -> UpdateHandler<BoxError> {
+    dptree::case![State::ReportPeriod].endpoint(|ctx: Ctx, typed: Typed| async move {
+        match parse_custom(&typed.0) {
+            Some((from, to)) => {
+                ctx.end_dialogue().await?;
+                send(&ctx, Period::Custom { from, to }).await
+            }
+            None => super::start::again(&ctx, texts::PERIOD_INVALID).await,
+        }
+    })
+}
+
+pub fn pressed() -> UpdateHandler<BoxError> {
+    dptree::case![Callback::Report(index)].endpoint(period_chosen)
+}
+
+/// «📊 Отчёты»: asks which period (staff only).
+pub async fn ask_period(ctx: Ctx) -> HandlerResult {
+    if !ctx.is_staff() {
+        return ctx.reply(texts::NO_ACCESS, None).await;
     }
-    reply(
-        bot,
-        chat,
-        texts::ASK_PERIOD,
-        Some(keyboards::periods().into()),
-    )
-    .await
+    let markup = keyboards::periods().into();
+    ctx.reply(texts::ASK_PERIOD, Some(markup)).await
 }
 
 /// A period button: a fixed period is reported at once; the last one asks for dates.
-pub async fn period_chosen(
-    bot: &Bot,
-    app: &App,
-    chat: ChatId,
-    member: &Member,
-    dialogue: &Dialog,
-    index: usize,
-) -> HandlerResult {
-    if !member.is_staff() {
-        return reply(bot, chat, texts::NO_ACCESS, None).await;
+async fn period_chosen(ctx: Ctx, index: usize) -> HandlerResult {
+    if !ctx.is_staff() {
+        return ctx.reply(texts::NO_ACCESS, None).await;
     }
     match keyboards::REPORT_PERIODS.get(index) {
-        Some(period) => send(bot, app, chat, *period).await,
+        Some(period) => send(&ctx, *period).await,
         None => {
-            dialogue.update(super::state::State::ReportPeriod).await?;
-            reply(
-                bot,
-                chat,
-                texts::ASK_CUSTOM_PERIOD,
-                Some(keyboards::cancel_only().into()),
-            )
-            .await
+            ctx.enter(State::ReportPeriod).await?;
+            let markup = keyboards::cancel_only().into();
+            ctx.reply(texts::ASK_CUSTOM_PERIOD, Some(markup)).await
         }
     }
 }
 
 /// The report as a message and as a spreadsheet.
-pub async fn send(bot: &Bot, app: &App, chat: ChatId, period: Period) -> HandlerResult {
-    let (from, to) = utc_range(period, app.clock.now(), app.config.timezone);
-    let report = app.db(move |conn| reports::report(conn, from, to)).await?;
+async fn send(ctx: &Ctx, period: Period) -> HandlerResult {
+    let (from, to) = utc_range(period, ctx.app.clock.now(), ctx.app.config.timezone);
+    let report = ctx
+        .app
+        .db(move |conn| reports::report(conn, from, to))
+        .await?;
     let name = texts::period_name(period);
-    reply(bot, chat, &texts::report(&name, &report), None).await?;
+    ctx.reply(&texts::report(&name, &report), None).await?;
     let bytes = xlsx::write(&report)?;
-    bot.send_document(
-        chat,
-        InputFile::memory(bytes).file_name(texts::report_file_name(&name)),
-    )
-    .await?;
+    let file = InputFile::memory(bytes).file_name(texts::report_file_name(&name));
+    ctx.bot.send_document(ctx.chat, file).await?;
     Ok(())
 }
 
 /// A master's own figures for today and this month.
-pub async fn my_stats(bot: &Bot, app: &App, chat: ChatId, member: &Member) -> HandlerResult {
-    let Some(master_id) = member.master.as_ref().map(|m| m.id) else {
-        return reply(bot, chat, texts::NO_ACCESS, None).await;
+pub async fn my_stats(ctx: Ctx) -> HandlerResult {
+    let Some(master_id) = ctx.member.master.as_ref().map(|m| m.id) else {
+        return ctx.reply(texts::NO_ACCESS, None).await;
     };
-    let now = app.clock.now();
-    let tz = app.config.timezone;
+    let now = ctx.app.clock.now();
+    let tz = ctx.app.config.timezone;
     let mut text = String::new();
     for period in [Period::Today, Period::ThisMonth] {
         let (from, to) = utc_range(period, now, tz);
-        let figures = app
+        let figures = ctx
+            .app
             .db(move |conn| reports::master_stats(conn, master_id, from, to))
             .await?;
         text.push_str(&texts::my_stats(&texts::period_name(period), &figures));
         text.push_str("\n\n");
     }
-    reply(bot, chat, text.trim_end(), None).await
+    ctx.reply(text.trim_end(), None).await
 }

@@ -1,0 +1,142 @@
+//! What every handler of one update has at hand: who acts, where the update came from, their
+//! dialogue and the bot's services. Built once per update in the handler tree, so handlers take
+//! this and what their own branch extracted (a state's fields, a button's data), nothing else.
+
+use teloxide::prelude::*;
+use teloxide::types::{MessageId, ReplyMarkup};
+
+use super::state::{CardAt, State};
+use super::{keyboards, notify, roles, App, Dialog, HandlerResult};
+use crate::domain::status::{Actor, Role};
+use crate::store::users::Member;
+
+#[derive(Clone)]
+pub struct Ctx {
+    pub bot: Bot,
+    pub app: App,
+    /// The sender with the roles read for this very update.
+    pub member: Member,
+    /// Keyed by the person: a dialogue started from a group's button goes on privately.
+    pub dialogue: Dialog,
+    /// Where the update came from: the private chat, or the group of a pressed card.
+    pub chat: ChatId,
+    /// The message a pressed button sits on (None for a typed message).
+    pub pressed_on: Option<MessageId>,
+}
+
+/// The trimmed text of a typed message.
+#[derive(Clone, Debug)]
+pub struct Typed(pub String);
+
+impl Ctx {
+    pub fn for_message(
+        bot: Bot,
+        app: App,
+        member: Member,
+        dialogue: Dialog,
+        message: Message,
+    ) -> Ctx {
+        Ctx {
+            bot,
+            app,
+            member,
+            dialogue,
+            chat: message.chat.id,
+            pressed_on: None,
+        }
+    }
+
+    pub fn for_press(
+        bot: Bot,
+        app: App,
+        member: Member,
+        dialogue: Dialog,
+        query: CallbackQuery,
+    ) -> Ctx {
+        let private = ChatId(member.user.telegram_id);
+        Ctx {
+            chat: query.message.as_ref().map_or(private, |m| m.chat().id),
+            pressed_on: query.message.as_ref().map(|m| m.id()),
+            bot,
+            app,
+            member,
+            dialogue,
+        }
+    }
+
+    /// The sender's own chat with the bot.
+    pub fn private(&self) -> ChatId {
+        ChatId(self.member.user.telegram_id)
+    }
+
+    /// The card the button was pressed on, to redraw when a dialogue started from it ends.
+    pub fn card(&self) -> Option<CardAt> {
+        self.pressed_on.map(|message_id| CardAt {
+            chat: self.chat.0,
+            message_id: message_id.0,
+        })
+    }
+
+    pub fn actor(&self) -> Actor {
+        super::actor(&self.member)
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.member.has(role)
+    }
+
+    pub fn is_staff(&self) -> bool {
+        self.member.is_staff()
+    }
+
+    /// The sender's main menu (reply keyboard of their roles).
+    pub fn menu(&self) -> ReplyMarkup {
+        keyboards::main_menu(&roles(&self.member)).into()
+    }
+
+    /// Answers where the update came from.
+    pub async fn reply(&self, text: &str, markup: Option<ReplyMarkup>) -> HandlerResult {
+        self.send_to(self.chat, text, markup).await
+    }
+
+    /// Answers with the main menu under the text.
+    pub async fn reply_with_menu(&self, text: &str) -> HandlerResult {
+        self.reply(text, Some(self.menu())).await
+    }
+
+    /// A dialogue step's prompt, in the sender's private chat, with Cancel (and Skip).
+    pub async fn ask(&self, prompt: &str, skippable: bool) -> HandlerResult {
+        let markup = if skippable {
+            keyboards::skip_or_cancel()
+        } else {
+            keyboards::cancel_only()
+        };
+        self.send_to(self.private(), prompt, Some(markup.into()))
+            .await
+    }
+
+    pub async fn send_to(
+        &self,
+        chat: ChatId,
+        text: &str,
+        markup: Option<ReplyMarkup>,
+    ) -> HandlerResult {
+        notify::send(&self.bot, chat, text, markup).await?;
+        Ok(())
+    }
+
+    /// Moves the dialogue on (Idle removes it).
+    pub async fn enter(&self, state: State) -> HandlerResult {
+        self.dialogue.update(state).await?;
+        Ok(())
+    }
+
+    pub async fn end_dialogue(&self) -> HandlerResult {
+        self.dialogue.reset().await?;
+        Ok(())
+    }
+
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        self.app.now()
+    }
+}

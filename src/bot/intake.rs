@@ -1,0 +1,247 @@
+//! Order intake (SPEC 2.2): a dialogue of one step per field, a summary to confirm, then the
+//! order is saved and the other staff are told.
+
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+
+use super::callbacks::Callback;
+use super::context::{Ctx, Typed};
+use super::start::again;
+use super::state::{OrderDraft, State};
+use super::texts::{self, OrderDraftView};
+use super::{cards, keyboards, BoxError, HandlerResult};
+use crate::domain::status::Role;
+use crate::domain::validation::{self, Phone, EQUIPMENT_TYPES};
+use crate::store::orders::{self, EditableField, NewOrder};
+use crate::store::users;
+
+/// Typed steps of the intake.
+pub fn typed() -> UpdateHandler<BoxError> {
+    dptree::entry()
+        .branch(dptree::case![State::Equipment].endpoint(equipment_typed))
+        .branch(dptree::case![State::Description { draft }].endpoint(
+            |ctx: Ctx, draft: OrderDraft, typed: Typed| async move {
+                step(&ctx, draft, EditableField::Description, Some(&typed.0)).await
+            },
+        ))
+        .branch(dptree::case![State::ClientName { draft }].endpoint(
+            |ctx: Ctx, draft: OrderDraft, typed: Typed| async move {
+                step(&ctx, draft, EditableField::ClientName, Some(&typed.0)).await
+            },
+        ))
+        .branch(dptree::case![State::Address { draft }].endpoint(
+            |ctx: Ctx, draft: OrderDraft, typed: Typed| async move {
+                step(&ctx, draft, EditableField::Address, Some(&typed.0)).await
+            },
+        ))
+        .branch(dptree::case![State::Phone { draft }].endpoint(
+            |ctx: Ctx, draft: OrderDraft, typed: Typed| async move {
+                step(&ctx, draft, EditableField::Phone, Some(&typed.0)).await
+            },
+        ))
+        .branch(dptree::case![State::Notes { draft }].endpoint(
+            |ctx: Ctx, draft: OrderDraft, typed: Typed| async move {
+                step(&ctx, draft, EditableField::Notes, unless_skip(&typed)).await
+            },
+        ))
+        .branch(dptree::case![State::Arrival { draft }].endpoint(
+            |ctx: Ctx, draft: OrderDraft, typed: Typed| async move {
+                step(&ctx, draft, EditableField::Arrival, unless_skip(&typed)).await
+            },
+        ))
+        .branch(dptree::case![State::Confirm { draft }].endpoint(super::start::use_buttons))
+}
+
+/// Buttons of the intake; a button whose step is over falls through to the next feature.
+pub fn pressed() -> UpdateHandler<BoxError> {
+    dptree::entry()
+        .branch(
+            dptree::case![Callback::Equipment(index)]
+                .branch(dptree::case![State::Equipment].endpoint(equipment_pressed)),
+        )
+        .branch(
+            dptree::case![Callback::Skip]
+                .branch(dptree::case![State::Notes { draft }].endpoint(
+                    |ctx: Ctx, draft: OrderDraft| async move {
+                        step(&ctx, draft, EditableField::Notes, None).await
+                    },
+                ))
+                .branch(dptree::case![State::Arrival { draft }].endpoint(
+                    |ctx: Ctx, draft: OrderDraft| async move {
+                        step(&ctx, draft, EditableField::Arrival, None).await
+                    },
+                )),
+        )
+        .branch(
+            dptree::case![Callback::Confirm].branch(
+                dptree::case![State::Confirm { draft }]
+                    .filter(|ctx: Ctx| ctx.is_staff())
+                    .endpoint(create_order),
+            ),
+        )
+}
+
+/// Skip typed as text means the same as the Skip button.
+pub fn unless_skip(typed: &Typed) -> Option<&str> {
+    (typed.0 != texts::BUTTON_SKIP).then_some(typed.0.as_str())
+}
+
+/// «📝 Новая заявка».
+pub async fn begin(ctx: Ctx) -> HandlerResult {
+    ctx.enter(State::Equipment).await?;
+    let markup = keyboards::equipment().into();
+    ctx.reply(texts::ASK_EQUIPMENT, Some(markup)).await
+}
+
+async fn equipment_typed(ctx: Ctx, typed: Typed) -> HandlerResult {
+    match validation::equipment_type(&typed.0) {
+        Some(equipment) => equipment_chosen(&ctx, equipment).await,
+        None => {
+            let markup = keyboards::equipment().into();
+            ctx.reply(texts::USE_BUTTONS, Some(markup)).await
+        }
+    }
+}
+
+async fn equipment_pressed(ctx: Ctx, index: usize) -> HandlerResult {
+    match EQUIPMENT_TYPES.get(index) {
+        Some(equipment) => equipment_chosen(&ctx, equipment).await,
+        None => super::start::step_over(ctx).await,
+    }
+}
+
+async fn equipment_chosen(ctx: &Ctx, equipment: &str) -> HandlerResult {
+    let draft = OrderDraft {
+        equipment: equipment.to_string(),
+        ..OrderDraft::default()
+    };
+    ctx.enter(State::Description { draft }).await?;
+    ctx.ask(texts::ASK_DESCRIPTION, false).await
+}
+
+/// Checks a typed value of an order field, the same way at intake and when editing: the
+/// cleaned value (None: an optional field left empty or skipped), or the message to show.
+/// `input` None means Skip.
+pub fn check_field(field: EditableField, input: Option<&str>) -> Result<Option<String>, String> {
+    let Some(input) = input else {
+        return if field.is_optional() {
+            Ok(None)
+        } else {
+            Err(texts::FIELD_REQUIRED.into())
+        };
+    };
+    let text = |result: Result<String, validation::TextError>| {
+        result.map(Some).map_err(|e| texts::text_error(&e))
+    };
+    match field {
+        EditableField::Description => text(validation::validate_description(input)),
+        EditableField::ClientName => text(validation::validate_client_name(input)),
+        EditableField::Address => text(validation::validate_address(input)),
+        EditableField::Phone => Phone::parse(input)
+            .map(|phone| Some(phone.as_str().to_string()))
+            .map_err(|e| texts::phone_error(&e)),
+        EditableField::Notes => {
+            validation::validate_notes(input).map_err(|e| texts::text_error(&e))
+        }
+        EditableField::Arrival => {
+            validation::validate_arrival(input).map_err(|e| texts::text_error(&e))
+        }
+    }
+}
+
+/// One intake step: check the value, keep it in the draft, ask for the next field (or show
+/// the summary after the last one). A bad value is explained and asked again.
+async fn step(
+    ctx: &Ctx,
+    mut draft: OrderDraft,
+    field: EditableField,
+    input: Option<&str>,
+) -> HandlerResult {
+    let value = match check_field(field, input) {
+        Ok(value) => value,
+        Err(message) => return again(ctx, &message).await,
+    };
+    let required = value.clone().unwrap_or_default();
+    let (next, prompt, skippable) = match field {
+        EditableField::Description => {
+            draft.description = required;
+            (State::ClientName { draft }, texts::ASK_CLIENT_NAME, false)
+        }
+        EditableField::ClientName => {
+            draft.client_name = required;
+            (State::Address { draft }, texts::ASK_ADDRESS, false)
+        }
+        EditableField::Address => {
+            draft.address = required;
+            (State::Phone { draft }, texts::ASK_PHONE, false)
+        }
+        EditableField::Phone => {
+            draft.phone = required;
+            (State::Notes { draft }, texts::ASK_NOTES, true)
+        }
+        EditableField::Notes => {
+            draft.notes = value;
+            (State::Arrival { draft }, texts::ASK_ARRIVAL, true)
+        }
+        EditableField::Arrival => {
+            draft.arrival = value;
+            return summary(ctx, draft).await;
+        }
+    };
+    ctx.enter(next).await?;
+    ctx.ask(prompt, skippable).await
+}
+
+async fn summary(ctx: &Ctx, draft: OrderDraft) -> HandlerResult {
+    let text = texts::order_summary(&OrderDraftView {
+        equipment: &draft.equipment,
+        description: &draft.description,
+        client_name: &draft.client_name,
+        address: &draft.address,
+        phone: &draft.phone,
+        notes: draft.notes.as_deref(),
+        arrival: draft.arrival.as_deref(),
+    });
+    ctx.enter(State::Confirm { draft }).await?;
+    let markup = keyboards::confirm_or_cancel().into();
+    ctx.reply(&text, Some(markup)).await
+}
+
+/// The confirmed intake: saves the order and tells the other staff.
+async fn create_order(ctx: Ctx, draft: OrderDraft) -> HandlerResult {
+    let new = NewOrder {
+        equipment_type: draft.equipment,
+        description: draft.description,
+        client_name: draft.client_name,
+        client_address: draft.address,
+        client_phone: draft.phone,
+        notes: draft.notes,
+        scheduled_time: draft.arrival,
+    };
+    let author = ctx.member.user.telegram_id;
+    let now = ctx.now();
+    let order = ctx
+        .app
+        .db(move |conn| orders::create(conn, &new, author, now))
+        .await?;
+    ctx.end_dialogue().await?;
+    log::info!("order {} created by {author}", order.id);
+    ctx.reply_with_menu(&texts::order_created(order.id)).await?;
+    cards::show(&ctx.bot, &ctx.app, ctx.chat, None, &order, &ctx.member).await;
+    if ctx.app.config.notify_staff_on_new_order {
+        let staff = ctx
+            .app
+            .db(|conn| users::with_roles(conn, &[Role::Admin, Role::Dispatcher]))
+            .await?;
+        let text = texts::new_order_for_staff(&order, &ctx.member.user.display_name());
+        // Announced in the background: the dispatcher's next step does not wait for everyone
+        // else's copy.
+        let bot = ctx.bot.clone();
+        tokio::spawn(async move {
+            for id in staff.into_iter().filter(|id| *id != author) {
+                super::notify::send_logged(&bot, ChatId(id), &text, None).await;
+            }
+        });
+    }
+    Ok(())
+}

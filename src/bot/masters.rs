@@ -1,0 +1,212 @@
+//! Masters for admins: the list with activate / deactivate, adding a master (a dialogue of
+//! Telegram id, phone, specialization) and binding a master's work group with the chat picker.
+
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+
+use super::callbacks::Callback;
+use super::context::{Ctx, Typed};
+use super::start::again;
+use super::state::State;
+use super::{cards, keyboards, notify, roles, texts, BoxError, HandlerResult};
+use crate::domain::status::Role;
+use crate::domain::validation::Phone;
+use crate::store::masters::{self, AddMasterError};
+use crate::store::users;
+
+pub fn typed() -> UpdateHandler<BoxError> {
+    dptree::entry()
+        .branch(dptree::case![State::MasterTelegramId].endpoint(telegram_id_given))
+        .branch(dptree::case![State::MasterPhone { telegram_id }].endpoint(phone_given))
+        .branch(
+            dptree::case![State::MasterSpecialization { telegram_id, phone }]
+                .endpoint(specialization_given),
+        )
+        .branch(
+            dptree::case![State::BindGroup { master_id }]
+                .endpoint(|ctx: Ctx| async move { ctx.reply(texts::ASK_GROUP, None).await }),
+        )
+}
+
+/// Admin-only buttons of the master cards.
+pub fn pressed() -> UpdateHandler<BoxError> {
+    let admin = |ctx: Ctx| ctx.has(Role::Admin);
+    dptree::entry()
+        .branch(
+            dptree::case![Callback::MasterActive { master_id, active }]
+                .branch(dptree::filter(admin).endpoint(set_active))
+                .branch(dptree::endpoint(no_access)),
+        )
+        .branch(
+            dptree::case![Callback::BindGroup { master_id }]
+                .branch(dptree::filter(admin).endpoint(ask_group))
+                .branch(dptree::endpoint(no_access)),
+        )
+}
+
+async fn no_access(ctx: Ctx) -> HandlerResult {
+    ctx.reply(texts::NO_ACCESS, None).await
+}
+
+/// «👷 Мастера»: every master as a card with its admin buttons.
+pub async fn list(ctx: Ctx) -> HandlerResult {
+    let all = ctx.app.db(masters::all).await?;
+    ctx.reply(&texts::masters_list_header(all.len()), None)
+        .await?;
+    for (master, user) in all {
+        let text = cards::master_text(&ctx.bot, &ctx.app, &master, &user).await?;
+        let markup = keyboards::master_admin(&master).into();
+        ctx.reply(&text, Some(markup)).await?;
+    }
+    Ok(())
+}
+
+async fn set_active(ctx: Ctx, (master_id, active): (i64, bool)) -> HandlerResult {
+    let by = ctx.member.user.telegram_id;
+    let now = ctx.now();
+    let master = ctx
+        .app
+        .db(move |conn| masters::set_active(conn, by, master_id, active, now))
+        .await?;
+    let user = ctx
+        .app
+        .db(move |conn| users::by_telegram_id(conn, master.telegram_id))
+        .await?;
+    if let (Some(user), Some(message_id)) = (user, ctx.pressed_on) {
+        let text = cards::master_text(&ctx.bot, &ctx.app, &master, &user).await?;
+        ctx.bot
+            .edit_message_text(ctx.chat, message_id, text)
+            .parse_mode(teloxide::types::ParseMode::Html)
+            .reply_markup(keyboards::master_admin(&master))
+            .await?;
+    }
+    Ok(())
+}
+
+/// «➕ Добавить мастера».
+pub async fn begin_adding(ctx: Ctx) -> HandlerResult {
+    ctx.enter(State::MasterTelegramId).await?;
+    ctx.ask(texts::ASK_MASTER_ID, false).await
+}
+
+async fn telegram_id_given(ctx: Ctx, typed: Typed) -> HandlerResult {
+    let Ok(telegram_id) = typed.0.parse::<i64>() else {
+        return again(&ctx, texts::NOT_AN_ID).await;
+    };
+    let existing = ctx
+        .app
+        .db(move |conn| {
+            Ok((
+                users::by_telegram_id(conn, telegram_id)?,
+                masters::by_telegram_id(conn, telegram_id)?,
+            ))
+        })
+        .await?;
+    match existing {
+        (None, _) => again(&ctx, &texts::unknown_user_id(telegram_id)).await,
+        (Some(_), Some(_)) => again(&ctx, &texts::already_master(telegram_id)).await,
+        (Some(_), None) => {
+            ctx.enter(State::MasterPhone { telegram_id }).await?;
+            ctx.ask(texts::ASK_MASTER_PHONE, false).await
+        }
+    }
+}
+
+async fn phone_given(ctx: Ctx, telegram_id: i64, typed: Typed) -> HandlerResult {
+    match Phone::parse(&typed.0) {
+        Ok(phone) => {
+            let phone = phone.as_str().to_string();
+            ctx.enter(State::MasterSpecialization { telegram_id, phone })
+                .await?;
+            ctx.ask(texts::ASK_MASTER_SPECIALIZATION, false).await
+        }
+        Err(error) => again(&ctx, &texts::phone_error(&error)).await,
+    }
+}
+
+async fn specialization_given(
+    ctx: Ctx,
+    (telegram_id, phone): (i64, String),
+    typed: Typed,
+) -> HandlerResult {
+    let specialization = typed.0;
+    if !(2..=200).contains(&specialization.chars().count()) {
+        return again(&ctx, texts::SPECIALIZATION_INVALID).await;
+    }
+    let by = ctx.member.user.telegram_id;
+    let now = ctx.now();
+    let added = crate::db::pool::interact(&ctx.app.pool, move |conn| {
+        masters::add(conn, by, telegram_id, &phone, &specialization, now)?;
+        Ok::<_, AddMasterError>(users::member(conn, telegram_id)?)
+    })
+    .await?;
+    ctx.end_dialogue().await?;
+    match added {
+        Ok(Some(master)) => {
+            let name = master.user.display_name();
+            ctx.reply_with_menu(&texts::master_added(&name)).await?;
+            // His menu changes now, not at his next /start.
+            let text = texts::now_a_master(&master.user, &roles(&master));
+            let private = ChatId(master.user.telegram_id);
+            let menu = keyboards::main_menu(&roles(&master)).into();
+            notify::send_logged(&ctx.bot, private, &text, Some(menu)).await;
+            Ok(())
+        }
+        Ok(None) => {
+            let name = telegram_id.to_string();
+            ctx.reply_with_menu(&texts::master_added(&name)).await
+        }
+        Err(AddMasterError::UnknownUser(id)) => {
+            ctx.reply_with_menu(&texts::unknown_user_id(id)).await
+        }
+        Err(AddMasterError::AlreadyMaster(id)) => {
+            ctx.reply_with_menu(&texts::already_master(id)).await
+        }
+        Err(AddMasterError::Db(error)) => Err(error.into()),
+    }
+}
+
+/// The admin pressed "bind work group" on a master card: Telegram's chat picker is offered.
+async fn ask_group(ctx: Ctx, master_id: i64) -> HandlerResult {
+    ctx.enter(State::BindGroup { master_id }).await?;
+    let markup = keyboards::pick_group(master_id).into();
+    ctx.reply(texts::ASK_GROUP, Some(markup)).await
+}
+
+/// The admin picked a group with the chat picker: check the bot can reach it, bind it.
+pub async fn chat_shared(ctx: Ctx, state: State, message: Message) -> HandlerResult {
+    let (State::BindGroup { master_id }, true) = (state, ctx.has(Role::Admin)) else {
+        return ctx.reply_with_menu(texts::NOT_UNDERSTOOD).await;
+    };
+    let Some(shared) = message.shared_chat() else {
+        return Ok(());
+    };
+    let group = shared.chat_id;
+    ctx.end_dialogue().await?;
+    let bot = &ctx.bot;
+    let me = bot.get_me().await?;
+    match bot.get_chat_member(group, me.id).await {
+        Ok(_) => {
+            let title = bot
+                .get_chat(group)
+                .await
+                .ok()
+                .and_then(|c| c.title().map(str::to_owned))
+                .unwrap_or_else(|| group.0.to_string());
+            let by = ctx.member.user.telegram_id;
+            let now = ctx.now();
+            ctx.app
+                .db(move |conn| masters::bind_work_chat(conn, by, master_id, group.0, now))
+                .await?;
+            ctx.reply_with_menu(&texts::group_bound(&title)).await
+        }
+        Err(error) => {
+            log::warn!(
+                "binding group {} for master {master_id} failed: {error}",
+                group.0
+            );
+            ctx.reply_with_menu(&texts::group_bind_failed(&error.to_string()))
+                .await
+        }
+    }
+}

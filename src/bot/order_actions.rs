@@ -1,0 +1,274 @@
+//! Actions on an order's card: assign, accept, decline or refuse with a reason, on site, long
+//! repair, restore. Every one goes through the order state machine; the card is redrawn where
+//! the button was and the people concerned are told.
+
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+
+use super::callbacks::Callback;
+use super::context::{Ctx, Typed};
+use super::start::again;
+use super::state::{CardAt, State};
+use super::{cards, keyboards, texts, BoxError, HandlerResult};
+use crate::db::pool;
+use crate::domain::status::{available_actions, Action, ActionKind, Denied, OrderStatus};
+use crate::store::masters;
+use crate::store::orders::{self, Move, MoveError, Order};
+
+const REASON_MAX: usize = 500;
+
+/// What a reason dialogue remembers: the order, the status its card showed, the card.
+type Asked = (i64, OrderStatus, Option<CardAt>);
+
+pub fn typed() -> UpdateHandler<BoxError> {
+    dptree::entry()
+        .branch(
+            dptree::case![State::DeclineReason {
+                order_id,
+                seen,
+                card
+            }]
+            .endpoint(|ctx: Ctx, asked: Asked, typed: Typed| async move {
+                reason_given(&ctx, asked, Action::Decline, &typed.0).await
+            }),
+        )
+        .branch(
+            dptree::case![State::RefuseReason {
+                order_id,
+                seen,
+                card
+            }]
+            .endpoint(|ctx: Ctx, asked: Asked, typed: Typed| async move {
+                reason_given(&ctx, asked, Action::Refuse, &typed.0).await
+            }),
+        )
+}
+
+pub fn pressed() -> UpdateHandler<BoxError> {
+    dptree::entry()
+        .branch(
+            dptree::case![Callback::Order {
+                order_id,
+                action,
+                seen
+            }]
+            .endpoint(button),
+        )
+        .branch(
+            dptree::case![Callback::PickMaster {
+                order_id,
+                master_id,
+                seen
+            }]
+            .endpoint(
+                |ctx: Ctx, (order_id, master_id, seen): (i64, i64, OrderStatus)| async move {
+                    let assign = Action::Assign { master_id };
+                    perform(&ctx, order_id, assign, Some(seen), None, None).await
+                },
+            ),
+        )
+        .branch(dptree::case![Callback::Card { order_id }].endpoint(show_card))
+}
+
+pub async fn load(ctx: &Ctx, order_id: i64) -> Result<Option<Order>, BoxError> {
+    Ok(ctx.app.db(move |conn| orders::get(conn, order_id)).await?)
+}
+
+async fn show_card(ctx: Ctx, order_id: i64) -> HandlerResult {
+    match load(&ctx, order_id).await? {
+        Some(order) if cards::may_view(&ctx.member, &order) => {
+            show(&ctx, &order).await;
+            Ok(())
+        }
+        Some(_) => ctx.reply(texts::NO_ACCESS, None).await,
+        None => ctx.reply(texts::ORDER_NOT_FOUND, None).await,
+    }
+}
+
+/// The card where the update came from: in place of a pressed one, else as a new message.
+async fn show(ctx: &Ctx, order: &Order) {
+    cards::show(
+        &ctx.bot,
+        &ctx.app,
+        ctx.chat,
+        ctx.pressed_on,
+        order,
+        &ctx.member,
+    )
+    .await;
+}
+
+/// An action button of a card. Actions that need more input (a master, a reason, amounts)
+/// are checked now and continue in a dialogue; the rest are performed at once.
+async fn button(ctx: Ctx, (order_id, kind, seen): (i64, ActionKind, OrderStatus)) -> HandlerResult {
+    let action = match kind {
+        ActionKind::Unassign => Action::Unassign,
+        ActionKind::Accept => Action::Accept,
+        ActionKind::GoOnsite => Action::GoOnsite,
+        ActionKind::LongRepair => Action::LongRepair,
+        ActionKind::ResumeOnsite => Action::ResumeOnsite,
+        ActionKind::Restore => Action::Restore,
+        ActionKind::Assign | ActionKind::Decline | ActionKind::Refuse | ActionKind::Close => {
+            return needs_input(&ctx, order_id, kind, seen).await;
+        }
+    };
+    perform(&ctx, order_id, action, Some(seen), None, None).await
+}
+
+async fn needs_input(
+    ctx: &Ctx,
+    order_id: i64,
+    kind: ActionKind,
+    seen: OrderStatus,
+) -> HandlerResult {
+    let Some(order) = load(ctx, order_id).await? else {
+        return ctx.reply(texts::ORDER_NOT_FOUND, None).await;
+    };
+    if order.status() != seen {
+        ctx.reply(texts::ORDER_CHANGED, None).await?;
+        return show_fresh(ctx, &order, true).await;
+    }
+    if !available_actions(&order.facts(), &ctx.actor()).contains(&kind) {
+        return ctx.reply(texts::NO_ACCESS, None).await;
+    }
+    // A dialogue goes on in the private chat, wherever the button was; the card it started
+    // from is redrawn when it ends.
+    let card = ctx.card();
+    let (state, prompt) = match kind {
+        ActionKind::Assign => return offer_masters(ctx, &order, seen).await,
+        ActionKind::Decline => (
+            State::DeclineReason {
+                order_id,
+                seen,
+                card,
+            },
+            texts::ASK_DECLINE_REASON,
+        ),
+        ActionKind::Refuse => (
+            State::RefuseReason {
+                order_id,
+                seen,
+                card,
+            },
+            texts::ASK_REFUSE_REASON,
+        ),
+        _ => (
+            State::CloseTotal {
+                order_id,
+                seen,
+                card,
+            },
+            texts::ASK_TOTAL,
+        ),
+    };
+    ctx.enter(state).await?;
+    ctx.ask(prompt, false).await
+}
+
+async fn offer_masters(ctx: &Ctx, order: &Order, seen: OrderStatus) -> HandlerResult {
+    let current = order.assigned_master_id;
+    let candidates: Vec<_> = ctx
+        .app
+        .db(masters::assignable)
+        .await?
+        .into_iter()
+        .filter(|(master, _)| Some(master.id) != current || seen == OrderStatus::New)
+        .collect();
+    if candidates.is_empty() {
+        return ctx.reply(texts::NO_MASTERS, None).await;
+    }
+    let markup = keyboards::pick_master(order.id, seen, &candidates);
+    ctx.reply(texts::PICK_MASTER, Some(markup.into())).await
+}
+
+/// After a refused or stale move: only the order's own viewers get its card back (in place
+/// of the pressed one when `in_place`).
+pub async fn show_fresh(ctx: &Ctx, order: &Order, in_place: bool) -> HandlerResult {
+    if cards::may_view(&ctx.member, order) {
+        let edit = ctx.pressed_on.filter(|_| in_place);
+        cards::show(&ctx.bot, &ctx.app, ctx.chat, edit, order, &ctx.member).await;
+    }
+    Ok(())
+}
+
+async fn reason_given(ctx: &Ctx, asked: Asked, action: Action, input: &str) -> HandlerResult {
+    if input.is_empty() {
+        return again(ctx, texts::REASON_EMPTY).await;
+    }
+    if input.chars().count() > REASON_MAX {
+        return again(ctx, texts::REASON_TOO_LONG).await;
+    }
+    let (order_id, seen, card) = asked;
+    ctx.end_dialogue().await?;
+    perform(
+        ctx,
+        order_id,
+        action,
+        Some(seen),
+        Some(input.to_string()),
+        card,
+    )
+    .await
+}
+
+/// Applies one transition through the state machine and reports it: the card is refreshed
+/// where the update came from (and at `origin`, the card a dialogue started from), the people
+/// concerned are told. Stale and forged presses change nothing and get the fresh card (if the
+/// sender may see it) or a refusal.
+pub async fn perform(
+    ctx: &Ctx,
+    order_id: i64,
+    action: Action,
+    seen: Option<OrderStatus>,
+    reason: Option<String>,
+    origin: Option<CardAt>,
+) -> HandlerResult {
+    let request = Move {
+        order_id,
+        actor: ctx.actor(),
+        action,
+        seen_status: seen,
+        reason: reason.clone(),
+        money: None,
+    };
+    let now = ctx.now();
+    let outcome = pool::interact(&ctx.app.pool, move |conn| {
+        orders::apply(conn, &request, now)
+    })
+    .await?;
+    match outcome {
+        Ok(moved) => {
+            log::info!(
+                "order {order_id}: {} -> {} by {}",
+                moved.before.status,
+                moved.after.status,
+                ctx.member.user.telegram_id
+            );
+            show(ctx, &moved.after).await;
+            if let Some(card) = origin {
+                cards::redraw(&ctx.bot, &ctx.app, card, &moved.after, &ctx.member).await;
+            }
+            let kind = action.kind();
+            cards::after_move(
+                &ctx.bot,
+                &ctx.app,
+                &moved,
+                &ctx.member,
+                kind,
+                reason.as_deref(),
+            )
+            .await;
+            Ok(())
+        }
+        Err(MoveError::Stale(order))
+        | Err(MoveError::Denied(Denied::WrongStatus { .. }, order)) => {
+            ctx.reply(texts::ORDER_CHANGED, None).await?;
+            show_fresh(ctx, &order, true).await
+        }
+        Err(MoveError::Denied(denied, _)) => ctx.reply(texts::denied(&denied), None).await,
+        Err(MoveError::NotFound) => ctx.reply(texts::ORDER_NOT_FOUND, None).await,
+        Err(MoveError::MasterUnavailable) => ctx.reply(texts::MASTER_UNAVAILABLE, None).await,
+        Err(MoveError::MoneyMissing) => ctx.reply(texts::TRY_AGAIN_LATER, None).await,
+        Err(MoveError::Db(error)) => Err(error.into()),
+    }
+}
