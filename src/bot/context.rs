@@ -2,8 +2,13 @@
 //! dialogue and the bot's services. Built once per update in the handler tree, so handlers take
 //! this and what their own branch extracted (a state's fields, a button's data), nothing else.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use teloxide::prelude::*;
 use teloxide::types::{MessageId, ReplyMarkup};
+
+use crate::store::dialogues::DbStorage;
 
 use super::state::{CardAt, State};
 use super::{keyboards, notify, roles, App, Dialog, HandlerResult};
@@ -22,6 +27,8 @@ pub struct Ctx {
     pub chat: ChatId,
     /// The message a pressed button sits on (None for a typed message).
     pub pressed_on: Option<MessageId>,
+    /// The person has no stored dialogue (Idle is no row): ending it again costs no trip.
+    idle: Arc<AtomicBool>,
 }
 
 /// The trimmed text of a typed message.
@@ -29,38 +36,51 @@ pub struct Ctx {
 pub struct Typed(pub String);
 
 impl Ctx {
+    /// `state` is the dialogue as read with the sender (no second trip for it).
     pub fn for_message(
         bot: Bot,
         app: App,
         member: Member,
-        dialogue: Dialog,
+        state: State,
+        storage: Arc<DbStorage<State>>,
         message: Message,
     ) -> Ctx {
-        Ctx {
-            bot,
-            app,
-            member,
-            dialogue,
-            chat: message.chat.id,
-            pressed_on: None,
-        }
+        Ctx::new(bot, app, member, state, storage, message.chat.id, None)
     }
 
     pub fn for_press(
         bot: Bot,
         app: App,
         member: Member,
-        dialogue: Dialog,
+        state: State,
+        storage: Arc<DbStorage<State>>,
         query: CallbackQuery,
     ) -> Ctx {
         let private = ChatId(member.user.telegram_id);
+        let chat = query.message.as_ref().map_or(private, |m| m.chat().id);
+        let pressed_on = query.message.as_ref().map(|m| m.id());
+        Ctx::new(bot, app, member, state, storage, chat, pressed_on)
+    }
+
+    fn new(
+        bot: Bot,
+        app: App,
+        member: Member,
+        state: State,
+        storage: Arc<DbStorage<State>>,
+        chat: ChatId,
+        pressed_on: Option<MessageId>,
+    ) -> Ctx {
+        // The dialogue is the person's, wherever the update came from.
+        let dialogue = Dialog::new(storage, ChatId(member.user.telegram_id));
         Ctx {
-            chat: query.message.as_ref().map_or(private, |m| m.chat().id),
-            pressed_on: query.message.as_ref().map(|m| m.id()),
             bot,
             app,
             member,
             dialogue,
+            chat,
+            pressed_on,
+            idle: Arc::new(AtomicBool::new(state == State::Idle)),
         }
     }
 
@@ -127,12 +147,19 @@ impl Ctx {
 
     /// Moves the dialogue on (Idle removes it).
     pub async fn enter(&self, state: State) -> HandlerResult {
+        if state == State::Idle {
+            return self.end_dialogue().await;
+        }
         self.dialogue.update(state).await?;
+        self.idle.store(false, Ordering::Relaxed);
         Ok(())
     }
 
     pub async fn end_dialogue(&self) -> HandlerResult {
-        self.dialogue.reset().await?;
+        if !self.idle.load(Ordering::Relaxed) {
+            self.dialogue.reset().await?;
+            self.idle.store(true, Ordering::Relaxed);
+        }
         Ok(())
     }
 

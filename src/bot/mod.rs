@@ -109,7 +109,8 @@ pub fn schema() -> UpdateHandler<BoxError> {
     let messages = Update::filter_message()
         .filter(|message: Message| message.chat.is_private())
         .filter_map_async(identify_sender)
-        .enter_dialogue::<Message, DbStorage<State>, State>()
+        .map(|sender: Sender| sender.member)
+        .map(|sender: Sender| sender.state)
         .map(Ctx::for_message)
         .branch(
             dptree::entry()
@@ -126,18 +127,24 @@ pub fn schema() -> UpdateHandler<BoxError> {
     // continues in the presser's private chat: the dialogue is keyed by the user, not the chat.
     let buttons = Update::filter_callback_query()
         .filter_map_async(identify_sender)
-        .map(|query: CallbackQuery, storage: Arc<DbStorage<State>>| {
-            Dialog::new(storage, ChatId(query.from.id.0 as i64))
-        })
-        .filter_map_async(|dialogue: Dialog| async move { dialogue.get_or_default().await.ok() })
+        .map(|sender: Sender| sender.member)
+        .map(|sender: Sender| sender.state)
         .map(Ctx::for_press)
         .chain(buttons::routes());
     dptree::entry().branch(messages).branch(buttons)
 }
 
-/// Registers the sender (refreshing names, applying ADMIN_IDS / DISPATCHER_IDS) and returns
-/// them with their roles. Updates without a sender are not ours to answer.
-async fn identify_sender(update: Update, app: App) -> Option<Member> {
+/// The sender of an update with their roles and their dialogue, read in one database trip.
+#[derive(Clone)]
+struct Sender {
+    member: Member,
+    state: State,
+}
+
+/// Registers the sender (refreshing names, applying ADMIN_IDS / DISPATCHER_IDS) and reads
+/// their roles and their dialogue (keyed by the person: a private chat's id is the user's), on
+/// one connection. Updates without a sender are not ours to answer.
+async fn identify_sender(update: Update, app: App) -> Option<Sender> {
     let from: TgUser = update.from()?.clone();
     let contact = Contact {
         telegram_id: from.id.0 as i64,
@@ -147,11 +154,16 @@ async fn identify_sender(update: Update, app: App) -> Option<Member> {
     };
     let env = app.config.env_roles.clone();
     let now = app.now();
-    match app
-        .db(move |conn| users::register(conn, &contact, &env, now))
-        .await
-    {
-        Ok(member) => Some(member),
+    let person = contact.telegram_id;
+    let identified = app
+        .db(move |conn| {
+            let member = users::register(conn, &contact, &env, now)?;
+            let state = crate::store::dialogues::read(conn, person)?.unwrap_or_default();
+            Ok(Sender { member, state })
+        })
+        .await;
+    match identified {
+        Ok(sender) => Some(sender),
         Err(error) => {
             log::error!("cannot register user {}: {error}", from.id.0);
             None

@@ -10,7 +10,7 @@ use super::{lists, masters, report_screens, roles, texts, BoxError, Command, Han
 use crate::domain::status::Role;
 use crate::store::users::Member;
 
-pub async fn command(ctx: Ctx, command: Command) -> HandlerResult {
+pub async fn command(ctx: Ctx, command: Command, state: State) -> HandlerResult {
     match command {
         Command::Start => {
             ctx.end_dialogue().await?;
@@ -18,13 +18,12 @@ pub async fn command(ctx: Ctx, command: Command) -> HandlerResult {
             ctx.reply_with_menu(&welcome).await
         }
         Command::Help => ctx.reply_with_menu(&texts::help(&roles(&ctx.member))).await,
-        Command::Cancel => cancel(ctx).await,
+        Command::Cancel => cancel(ctx, state).await,
     }
 }
 
 /// Cancel, typed, pressed or as /cancel: whatever dialogue there was ends.
-pub async fn cancel(ctx: Ctx) -> HandlerResult {
-    let state = ctx.dialogue.get().await?.unwrap_or_default();
+pub async fn cancel(ctx: Ctx, state: State) -> HandlerResult {
     ctx.end_dialogue().await?;
     let text = if state == State::Idle {
         texts::NOTHING_TO_CANCEL

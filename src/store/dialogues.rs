@@ -98,30 +98,34 @@ where
     }
 
     fn get_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<Result<Option<D>, Self::Error>> {
-        Box::pin(async move {
-            let stored: Option<String> = pool::run(&self.pool, move |conn| {
-                dialogues::table
-                    .find(chat_id.0)
-                    .select(dialogues::state)
-                    .first(conn)
-                    .optional()
-            })
-            .await?;
-            let Some(json) = stored else {
-                return Ok(None);
-            };
-            match serde_json::from_str(&json) {
-                Ok(state) => Ok(Some(state)),
-                // Saved by a version whose states were different: an error here would leave
-                // the person unanswered on every message, so they start afresh instead.
-                Err(error) => {
-                    log::warn!(
-                        "dialogue of chat {} cannot be read ({error}); it starts afresh: {json}",
-                        chat_id.0
-                    );
-                    Ok(None)
-                }
-            }
-        })
+        Box::pin(async move { Ok(pool::run(&self.pool, move |conn| read(conn, chat_id.0)).await?) })
+    }
+}
+
+/// The dialogue of a chat, on a connection the caller already holds (the handler tree reads it
+/// in the same trip as the sender's registration). None: idle, or a state this version cannot
+/// read.
+pub fn read<D: DeserializeOwned>(
+    conn: &mut SqliteConnection,
+    chat_id: i64,
+) -> QueryResult<Option<D>> {
+    let stored: Option<String> = dialogues::table
+        .find(chat_id)
+        .select(dialogues::state)
+        .first(conn)
+        .optional()?;
+    let Some(json) = stored else {
+        return Ok(None);
+    };
+    match serde_json::from_str(&json) {
+        Ok(state) => Ok(Some(state)),
+        // Saved by a version whose states were different: an error here would leave the
+        // person unanswered on every message, so they start afresh instead.
+        Err(error) => {
+            log::warn!(
+                "dialogue of chat {chat_id} cannot be read ({error}); it starts afresh: {json}"
+            );
+            Ok(None)
+        }
     }
 }
