@@ -1,5 +1,6 @@
 //! Pure business rules: order statuses and who may move them, money, input validation.
-//! No I/O here, so every rule is unit-tested without a bot or a database.
+//! No I/O here, so every rule is unit-tested without a bot or a database; `sql` only says how
+//! the values are spelled in SQL.
 
 /// The details of history and audit rows: structured, and the old English notes read back.
 pub mod history;
@@ -7,6 +8,8 @@ pub mod history;
 pub mod money;
 /// Report periods in the company's time zone, as half-open UTC ranges.
 pub mod period;
+/// The SQL spelling of statuses and roles (Diesel's ToSql / FromSql).
+pub mod sql;
 /// Order statuses, roles, and the state machine deciding every order transition.
 pub mod status;
 /// Intake checks: equipment types, text lengths, and phone normalisation.

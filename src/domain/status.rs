@@ -7,10 +7,23 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-/// An order's status, spelled in the database as [`OrderStatus::as_str`] returns.
+/// An order's status, spelled in the database as [`OrderStatus::as_str`] returns; read from
+/// SQL through [`super::sql`], where an unknown spelling is an error.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
 )]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum OrderStatus {
     New,
     Assigned,
@@ -83,8 +96,20 @@ impl FromStr for OrderStatus {
     }
 }
 
-/// A user's role, spelled in the database as [`Role::as_str`] returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A user's role, spelled in the database as [`Role::as_str`] returns (see [`super::sql`]).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Role {
     Admin,
     Dispatcher,

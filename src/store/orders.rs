@@ -21,7 +21,7 @@ pub struct Order {
     pub client_name: String,
     pub client_address: String,
     pub client_phone: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub assigned_master_id: Option<i64>,
     pub dispatcher_id: Option<i64>,
     pub notes: Option<String>,
@@ -39,9 +39,8 @@ pub struct Order {
 }
 
 impl Order {
-    /// The status as an enum; the CHECK constraint guarantees one of the seven.
     pub fn status(&self) -> OrderStatus {
-        self.status.parse().unwrap_or(OrderStatus::New)
+        self.status
     }
 
     pub fn facts(&self) -> OrderFacts {

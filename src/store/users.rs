@@ -94,11 +94,11 @@ pub fn by_telegram_id(conn: &mut SqliteConnection, telegram_id: i64) -> QueryRes
 }
 
 pub fn roles_of(conn: &mut SqliteConnection, telegram_id: i64) -> QueryResult<BTreeSet<Role>> {
-    let names: Vec<String> = user_roles::table
+    let roles: Vec<Role> = user_roles::table
         .filter(user_roles::telegram_id.eq(telegram_id))
         .select(user_roles::role)
         .load(conn)?;
-    Ok(names.iter().filter_map(|name| name.parse().ok()).collect())
+    Ok(roles.into_iter().collect())
 }
 
 pub fn member(conn: &mut SqliteConnection, telegram_id: i64) -> QueryResult<Option<Member>> {

@@ -19,7 +19,7 @@ fn order(status: OrderStatus) -> Order {
         client_name: "Анна".into(),
         client_address: "ул. Лесная, 5".into(),
         client_phone: "+79001234567".into(),
-        status: status.as_str().into(),
+        status,
         assigned_master_id: None,
         dispatcher_id: Some(1),
         notes: None,

@@ -1,0 +1,85 @@
+//! How domain values are spelled in SQL: each is written and read by Diesel as its exact
+//! database spelling. A value in the database that is not one of them is an error naming it
+//! (a silent default would, say, show a closed order as new and offer its buttons again).
+
+use diesel::deserialize::{self, FromSql};
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::Text;
+use diesel::sqlite::{Sqlite, SqliteValue};
+
+use super::status::{OrderStatus, Role};
+
+/// Text spelling through `as_str` and `FromStr`.
+macro_rules! spelled_as_text {
+    ($type:ty) => {
+        impl ToSql<Text, Sqlite> for $type {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+                out.set_value(self.as_str());
+                Ok(IsNull::No)
+            }
+        }
+
+        impl FromSql<Text, Sqlite> for $type {
+            fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+                let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
+                Ok(text.parse::<$type>()?)
+            }
+        }
+    };
+}
+
+spelled_as_text!(OrderStatus);
+spelled_as_text!(Role);
+
+#[cfg(test)]
+mod tests {
+    use diesel::dsl::sql;
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    use super::*;
+
+    fn read<T>(literal: &str) -> QueryResult<T>
+    where
+        T: FromSql<Text, Sqlite> + 'static,
+        T: diesel::deserialize::FromSqlRow<Text, Sqlite>,
+    {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        diesel::select(sql::<Text>(literal)).get_result(&mut conn)
+    }
+
+    #[test]
+    fn every_status_and_role_goes_through_sql_and_back() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        for status in OrderStatus::ALL {
+            let back: OrderStatus = diesel::select(status.into_sql::<Text>())
+                .get_result(&mut conn)
+                .unwrap();
+            assert_eq!(back, status);
+        }
+        for role in Role::ALL {
+            let back: Role = diesel::select(role.into_sql::<Text>())
+                .get_result(&mut conn)
+                .unwrap();
+            assert_eq!(back, role);
+        }
+    }
+
+    #[test]
+    fn an_unknown_spelling_in_the_database_is_an_error_naming_it() {
+        // Diesel names the column in its message and keeps ours as the source.
+        let chain = |error: diesel::result::Error| {
+            let mut text = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        };
+        let error = chain(read::<OrderStatus>("'new'").unwrap_err());
+        assert!(error.contains("unknown order status \"new\""), "{error}");
+        let error = chain(read::<Role>("'OWNER'").unwrap_err());
+        assert!(error.contains("unknown role \"OWNER\""), "{error}");
+    }
+}
