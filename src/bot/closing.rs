@@ -115,10 +115,10 @@ async fn close(ctx: Ctx, has_review: bool, amounts: Amounts) -> HandlerResult {
         return ctx.reply(texts::MATERIALS_ABOVE_TOTAL, None).await;
     };
     let money = ClosingMoney {
-        total: breakdown.total.get(),
-        materials: breakdown.materials.get(),
-        master_share: breakdown.master.get(),
-        company_share: breakdown.company.get(),
+        total: breakdown.total,
+        materials: breakdown.materials,
+        master_share: breakdown.master,
+        company_share: breakdown.company,
         has_review,
     };
     let request = Move {

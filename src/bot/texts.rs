@@ -270,11 +270,7 @@ pub fn order_card(
         }
     }
     if let (Some(total), Some(materials)) = (order.total_kopecks, order.materials_kopecks) {
-        text.push_str(&format!(
-            "Сумма: {}, материалы: {}\n",
-            Kopecks(total),
-            Kopecks(materials)
-        ));
+        text.push_str(&format!("Сумма: {total}, материалы: {materials}\n"));
     }
     text.push_str(&format!("Создана: {}", local_time(order.created_at, tz)));
     text

@@ -8,7 +8,7 @@ pub mod history;
 pub mod money;
 /// Report periods in the company's time zone, as half-open UTC ranges.
 pub mod period;
-/// The SQL spelling of statuses and roles (Diesel's ToSql / FromSql).
+/// The SQL spelling of statuses, roles and money (Diesel's ToSql / FromSql).
 pub mod sql;
 /// Order statuses, roles, and the state machine deciding every order transition.
 pub mod status;

@@ -6,8 +6,21 @@ use std::fmt;
 use std::iter::Sum;
 use std::ops::{Add, AddAssign, Sub};
 
-/// An amount of money in kopecks (1 ruble = 100 kopecks).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// An amount of money in kopecks (1 ruble = 100 kopecks); a BIGINT in SQL (see `domain::sql`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::BigInt)]
 pub struct Kopecks(pub i64);
 
 const KOPECKS_PER_RUBLE: i64 = 100;

@@ -4,9 +4,10 @@
 
 use diesel::deserialize::{self, FromSql};
 use diesel::serialize::{self, IsNull, Output, ToSql};
-use diesel::sql_types::Text;
+use diesel::sql_types::{BigInt, Text};
 use diesel::sqlite::{Sqlite, SqliteValue};
 
+use super::money::Kopecks;
 use super::status::{OrderStatus, Role};
 
 /// Text spelling through `as_str` and `FromStr`.
@@ -31,12 +32,24 @@ macro_rules! spelled_as_text {
 spelled_as_text!(OrderStatus);
 spelled_as_text!(Role);
 
+/// Money is whole kopecks in an integer column: never a float on the way.
+impl ToSql<BigInt, Sqlite> for Kopecks {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.0);
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<BigInt, Sqlite> for Kopecks {
+    fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        <i64 as FromSql<BigInt, Sqlite>>::from_sql(value).map(Kopecks)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::dsl::sql;
     use diesel::prelude::*;
-    use diesel::sql_types::Text;
-
     use super::*;
 
     fn read<T>(literal: &str) -> QueryResult<T>
@@ -49,7 +62,7 @@ mod tests {
     }
 
     #[test]
-    fn every_status_and_role_goes_through_sql_and_back() {
+    fn every_status_role_and_amount_goes_through_sql_and_back() {
         let mut conn = SqliteConnection::establish(":memory:").unwrap();
         for status in OrderStatus::ALL {
             let back: OrderStatus = diesel::select(status.into_sql::<Text>())
@@ -63,6 +76,12 @@ mod tests {
                 .unwrap();
             assert_eq!(back, role);
         }
+        // The largest amount there is, to the kopeck.
+        let amount = Kopecks(10_000_000_001);
+        let back: Kopecks = diesel::select(amount.into_sql::<BigInt>())
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(back, amount);
     }
 
     #[test]

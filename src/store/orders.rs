@@ -9,6 +9,7 @@ use diesel::sqlite::Sqlite;
 use super::audit::{self, AuditAction, Entity};
 use super::{masters, users};
 use crate::domain::history::{Details, MasterRef};
+use crate::domain::money::Kopecks;
 use crate::domain::status::{decide, Action, Actor, Denied, OrderFacts, OrderStatus};
 use crate::schema::{order_status_history, orders};
 
@@ -26,10 +27,10 @@ pub struct Order {
     pub dispatcher_id: Option<i64>,
     pub notes: Option<String>,
     pub scheduled_time: Option<String>,
-    pub total_kopecks: Option<i64>,
-    pub materials_kopecks: Option<i64>,
-    pub master_share_kopecks: Option<i64>,
-    pub company_share_kopecks: Option<i64>,
+    pub total_kopecks: Option<Kopecks>,
+    pub materials_kopecks: Option<Kopecks>,
+    pub master_share_kopecks: Option<Kopecks>,
+    pub company_share_kopecks: Option<Kopecks>,
     pub has_review: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -66,10 +67,10 @@ pub struct NewOrder {
 /// Money of a closed order, in kopecks (already split by `domain::money`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClosingMoney {
-    pub total: i64,
-    pub materials: i64,
-    pub master_share: i64,
-    pub company_share: i64,
+    pub total: Kopecks,
+    pub materials: Kopecks,
+    pub master_share: Kopecks,
+    pub company_share: Kopecks,
     pub has_review: bool,
 }
 
@@ -309,10 +310,10 @@ fn describe(
             AuditAction::OrderClosed,
             money.and_then(|m| {
                 json(Details::Closed {
-                    total: m.total,
-                    materials: m.materials,
-                    master_share: m.master_share,
-                    company_share: m.company_share,
+                    total: m.total.get(),
+                    materials: m.materials.get(),
+                    master_share: m.master_share.get(),
+                    company_share: m.company_share.get(),
                     review: m.has_review,
                 })
             }),

@@ -199,10 +199,10 @@ fn a_closed_order(db: &mut Db) -> i64 {
     )
     .expect("split");
     let money = ClosingMoney {
-        total: b.total.get(),
-        materials: b.materials.get(),
-        master_share: b.master.get(),
-        company_share: b.company.get(),
+        total: b.total,
+        materials: b.materials,
+        master_share: b.master,
+        company_share: b.company,
         has_review: b.has_review,
     };
     step(
