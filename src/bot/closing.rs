@@ -37,16 +37,6 @@ pub fn typed() -> UpdateHandler<BoxError> {
             }]
             .endpoint(materials_given),
         )
-        .branch(
-            dptree::case![State::CloseReview {
-                order_id,
-                seen,
-                total,
-                materials,
-                card
-            }]
-            .endpoint(super::start::use_buttons),
-        )
 }
 
 pub fn pressed() -> UpdateHandler<BoxError> {

@@ -49,7 +49,6 @@ pub fn typed() -> UpdateHandler<BoxError> {
                 step(&ctx, draft, EditableField::Arrival, unless_skip(&typed)).await
             },
         ))
-        .branch(dptree::case![State::Confirm { draft }].endpoint(super::start::use_buttons))
 }
 
 /// Buttons of the intake; a button whose step is over falls through to the next feature.

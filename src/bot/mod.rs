@@ -105,6 +105,7 @@ pub fn schema() -> UpdateHandler<BoxError> {
     .branch(masters::typed())
     .branch(lists::typed())
     .branch(report_screens::typed())
+    .branch(dptree::filter(|state: State| state.takes_buttons_only()).endpoint(start::use_buttons))
     .branch(dptree::endpoint(start::not_understood));
     let messages = Update::filter_message()
         .filter(|message: Message| message.chat.is_private())

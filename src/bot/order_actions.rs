@@ -20,28 +20,26 @@ const REASON_MAX: usize = 500;
 /// What a reason dialogue remembers: the order, the status its card showed, the card.
 type Asked = (i64, OrderStatus, Option<CardAt>);
 
+/// A typed reason, for a decline or a refusal.
 pub fn typed() -> UpdateHandler<BoxError> {
-    dptree::entry()
-        .branch(
-            dptree::case![State::DeclineReason {
-                order_id,
-                seen,
-                card
-            }]
-            .endpoint(|ctx: Ctx, asked: Asked, typed: Typed| async move {
-                reason_given(&ctx, asked, Action::Decline, &typed.0).await
-            }),
-        )
-        .branch(
-            dptree::case![State::RefuseReason {
-                order_id,
-                seen,
-                card
-            }]
-            .endpoint(|ctx: Ctx, asked: Asked, typed: Typed| async move {
-                reason_given(&ctx, asked, Action::Refuse, &typed.0).await
-            }),
-        )
+    dptree::filter_map(|state: State| match state {
+        State::DeclineReason {
+            order_id,
+            seen,
+            card,
+        } => Some((Action::Decline, (order_id, seen, card))),
+        State::RefuseReason {
+            order_id,
+            seen,
+            card,
+        } => Some((Action::Refuse, (order_id, seen, card))),
+        _ => None,
+    })
+    .endpoint(
+        |ctx: Ctx, (action, asked): (Action, Asked), typed: Typed| async move {
+            reason_given(&ctx, asked, action, &typed.0).await
+        },
+    )
 }
 
 pub fn pressed() -> UpdateHandler<BoxError> {

@@ -93,6 +93,11 @@ pub enum State {
 }
 
 impl State {
+    /// A step answered by its buttons only (the summary to confirm, the review question).
+    pub fn takes_buttons_only(&self) -> bool {
+        matches!(self, State::Confirm { .. } | State::CloseReview { .. })
+    }
+
     /// Whether `member`, with the roles read for this very update, may go on with this
     /// dialogue: a role taken away mid-dialogue (an admin's change, or a new DISPATCHER_IDS
     /// after a restart) ends it. A master's reasons and amounts are left to the order state

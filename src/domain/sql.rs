@@ -48,9 +48,9 @@ impl FromSql<BigInt, Sqlite> for Kopecks {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use diesel::dsl::sql;
     use diesel::prelude::*;
-    use super::*;
 
     fn read<T>(literal: &str) -> QueryResult<T>
     where
