@@ -52,8 +52,9 @@ impl Order {
     }
 }
 
-/// A confirmed intake dialogue.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A confirmed intake dialogue: the columns it fills.
+#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
+#[diesel(table_name = orders, check_for_backend(diesel::sqlite::Sqlite))]
 pub struct NewOrder {
     pub equipment_type: String,
     pub description: String,
@@ -64,12 +65,18 @@ pub struct NewOrder {
     pub scheduled_time: Option<String>,
 }
 
-/// Money of a closed order, in kopecks (already split by `domain::money`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Money of a closed order, in kopecks (already split by `domain::money`): the columns a
+/// closing sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsChangeset)]
+#[diesel(table_name = orders, check_for_backend(diesel::sqlite::Sqlite))]
 pub struct ClosingMoney {
+    #[diesel(column_name = total_kopecks)]
     pub total: Kopecks,
+    #[diesel(column_name = materials_kopecks)]
     pub materials: Kopecks,
+    #[diesel(column_name = master_share_kopecks)]
     pub master_share: Kopecks,
+    #[diesel(column_name = company_share_kopecks)]
     pub company_share: Kopecks,
     pub has_review: bool,
 }
@@ -112,14 +119,8 @@ pub fn create(
     conn.immediate_transaction(|conn| {
         let saved = diesel::insert_into(orders::table)
             .values((
-                orders::equipment_type.eq(&order.equipment_type),
-                orders::description.eq(&order.description),
-                orders::client_name.eq(&order.client_name),
-                orders::client_address.eq(&order.client_address),
-                orders::client_phone.eq(&order.client_phone),
-                orders::notes.eq(&order.notes),
-                orders::scheduled_time.eq(&order.scheduled_time),
-                orders::status.eq(OrderStatus::New.as_str()),
+                order,
+                orders::status.eq(OrderStatus::New),
                 orders::dispatcher_id.eq(dispatcher_id),
                 orders::created_at.eq(now),
                 orders::updated_at.eq(now),
@@ -232,15 +233,7 @@ pub fn apply(
                 .execute(conn)?;
         }
         if let Some(money) = money {
-            diesel::update(target)
-                .set((
-                    orders::total_kopecks.eq(money.total),
-                    orders::materials_kopecks.eq(money.materials),
-                    orders::master_share_kopecks.eq(money.master_share),
-                    orders::company_share_kopecks.eq(money.company_share),
-                    orders::has_review.eq(money.has_review),
-                ))
-                .execute(conn)?;
+            diesel::update(target).set(money).execute(conn)?;
         }
 
         let (audit_action, details) = describe(conn, &before, request, money.as_ref())?;
