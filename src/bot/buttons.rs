@@ -22,7 +22,7 @@ use crate::store::users::Member;
 pub fn routes() -> UpdateHandler<BoxError> {
     dptree::filter_map(|query: CallbackQuery, member: Member| {
         let callback = Callback::parse(query.data.as_deref()?)?;
-        (!member.roles.is_empty()).then_some(callback)
+        (!member.has_no_role()).then_some(callback)
     })
     .branch(dptree::filter(start::dialogue_not_permitted).endpoint(start::role_taken_away))
     .branch(order_actions::pressed())

@@ -6,7 +6,7 @@ use teloxide::types::{ChatId, InlineKeyboardMarkup, MessageId, ParseMode};
 use super::notify::send_logged;
 use super::state::CardAt;
 use super::texts::{self, esc, Audience};
-use super::{actor, keyboards, App};
+use super::{keyboards, App};
 use crate::domain::money::Breakdown;
 use crate::domain::status::{available_actions, ActionKind, Actor, Role};
 use crate::store::masters::{self, Master};
@@ -15,7 +15,7 @@ use crate::store::users::{self, Member, User};
 
 /// Whether this member may look at this order at all.
 pub fn may_view(member: &Member, order: &Order) -> bool {
-    viewer_may_see(&actor(member), order)
+    viewer_may_see(&member.acting, order)
 }
 
 /// Staff see every order; a master only his own.
@@ -132,7 +132,7 @@ async fn drawn_in(
     member: &Member,
 ) -> (String, InlineKeyboardMarkup) {
     let viewer = if chat.is_user() {
-        actor(member)
+        member.acting.clone()
     } else {
         group_audience(app, order, chat).await
     };

@@ -98,7 +98,7 @@ impl Ctx {
     }
 
     pub fn actor(&self) -> Actor {
-        super::actor(&self.member)
+        self.member.acting.clone()
     }
 
     pub fn has(&self, role: Role) -> bool {

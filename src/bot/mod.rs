@@ -40,7 +40,7 @@ use teloxide::utils::command::BotCommands;
 use crate::clock::SharedClock;
 use crate::db::pool::{self, DbPool, PoolError};
 use crate::db::startup::DatabaseSettings;
-use crate::domain::status::{Actor, Role};
+use crate::domain::status::Role;
 use crate::store::dialogues::DbStorage;
 use crate::store::users::{self, Contact, Member};
 pub use config::BotConfig;
@@ -172,16 +172,8 @@ async fn identify_sender(update: Update, app: App) -> Option<Sender> {
     }
 }
 
-pub fn actor(member: &Member) -> Actor {
-    Actor {
-        telegram_id: member.user.telegram_id,
-        roles: member.roles.clone(),
-        master_id: member.master.as_ref().map(|m| m.id),
-    }
-}
-
 pub fn roles(member: &Member) -> Vec<Role> {
-    member.roles.iter().copied().collect()
+    member.roles()
 }
 
 /// Sends an HTML reply to a chat (the answer to the user's own action: no quiet hours),

@@ -73,7 +73,7 @@ async fn help(ctx: Ctx) -> HandlerResult {
 
 /// Anything typed that no menu button or dialogue step takes.
 pub async fn not_understood(ctx: Ctx) -> HandlerResult {
-    if ctx.member.roles.is_empty() {
+    if ctx.member.has_no_role() {
         let text = texts::unknown_user(ctx.member.user.telegram_id);
         return ctx.reply(&text, None).await;
     }

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::audit::{self, AuditAction, Entity};
 use super::masters::{self, Master};
-use crate::domain::status::Role;
+use crate::domain::status::{Actor, Role};
 use crate::schema::{user_roles, users};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -67,21 +67,31 @@ impl EnvRoles {
     }
 }
 
-/// A user with everything routing needs: roles and, for masters, their masters row.
+/// A user with everything routing needs: who they are to the order state machine (`acting`:
+/// id, roles, master id) and, for masters, their masters row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub user: User,
-    pub roles: BTreeSet<Role>,
+    pub acting: Actor,
     pub master: Option<Master>,
 }
 
 impl Member {
     pub fn has(&self, role: Role) -> bool {
-        self.roles.contains(&role)
+        self.acting.roles.contains(&role)
     }
 
     pub fn is_staff(&self) -> bool {
-        self.has(Role::Admin) || self.has(Role::Dispatcher)
+        self.acting.is_staff()
+    }
+
+    /// Registered but given no role yet.
+    pub fn has_no_role(&self) -> bool {
+        self.acting.roles.is_empty()
+    }
+
+    pub fn roles(&self) -> Vec<Role> {
+        self.acting.roles.iter().copied().collect()
     }
 }
 
@@ -107,9 +117,14 @@ pub fn member(conn: &mut SqliteConnection, telegram_id: i64) -> QueryResult<Opti
     };
     let roles = roles_of(conn, telegram_id)?;
     let master = masters::by_telegram_id(conn, telegram_id)?;
+    let acting = Actor {
+        telegram_id,
+        roles,
+        master_id: master.as_ref().map(|m| m.id),
+    };
     Ok(Some(Member {
         user,
-        roles,
+        acting,
         master,
     }))
 }
@@ -183,7 +198,7 @@ fn same_names(user: &User, contact: &Contact) -> bool {
 fn roles_match_env(member: &Member, env: &EnvRoles) -> bool {
     [Role::Admin, Role::Dispatcher]
         .into_iter()
-        .all(|role| env.wanted(member.user.telegram_id, role) == Some(member.roles.contains(&role)))
+        .all(|role| env.wanted(member.user.telegram_id, role) == Some(member.has(role)))
 }
 
 pub fn grant(
