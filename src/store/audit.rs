@@ -5,7 +5,10 @@ use diesel::prelude::*;
 
 use crate::schema::audit_log;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Written through Diesel as [`AuditAction::as_str`]. Not read back as this type: adopted
+/// databases hold the old bot's own action names, which stay text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::expression::AsExpression)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum AuditAction {
     UserRegistered,
     RoleGranted,
@@ -95,7 +98,7 @@ pub fn record(
     diesel::insert_into(audit_log::table)
         .values((
             audit_log::user_id.eq(who),
-            audit_log::action.eq(action.as_str()),
+            audit_log::action.eq(action),
             audit_log::entity_type.eq(entity_type),
             audit_log::entity_id.eq(entity_id),
             audit_log::details.eq(details),
@@ -103,4 +106,14 @@ pub fn record(
         ))
         .execute(conn)
         .map(drop)
+}
+
+impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for AuditAction {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, diesel::sqlite::Sqlite>,
+    ) -> diesel::serialize::Result {
+        out.set_value(self.as_str());
+        Ok(diesel::serialize::IsNull::No)
+    }
 }

@@ -71,7 +71,7 @@ pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<(Master, User)>> {
 /// Masters an order can be given to: active, approved and still holding the MASTER role.
 pub fn assignable(conn: &mut SqliteConnection) -> QueryResult<Vec<(Master, User)>> {
     let with_role = user_roles::table
-        .filter(user_roles::role.eq(Role::Master.as_str()))
+        .filter(user_roles::role.eq(Role::Master))
         .select(user_roles::telegram_id);
     masters::table
         .inner_join(users_table::table.on(users_table::telegram_id.eq(masters::telegram_id)))

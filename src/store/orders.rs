@@ -217,7 +217,7 @@ pub fn apply(
         let target = orders::table.find(before.id);
         diesel::update(target)
             .set((
-                orders::status.eq(transition.to.as_str()),
+                orders::status.eq(transition.to),
                 orders::assigned_master_id.eq(transition.assigned_master_id),
                 orders::status_changed_at.eq(now),
                 orders::updated_at.eq(now),
@@ -338,7 +338,7 @@ fn write_history(
         .values((
             order_status_history::order_id.eq(order_id),
             order_status_history::old_status.eq(from.map(OrderStatus::as_str)),
-            order_status_history::new_status.eq(to.as_str()),
+            order_status_history::new_status.eq(to),
             order_status_history::changed_by.eq(by),
             order_status_history::changed_at.eq(now),
             order_status_history::notes.eq(notes),
@@ -412,7 +412,7 @@ fn reminders_due_query(cutoffs: &[NaiveDateTime]) -> Option<DueQuery> {
         .map(|(sent, cutoff)| -> Condition {
             Box::new(
                 orders::status
-                    .eq(OrderStatus::Assigned.as_str())
+                    .eq(OrderStatus::Assigned)
                     .and(orders::reminders_sent.eq(sent as i32))
                     .and(coalesce(orders::last_reminded_at, orders::status_changed_at).le(*cutoff)),
             )
@@ -438,7 +438,7 @@ pub fn mark_reminded(
             diesel::update(
                 orders::table
                     .filter(orders::id.eq_any(chunk))
-                    .filter(orders::status.eq(OrderStatus::Assigned.as_str())),
+                    .filter(orders::status.eq(OrderStatus::Assigned)),
             )
             .set((
                 orders::reminders_sent.eq(orders::reminders_sent + 1),
@@ -477,10 +477,10 @@ fn sla_breaches_query(status: OrderStatus, since: NaiveDateTime) -> DueQuery {
     use crate::schema::sla_alerts;
     let alerted = sla_alerts::table
         .filter(sla_alerts::order_id.eq(orders::id))
-        .filter(sla_alerts::status.eq(status.as_str()));
+        .filter(sla_alerts::status.eq(status));
     orders::table
         .select(Order::as_select())
-        .filter(orders::status.eq(status.as_str()))
+        .filter(orders::status.eq(status))
         .filter(orders::status_changed_at.le(since))
         .filter(diesel::dsl::not(diesel::dsl::exists(alerted)))
         .into_boxed()
@@ -500,7 +500,7 @@ pub fn record_sla_alerts(
             let inserted = diesel::insert_or_ignore_into(sla_alerts::table)
                 .values((
                     sla_alerts::order_id.eq(order_id),
-                    sla_alerts::status.eq(status.as_str()),
+                    sla_alerts::status.eq(status),
                     sla_alerts::alerted_at.eq(now),
                 ))
                 .execute(conn)?;

@@ -211,7 +211,7 @@ pub fn grant(
     let inserted = diesel::insert_or_ignore_into(user_roles::table)
         .values((
             user_roles::telegram_id.eq(telegram_id),
-            user_roles::role.eq(role.as_str()),
+            user_roles::role.eq(role),
             user_roles::granted_at.eq(now),
         ))
         .execute(conn)?;
@@ -238,7 +238,7 @@ pub fn revoke(
     let deleted = diesel::delete(
         user_roles::table
             .filter(user_roles::telegram_id.eq(telegram_id))
-            .filter(user_roles::role.eq(role.as_str())),
+            .filter(user_roles::role.eq(role)),
     )
     .execute(conn)?;
     if deleted > 0 {
