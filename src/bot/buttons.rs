@@ -14,7 +14,7 @@ use super::state::State;
 use super::{closing, editing, intake, lists, masters, order_actions, report_screens, start};
 use super::{texts, BoxError, HandlerResult};
 use crate::store::dialogues::DbStorage;
-use crate::store::users::Member;
+use crate::store::members::Member;
 
 /// The presses of people with a role, parsed; anything else is left unhandled and answered
 /// by [`answer`] with the same pop-up whatever the data, so that forged presses cannot tell

@@ -10,8 +10,9 @@ use super::{keyboards, App};
 use crate::domain::money::Breakdown;
 use crate::domain::status::{available_actions, ActionKind, Actor, Role};
 use crate::store::masters::{self, Master};
+use crate::store::members::Member;
 use crate::store::orders::{self, EditableField, Order};
-use crate::store::users::{self, Member, User};
+use crate::store::users::{self, User};
 
 /// Whether this member may look at this order at all.
 pub fn may_view(member: &Member, order: &Order) -> bool {

@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 
 use crate::config::{var, ConfigError};
 use crate::domain::money::{Kopecks, SharePolicy};
-use crate::store::users::EnvRoles;
+use crate::store::members::EnvRoles;
 
 #[derive(Debug, Clone)]
 pub struct BotConfig {

@@ -13,7 +13,7 @@ use crate::store::dialogues::DbStorage;
 use super::state::{CardAt, State};
 use super::{keyboards, notify, roles, App, Dialog, HandlerResult};
 use crate::domain::status::{Actor, Role};
-use crate::store::users::Member;
+use crate::store::members::Member;
 
 #[derive(Clone)]
 pub struct Ctx {

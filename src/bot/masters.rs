@@ -137,7 +137,7 @@ async fn specialization_given(
     let now = ctx.now();
     let added = crate::db::pool::interact(&ctx.app.pool, move |conn| {
         masters::add(conn, by, telegram_id, &phone, &specialization, now)?;
-        Ok::<_, AddMasterError>(users::member(conn, telegram_id)?)
+        Ok::<_, AddMasterError>(crate::store::members::member(conn, telegram_id)?)
     })
     .await?;
     ctx.end_dialogue().await?;

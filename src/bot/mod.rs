@@ -42,7 +42,7 @@ use crate::db::pool::{self, DbPool, PoolError};
 use crate::db::startup::DatabaseSettings;
 use crate::domain::status::Role;
 use crate::store::dialogues::DbStorage;
-use crate::store::users::{self, Contact, Member};
+use crate::store::members::{self, Contact, Member};
 pub use config::BotConfig;
 use context::{Ctx, Typed};
 use state::State;
@@ -158,7 +158,7 @@ async fn identify_sender(update: Update, app: App) -> Option<Sender> {
     let person = contact.telegram_id;
     let identified = app
         .db(move |conn| {
-            let member = users::register(conn, &contact, &env, now)?;
+            let member = members::register(conn, &contact, &env, now)?;
             let state = crate::store::dialogues::read(conn, person)?.unwrap_or_default();
             Ok(Sender { member, state })
         })

@@ -8,7 +8,7 @@ use super::context::{Ctx, Typed};
 use super::state::State;
 use super::{lists, masters, report_screens, roles, texts, BoxError, Command, HandlerResult};
 use crate::domain::status::Role;
-use crate::store::users::Member;
+use crate::store::members::Member;
 
 pub async fn command(ctx: Ctx, command: Command, state: State) -> HandlerResult {
     match command {

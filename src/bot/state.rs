@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::status::{OrderStatus, Role};
+use crate::store::members::Member;
 use crate::store::orders::EditableField;
-use crate::store::users::Member;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum State {

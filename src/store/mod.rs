@@ -6,6 +6,7 @@ pub mod audit;
 pub mod dialogues;
 pub mod jobs;
 pub mod masters;
+pub mod members;
 pub mod orders;
 pub mod reports;
 pub mod search;

@@ -15,7 +15,7 @@ use repair_bot::db::pool;
 use repair_bot::db::startup::{self, DatabaseSettings};
 use repair_bot::domain::money::SharePolicy;
 use repair_bot::fake_telegram::{FakeTelegram, FakeUser, SentMessage};
-use repair_bot::store::users::EnvRoles;
+use repair_bot::store::members::EnvRoles;
 use teloxide::prelude::*;
 
 const ADMIN: i64 = 1001;
