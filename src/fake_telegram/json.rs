@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::state::{FakeUser, SentMessage};
+use super::records::{FakeUser, SentMessage};
 
 pub(crate) fn user(user: &FakeUser, is_bot: bool) -> Value {
     let mut value = json!({"id": user.id, "is_bot": is_bot, "first_name": user.first_name});

@@ -18,6 +18,7 @@
 
 mod http;
 mod json;
+mod records;
 mod state;
 
 use std::fmt;
@@ -28,9 +29,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use state::{
-    CallbackAnswer, FakeError, FakeUser, Observed, RecordedCall, SentDocument, SentMessage,
-};
+pub use records::{FakeUser, SentDocument, SentMessage};
+pub use state::{CallbackAnswer, FakeError, Observed, RecordedCall};
 
 use state::{keyboard_labels, Shared};
 
