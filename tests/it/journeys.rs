@@ -735,6 +735,45 @@ async fn dispatcher_intake_validates_every_step_and_can_cancel() {
     world.stop().await;
 }
 
+/// The routing's fallbacks: what no menu button or dialogue step takes is answered, never
+/// dropped, and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_no_step_or_button_takes_gets_an_explicit_answer() {
+    use repair_bot::bot::texts;
+    let world = World::start().await;
+    world.say(&world.dispatcher, "/start").await;
+    let idle = world.say(&world.dispatcher, "привет").await;
+    assert_eq!(idle.text, texts::NOT_UNDERSTOOD);
+    // A menu button of a role the sender does not have is just text to them.
+    let other_role = world.say(&world.dispatcher, texts::MENU_MY_ORDERS).await;
+    assert_eq!(other_role.text, texts::NOT_UNDERSTOOD);
+
+    world
+        .press_menu(&world.dispatcher, texts::MENU_NEW_ORDER)
+        .await;
+    world.press(&world.dispatcher, "Холодильники").await;
+    world
+        .say(&world.dispatcher, "Не морозит морозильная камера")
+        .await;
+    world.say(&world.dispatcher, "Нина Петровна").await;
+    world
+        .say(&world.dispatcher, "ул. Лесная, д. 4, кв. 44")
+        .await;
+    world.say(&world.dispatcher, "8 (900) 123-45-67").await;
+    world.press(&world.dispatcher, "Пропустить").await;
+    world.press(&world.dispatcher, "Пропустить").await;
+    // The summary takes its buttons only.
+    let typed = world.say(&world.dispatcher, "да").await;
+    assert_eq!(typed.text, texts::USE_BUTTONS);
+    let cancelled = world.say(&world.dispatcher, "/cancel").await;
+    assert_eq!(cancelled.text, texts::CANCELLED);
+    // The summary's button after the dialogue ended.
+    let spent = world.press(&world.dispatcher, "✅ Создать заявку").await;
+    assert_eq!(spent.text, texts::STEP_OVER);
+    assert_eq!(world.scalar("SELECT COUNT(*) AS v FROM orders"), 0);
+    world.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dialogue_started_before_a_restart_continues_after_it() {
     let world = World::start().await;
