@@ -559,11 +559,15 @@ impl Day {
     /// The day's report from the database, checked against sums computed independently.
     fn report(&mut self) -> Result<(), BoxError> {
         let mut conn = self.conn()?;
-        let from = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
-            .unwrap_or_default()
-            .and_hms_opt(0, 0, 0)
-            .unwrap_or_default();
-        let to = chrono::Utc::now().naive_utc() + chrono::TimeDelta::days(1);
+        // The bot process keeps its own clock (it starts with a cleared environment, so a
+        // faked clock of ours does not reach it): the report spans every timestamp the bot
+        // could have written instead of a window around our own now.
+        let at_midnight = |year| {
+            chrono::NaiveDate::from_ymd_opt(year, 1, 1)
+                .and_then(|day| day.and_hms_opt(0, 0, 0))
+                .unwrap_or_default()
+        };
+        let (from, to) = (at_midnight(2000), at_midnight(9999));
         let lines = reports::per_master(&mut conn, from, to)?;
         let statuses = reports::per_status(&mut conn, from, to)?;
         println!("\nОтчёт за день");
