@@ -184,12 +184,7 @@ fn run_bot(settings: &DatabaseSettings, catalog: &Catalog) -> anyhow::Result<Exi
         if let Some(url) = config.api_url.clone() {
             bot = bot.set_api_url(url);
         }
-        let app = App {
-            pool,
-            config: Arc::new(config),
-            clock: Arc::new(SystemClock),
-            database: Arc::new(settings.clone()),
-        };
+        let app = App::new(pool, config, Arc::new(SystemClock), settings.clone());
         bot::run(bot, app).await?;
         anyhow::Ok(())
     })?;

@@ -118,6 +118,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        chat_id -> BigInt,
+        text -> Text,
+        reply_markup -> Nullable<Text>,
+        fallback_chat_id -> Nullable<BigInt>,
+        fallback_text -> Nullable<Text>,
+        digest_key -> Nullable<Text>,
+        digest_line -> Nullable<Text>,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        telegram_message_id -> Nullable<Integer>,
+        failed_at -> Nullable<Timestamp>,
+        failure -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     search_queries (id) {
         id -> BigInt,
         text -> Text,
@@ -168,6 +188,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     order_search,
     order_status_history,
     orders,
+    outbox,
     search_queries,
     sla_alerts,
     user_roles,

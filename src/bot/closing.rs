@@ -9,7 +9,7 @@ use super::context::{Ctx, Typed};
 use super::order_actions::show_fresh;
 use super::start::again;
 use super::state::{CardAt, State};
-use super::{cards, keyboards, texts, BoxError, HandlerResult};
+use super::{cards, keyboards, notices, outbox, texts, BoxError, HandlerResult};
 use crate::db::pool;
 use crate::domain::money::{close_order, parse_rubles, Kopecks};
 use crate::domain::status::{Action, ActionKind, OrderStatus};
@@ -120,27 +120,28 @@ async fn close(ctx: Ctx, has_review: bool, amounts: Amounts) -> HandlerResult {
         money: Some(money),
     };
     let now = ctx.now();
-    match pool::interact(&ctx.app.pool, move |conn| {
-        orders::apply(conn, &request, now)
+    let by = ctx.member.clone();
+    let closing = pool::interact(&ctx.app.pool, move |conn| {
+        orders::apply_then(conn, &request, now, |conn, moved| {
+            let told = notices::to_dispatcher(
+                &moved.after,
+                &by,
+                ActionKind::Close,
+                None,
+                Some(&breakdown),
+            );
+            outbox::queue(conn, told.as_slice(), now)
+        })
     })
-    .await?
-    {
+    .await?;
+    ctx.app.outbox.wake();
+    match closing {
         Ok(moved) => {
             ctx.reply_with_menu(&texts::breakdown(order_id, &breakdown))
                 .await?;
             if let Some(card) = card {
                 cards::redraw(&ctx.bot, &ctx.app, card, &moved.after, &ctx.member).await;
             }
-            let closed = ActionKind::Close;
-            cards::tell_dispatcher(
-                &ctx.bot,
-                &moved.after,
-                &ctx.member,
-                closed,
-                None,
-                Some(&breakdown),
-            )
-            .await;
             Ok(())
         }
         Err(MoveError::Stale(order)) | Err(MoveError::Denied(_, order)) => {

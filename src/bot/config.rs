@@ -11,6 +11,8 @@ use crate::config::{var, ConfigError};
 use crate::domain::money::{Kopecks, SharePolicy};
 use crate::store::members::EnvRoles;
 
+use super::outbox::SendLimits;
+
 #[derive(Debug, Clone)]
 pub struct BotConfig {
     pub token: String,
@@ -27,6 +29,8 @@ pub struct BotConfig {
     pub backup_at: Option<NaiveTime>,
     /// Local time of the daily summary to admins and dispatchers; None disables it.
     pub summary_at: Option<NaiveTime>,
+    /// How fast the outbox may send (Telegram's limits unless a test says otherwise).
+    pub send_limits: SendLimits,
 }
 
 /// First reminder `first` after the assignment, then each gap twice the one before it
@@ -145,6 +149,7 @@ impl BotConfig {
                 Some("off") => None,
                 _ => Some(time("DAILY_SUMMARY_TIME", "20:00")?),
             },
+            send_limits: SendLimits::default(),
         })
     }
 }

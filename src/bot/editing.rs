@@ -10,7 +10,7 @@ use super::intake::{check_field, unless_skip};
 use super::order_actions::load;
 use super::start::again;
 use super::state::State;
-use super::{cards, keyboards, texts, BoxError, HandlerResult};
+use super::{cards, keyboards, notices, outbox, texts, BoxError, HandlerResult};
 use crate::store::orders::{self, EditableField};
 
 pub fn typed() -> UpdateHandler<BoxError> {
@@ -77,17 +77,21 @@ async fn value_given(
     };
     let by = ctx.member.user.telegram_id;
     let now = ctx.now();
+    let tz = ctx.app.config.timezone;
     let edited = crate::db::pool::interact(&ctx.app.pool, move |conn| {
-        orders::edit(conn, order_id, by, field, value, now)
+        orders::edit_then(conn, order_id, by, (field, value), now, |conn, order| {
+            let owed = notices::master_of_edit(conn, tz, order, field)?;
+            outbox::queue(conn, &owed, now)
+        })
     })
     .await?;
+    ctx.app.outbox.wake();
     ctx.end_dialogue().await?;
     match edited {
         Ok(order) => {
             ctx.reply(&texts::field_changed(order_id, field), None)
                 .await?;
             cards::show(&ctx.bot, &ctx.app, ctx.chat, None, &order, &ctx.member).await;
-            cards::tell_master_of_edit(&ctx.bot, &ctx.app, &order, field).await;
             Ok(())
         }
         Err(orders::EditError::NotOpen(_)) => ctx.reply(texts::ORDER_NOT_OPEN, None).await,

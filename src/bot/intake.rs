@@ -9,7 +9,7 @@ use super::context::{Ctx, Typed};
 use super::start::again;
 use super::state::{OrderDraft, State};
 use super::texts::{self, OrderDraftView};
-use super::{cards, keyboards, BoxError, HandlerResult};
+use super::{cards, keyboards, notices, outbox, BoxError, HandlerResult};
 use crate::domain::status::Role;
 use crate::domain::validation::{self, Phone, EQUIPMENT_TYPES};
 use crate::store::orders::{self, EditableField, NewOrder};
@@ -219,28 +219,25 @@ async fn create_order(ctx: Ctx, draft: OrderDraft) -> HandlerResult {
     };
     let author = ctx.member.user.telegram_id;
     let now = ctx.now();
+    let tell_staff = ctx.app.config.notify_staff_on_new_order;
+    let by = ctx.member.clone();
     let order = ctx
         .app
-        .db(move |conn| orders::create(conn, &new, author, now))
+        .db(move |conn| {
+            orders::create_then(conn, &new, author, now, |conn, order| {
+                if !tell_staff {
+                    return Ok(());
+                }
+                let staff = users::with_roles(conn, &[Role::Admin, Role::Dispatcher])?;
+                let owed = notices::new_order_to_staff(order, &by, &staff);
+                outbox::queue(conn, &owed, now)
+            })
+        })
         .await?;
+    ctx.app.outbox.wake();
     ctx.end_dialogue().await?;
     log::info!("order {} created by {author}", order.id);
     ctx.reply_with_menu(&texts::order_created(order.id)).await?;
     cards::show(&ctx.bot, &ctx.app, ctx.chat, None, &order, &ctx.member).await;
-    if ctx.app.config.notify_staff_on_new_order {
-        let staff = ctx
-            .app
-            .db(|conn| users::with_roles(conn, &[Role::Admin, Role::Dispatcher]))
-            .await?;
-        let text = texts::new_order_for_staff(&order, &ctx.member.user.display_name());
-        // Announced in the background: the dispatcher's next step does not wait for everyone
-        // else's copy.
-        let bot = ctx.bot.clone();
-        tokio::spawn(async move {
-            for id in staff.into_iter().filter(|id| *id != author) {
-                super::notify::send_logged(&bot, ChatId(id), &text, None).await;
-            }
-        });
-    }
     Ok(())
 }

@@ -3,17 +3,18 @@
 //! with a manual clock instead of sleeping; [`run_periodically`] runs a round every half
 //! minute and stops between persons when the bot stops ([`tick_until`]). Many orders due for
 //! one person at once (downtime, an adopted database) make one summary, not a message each.
+//! A round sends nothing itself: what it owes is queued in the outbox in the transaction
+//! that counts it (a reminder counted is a reminder queued), and the outbox's sender
+//! delivers it.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeDelta};
-use teloxide::prelude::*;
 use tokio::sync::watch;
 
-use super::cards;
 use super::texts;
-use super::App;
+use super::{notices, outbox, App};
 use crate::db::backup::{self, BackupReason};
 use crate::domain::status::{OrderStatus, Role};
 use crate::store::audit::{self, AuditAction, Entity};
@@ -22,8 +23,8 @@ use crate::store::{jobs, masters, orders, users};
 
 const PERIOD: Duration = Duration::from_secs(30);
 /// After the stop signal, how long a round may go on to its next stopping point (it stops
-/// between persons) before it is dropped. A stopping process does not retry a failed send
-/// (see `notify`), so a round only runs into this when a send hangs.
+/// between persons) before it is dropped. A round only writes to the database, so it runs
+/// into this only when the database is stuck (a backup in progress).
 pub const ROUND_GRACE: Duration = Duration::from_secs(2);
 /// Up to this many due orders for one person in one round are sent one message each; more
 /// become one summary. Orders fall due at their own times and a round runs every half
@@ -49,10 +50,10 @@ pub struct TickReport {
     pub stopped: bool,
 }
 
-pub async fn run_periodically(bot: Bot, app: App, mut stop: watch::Receiver<bool>) {
+pub async fn run_periodically(app: App, mut stop: watch::Receiver<bool>) {
     loop {
         let watched = stop.clone();
-        let round = tick_until(&bot, &app, &watched);
+        let round = tick_until(&app, &watched);
         tokio::pin!(round);
         let outcome = tokio::select! {
             outcome = &mut round => Some(outcome),
@@ -93,37 +94,35 @@ fn is_quiet(app: &App, now: NaiveDateTime) -> bool {
 }
 
 /// One whole round at the clock's time.
-pub async fn tick(bot: &Bot, app: &App) -> Result<TickReport, super::BoxError> {
+pub async fn tick(app: &App) -> Result<TickReport, super::BoxError> {
     let (_never, running) = watch::channel(false);
-    tick_until(bot, app, &running).await
+    tick_until(app, &running).await
 }
 
 /// One round that, once `stop` is set, takes on no further person: each master's reminders
-/// are sent and counted together, the SLA alerts found are recorded and sent together, and
+/// are counted and queued together, the SLA alerts found are recorded and queued together, and
 /// whatever was not reached stays due for the next start.
 pub async fn tick_until(
-    bot: &Bot,
     app: &App,
     stop: &watch::Receiver<bool>,
 ) -> Result<TickReport, super::BoxError> {
     let now = app.now();
     let mut report = TickReport::default();
     if !is_quiet(app, now) {
-        report.reminded = remind(bot, app, now, stop).await?;
-        report.sla_alerted = sla_alerts(bot, app, now, stop).await?;
+        report.reminded = remind(app, now, stop).await?;
+        report.sla_alerted = sla_alerts(app, now, stop).await?;
     }
     if !stopping(stop) {
-        report.backup = daily_backup(bot, app, now).await?;
+        report.backup = daily_backup(app, now).await?;
     }
     if !stopping(stop) {
-        report.summary_sent_to = daily_summary(bot, app, now).await?;
+        report.summary_sent_to = daily_summary(app, now).await?;
     }
     report.stopped = stopping(stop);
     Ok(report)
 }
 
 async fn remind(
-    bot: &Bot,
     app: &App,
     now: NaiveDateTime,
     stop: &watch::Receiver<bool>,
@@ -147,31 +146,35 @@ async fn remind(
         if stopping(stop) {
             break;
         }
-        let found = match master_id {
-            Some(master_id) => {
-                app.db(move |conn| {
-                    let Some(master) = masters::by_id(conn, master_id)? else {
-                        return Ok(None);
-                    };
-                    Ok(users::by_telegram_id(conn, master.telegram_id)?.map(|user| (master, user)))
-                })
-                .await?
-            }
-            None => None,
-        };
-        if let Some((master, user)) = found {
-            let messages: Vec<String> = if order_ids.len() > SEPARATE_UP_TO {
-                vec![texts::reminders_summary(named(&order_ids), order_ids.len())]
-            } else {
-                order_ids.iter().map(|&id| texts::reminder(id)).collect()
-            };
-            for text in messages {
-                cards::to_master(bot, &master, &user, &text, None).await;
-            }
-        }
         let counted = order_ids.clone();
-        app.db(move |conn| orders::mark_reminded(conn, &counted, now))
-            .await?;
+        app.db(move |conn| {
+            let found = match master_id {
+                Some(master_id) => match masters::by_id(conn, master_id)? {
+                    Some(master) => {
+                        users::by_telegram_id(conn, master.telegram_id)?.map(|user| (master, user))
+                    }
+                    None => None,
+                },
+                None => None,
+            };
+            orders::mark_reminded_then(conn, &counted, now, |conn| {
+                let Some((master, user)) = found else {
+                    return Ok(());
+                };
+                let texts: Vec<String> = if counted.len() > SEPARATE_UP_TO {
+                    vec![texts::reminders_summary(named(&counted), counted.len())]
+                } else {
+                    counted.iter().map(|&id| texts::reminder(id)).collect()
+                };
+                let owed: Vec<_> = texts
+                    .iter()
+                    .map(|text| notices::to_master(&master, &user, text, None))
+                    .collect();
+                outbox::queue(conn, &owed, now)
+            })
+        })
+        .await?;
+        app.outbox.wake();
         reminded.extend(order_ids);
     }
     Ok(reminded)
@@ -183,7 +186,6 @@ fn named(order_ids: &[i64]) -> &[i64] {
 }
 
 async fn sla_alerts(
-    bot: &Bot,
     app: &App,
     now: NaiveDateTime,
     stop: &watch::Receiver<bool>,
@@ -209,26 +211,40 @@ async fn sla_alerts(
     if found.is_empty() || stopping(stop) {
         return Ok(Vec::new());
     }
-    // Recorded before sending: an alert is sent at most once even if sending fails. Once
-    // recorded, the round sends them whatever the stop says, or they would be lost.
+    // Recorded and queued together: an alert is owed exactly once, whoever else was first.
     let keys: Vec<(i64, OrderStatus)> = found
         .iter()
         .map(|(order, status, _)| (order.id, *status))
         .collect();
-    let recorded: HashSet<(i64, OrderStatus)> = app
-        .db(move |conn| orders::record_sla_alerts(conn, &keys, now))
-        .await?
-        .into_iter()
-        .collect();
-    let mut late: Vec<(Order, OrderStatus, TimeDelta)> = found
-        .into_iter()
-        .filter(|(order, status, _)| recorded.contains(&(order.id, *status)))
-        .collect();
-    late.sort_by_key(|(order, _, limit)| (order.status_changed_at + *limit, order.id));
-    let admins = app
-        .db(|conn| users::with_roles(conn, &[Role::Admin]))
+    let recorded = app
+        .db(move |conn| {
+            orders::record_sla_alerts_then(conn, &keys, now, |conn, recorded| {
+                let recorded: HashSet<&(i64, OrderStatus)> = recorded.iter().collect();
+                let mut late: Vec<&(Order, OrderStatus, TimeDelta)> = found
+                    .iter()
+                    .filter(|(order, status, _)| recorded.contains(&(order.id, *status)))
+                    .collect();
+                late.sort_by_key(|(order, _, limit)| (order.status_changed_at + *limit, order.id));
+                let messages = sla_messages(&thresholds, &late);
+                let admins = users::with_roles(conn, &[Role::Admin])?;
+                let owed: Vec<_> = messages
+                    .iter()
+                    .flat_map(|text| notices::to_each(&admins, text))
+                    .collect();
+                outbox::queue(conn, &owed, now)
+            })
+        })
         .await?;
-    let messages: Vec<String> = if late.len() > SEPARATE_UP_TO {
+    app.outbox.wake();
+    Ok(recorded)
+}
+
+/// One alert per late order, or one summary when there are many.
+fn sla_messages(
+    thresholds: &[(OrderStatus, TimeDelta)],
+    late: &[&(Order, OrderStatus, TimeDelta)],
+) -> Vec<String> {
+    if late.len() > SEPARATE_UP_TO {
         let per_status: Vec<(OrderStatus, TimeDelta, usize)> = thresholds
             .iter()
             .map(|&(status, limit)| {
@@ -243,16 +259,7 @@ async fn sla_alerts(
         late.iter()
             .map(|(order, status, limit)| texts::sla_alert_after(order, *status, *limit))
             .collect()
-    };
-    for text in &messages {
-        for admin in &admins {
-            super::notify::send_logged(bot, ChatId(*admin), text, None).await;
-        }
     }
-    Ok(late
-        .into_iter()
-        .map(|(order, status, _)| (order.id, status))
-        .collect())
 }
 
 /// Today's occurrence of a local time of day, in UTC.
@@ -281,7 +288,6 @@ async fn daily_due(
 }
 
 async fn daily_backup(
-    bot: &Bot,
     app: &App,
     now: NaiveDateTime,
 ) -> Result<Option<Result<std::path::PathBuf, String>>, super::BoxError> {
@@ -298,33 +304,32 @@ async fn daily_backup(
         Ok(path) => (AuditAction::BackupCreated, path.display().to_string()),
         Err(error) => (AuditAction::BackupFailed, error.clone()),
     };
+    let failure = result
+        .as_ref()
+        .err()
+        .map(|error| texts::backup_failed(error));
     app.db(move |conn| {
-        audit::record(conn, None, action, Entity::System, Some(details), now)?;
-        jobs::record_run(conn, DAILY_BACKUP, now)
+        conn.immediate_transaction(|conn| {
+            audit::record(conn, None, action, Entity::System, Some(details), now)?;
+            jobs::record_run(conn, DAILY_BACKUP, now)?;
+            if let Some(text) = failure {
+                let admins = users::with_roles(conn, &[Role::Admin])?;
+                outbox::queue(conn, &notices::to_each(&admins, &text), now)?;
+            }
+            Ok(())
+        })
     })
     .await?;
+    app.outbox.wake();
     match &result {
         Ok(path) => log::info!("scheduled backup written to {}", path.display()),
-        Err(error) => {
-            log::error!("scheduled backup failed: {error}");
-            let admins = app
-                .db(|conn| users::with_roles(conn, &[Role::Admin]))
-                .await?;
-            for admin in admins {
-                super::notify::send_logged(bot, ChatId(admin), &texts::backup_failed(error), None)
-                    .await;
-            }
-        }
+        Err(error) => log::error!("scheduled backup failed: {error}"),
     }
     Ok(Some(result))
 }
 
 /// The day's summary (new, open per status, closed with money) to admins and dispatchers.
-async fn daily_summary(
-    bot: &Bot,
-    app: &App,
-    now: NaiveDateTime,
-) -> Result<Option<usize>, super::BoxError> {
+async fn daily_summary(app: &App, now: NaiveDateTime) -> Result<Option<usize>, super::BoxError> {
     if !daily_due(app, now, app.config.summary_at, DAILY_SUMMARY).await? {
         return Ok(None);
     }
@@ -336,15 +341,17 @@ async fn daily_summary(
     let summary = app
         .db(move |conn| crate::store::reports::daily_summary(conn, from, to))
         .await?;
-    let staff = app
+    let text = texts::daily_summary(&summary);
+    let told = app
         .db(move |conn| {
-            jobs::record_run(conn, DAILY_SUMMARY, now)?;
-            users::with_roles(conn, &[Role::Admin, Role::Dispatcher])
+            conn.immediate_transaction(|conn| {
+                jobs::record_run(conn, DAILY_SUMMARY, now)?;
+                let staff = users::with_roles(conn, &[Role::Admin, Role::Dispatcher])?;
+                outbox::queue(conn, &notices::to_each(&staff, &text), now)?;
+                Ok(staff.len())
+            })
         })
         .await?;
-    let text = texts::daily_summary(&summary);
-    for id in &staff {
-        super::notify::send_logged(bot, ChatId(*id), &text, None).await;
-    }
-    Ok(Some(staff.len()))
+    app.outbox.wake();
+    Ok(Some(told))
 }

@@ -8,10 +8,11 @@ use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
 use super::start::again;
 use super::state::State;
-use super::{cards, keyboards, notify, roles, texts, BoxError, HandlerResult};
+use super::{cards, keyboards, outbox, roles, texts, BoxError, HandlerResult};
 use crate::domain::status::Role;
 use crate::domain::validation::Phone;
 use crate::store::masters::{self, AddMasterError};
+use crate::store::outbox::NewMessage;
 use crate::store::users;
 
 pub fn typed() -> UpdateHandler<BoxError> {
@@ -136,21 +137,28 @@ async fn specialization_given(
     let by = ctx.member.user.telegram_id;
     let now = ctx.now();
     let added = crate::db::pool::interact(&ctx.app.pool, move |conn| {
-        masters::add(conn, by, telegram_id, &phone, &specialization, now)?;
-        Ok::<_, AddMasterError>(crate::store::members::member(conn, telegram_id)?)
+        let mut added = None;
+        let details = (phone.as_str(), specialization.as_str());
+        masters::add_then(conn, by, telegram_id, details, now, |conn, _| {
+            added = crate::store::members::member(conn, telegram_id)?;
+            // His menu changes now, not at his next /start.
+            let Some(master) = &added else { return Ok(()) };
+            let mut told = NewMessage::to(
+                master.user.telegram_id,
+                texts::now_a_master(&master.user, &roles(master)),
+            );
+            told.reply_markup = outbox::markup_json(keyboards::main_menu(&roles(master)));
+            outbox::queue(conn, &[told], now)
+        })?;
+        Ok::<_, AddMasterError>(added)
     })
     .await?;
+    ctx.app.outbox.wake();
     ctx.end_dialogue().await?;
     match added {
         Ok(Some(master)) => {
             let name = master.user.display_name();
-            ctx.reply_with_menu(&texts::master_added(&name)).await?;
-            // His menu changes now, not at his next /start.
-            let text = texts::now_a_master(&master.user, &roles(&master));
-            let private = ChatId(master.user.telegram_id);
-            let menu = keyboards::main_menu(&roles(&master)).into();
-            notify::send_logged(&ctx.bot, private, &text, Some(menu)).await;
-            Ok(())
+            ctx.reply_with_menu(&texts::master_added(&name)).await
         }
         Ok(None) => {
             let name = telegram_id.to_string();

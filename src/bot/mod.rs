@@ -19,8 +19,10 @@ pub mod jobs;
 pub mod keyboards;
 pub mod lists;
 pub mod masters;
+pub mod notices;
 pub mod notify;
 pub mod order_actions;
+pub mod outbox;
 pub mod polling;
 pub mod report_screens;
 pub mod start;
@@ -58,9 +60,27 @@ pub struct App {
     pub config: Arc<BotConfig>,
     pub clock: SharedClock,
     pub database: Arc<DatabaseSettings>,
+    /// Wakes the sender of queued messages.
+    pub outbox: outbox::Outbox,
 }
 
 impl App {
+    pub fn new(
+        pool: DbPool,
+        config: BotConfig,
+        clock: SharedClock,
+        database: DatabaseSettings,
+    ) -> App {
+        let outbox = outbox::Outbox::new(config.send_limits);
+        App {
+            pool,
+            config: Arc::new(config),
+            clock,
+            database: Arc::new(database),
+            outbox,
+        }
+    }
+
     pub fn now(&self) -> NaiveDateTime {
         self.clock.now_naive()
     }
@@ -193,29 +213,62 @@ pub async fn reply(
 pub struct Serving {
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<Result<(), polling::PollingError>>,
+    sender: Delivering,
 }
 
 impl Serving {
+    /// Polls and delivers the outbox (no periodic jobs: tests run their rounds themselves).
     pub fn start(bot: Bot, app: App) -> Serving {
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let sender = Delivering::start(&bot, &app);
         let task = tokio::spawn(serve(bot, app, stopped));
-        Serving { stop, task }
+        Serving { stop, task, sender }
     }
 
     /// Drops everything at once, finishing nothing, as `kill -9` would (crash tests).
     pub fn abandon(self) {
         self.task.abort();
+        self.sender.task.abort();
     }
 
-    /// Asks polling to stop and waits for it: in-flight updates finish first.
+    /// Asks polling to stop and waits for it: in-flight updates finish first, then the
+    /// outbox delivers what is due (within its grace).
     pub async fn stop(self) -> Result<(), polling::PollingError> {
         let _ = self.stop.send(true);
-        match self.task.await {
+        let result = match self.task.await {
             Ok(result) => result,
             Err(error) => {
                 log::error!("polling task failed: {error}");
                 Ok(())
             }
+        };
+        self.sender.stop().await;
+        result
+    }
+}
+
+/// The outbox's sender in the background. It stops last, after everything that queues
+/// messages has stopped, so that what they queued on the way out is still delivered.
+struct Delivering {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Delivering {
+    fn start(bot: &Bot, app: &App) -> Delivering {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(outbox::run(bot.clone(), app.clone(), stopped));
+        Delivering { stop, task }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        let bound = outbox::DRAIN_GRACE + Duration::from_secs(1);
+        if tokio::time::timeout(bound, &mut self.task).await.is_err() {
+            self.task.abort();
+            log::warn!(
+                "outbox: sender stopped mid-send; what it sent but did not record goes again"
+            );
         }
     }
 }
@@ -243,15 +296,13 @@ pub async fn serve(
 
 /// Runs the bot until Ctrl-C or SIGTERM: in-flight updates finish (within
 /// [`polling::GRACE`]), the periodic jobs stop before their next person (within
-/// [`jobs::ROUND_GRACE`]), then return. A token Telegram rejects is an error.
+/// [`jobs::ROUND_GRACE`]), the outbox delivers what is due (within
+/// [`outbox::DRAIN_GRACE`]), then return. A token Telegram rejects is an error.
 pub async fn run(bot: Bot, app: App) -> Result<(), polling::PollingError> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let stop = Arc::new(stop);
-    let mut jobs = tokio::spawn(jobs::run_periodically(
-        bot.clone(),
-        app.clone(),
-        stopped.clone(),
-    ));
+    let delivering = Delivering::start(&bot, &app);
+    let mut jobs = tokio::spawn(jobs::run_periodically(app.clone(), stopped.clone()));
     let serving = tokio::spawn(serve(bot, app, stopped));
     let signals = tokio::spawn({
         let stop = Arc::clone(&stop);
@@ -281,6 +332,7 @@ pub async fn run(bot: Bot, app: App) -> Result<(), polling::PollingError> {
         jobs.abort();
         let _ = jobs.await;
     }
+    delivering.stop().await;
     log::info!("bot stopped");
     result
 }

@@ -9,7 +9,7 @@ use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
 use super::start::again;
 use super::state::{CardAt, State};
-use super::{cards, keyboards, texts, BoxError, HandlerResult};
+use super::{cards, keyboards, notices, outbox, texts, BoxError, HandlerResult};
 use crate::db::pool;
 use crate::domain::status::{available_actions, Action, ActionKind, Denied, OrderStatus};
 use crate::store::masters;
@@ -226,14 +226,21 @@ pub async fn perform(
         actor: ctx.actor(),
         action,
         seen_status: seen,
-        reason: reason.clone(),
+        reason,
         money: None,
     };
     let now = ctx.now();
+    let tz = ctx.app.config.timezone;
+    let by = ctx.member.clone();
     let outcome = pool::interact(&ctx.app.pool, move |conn| {
-        orders::apply(conn, &request, now)
+        orders::apply_then(conn, &request, now, |conn, moved| {
+            let reason = request.reason.as_deref();
+            let owed = notices::after_move(conn, tz, moved, &by, action.kind(), reason)?;
+            outbox::queue(conn, &owed, now)
+        })
     })
     .await?;
+    ctx.app.outbox.wake();
     match outcome {
         Ok(moved) => {
             log::info!(
@@ -246,16 +253,6 @@ pub async fn perform(
             if let Some(card) = origin {
                 cards::redraw(&ctx.bot, &ctx.app, card, &moved.after, &ctx.member).await;
             }
-            let kind = action.kind();
-            cards::after_move(
-                &ctx.bot,
-                &ctx.app,
-                &moved,
-                &ctx.member,
-                kind,
-                reason.as_deref(),
-            )
-            .await;
             Ok(())
         }
         Err(MoveError::Stale(order))

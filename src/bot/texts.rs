@@ -230,6 +230,28 @@ pub fn new_order_for_staff(order: &Order, author: &str) -> String {
     )
 }
 
+/// The digest key of staff copies of new orders: several waiting for one person go as one.
+pub const DIGEST_NEW_ORDERS: &str = "new_orders";
+
+/// A new order as one line of a digest.
+pub fn new_order_digest_line(order: &Order, author: &str) -> String {
+    format!(
+        "<b>№{}</b> от {}: {} — {}",
+        order.id,
+        esc(author),
+        esc(&order.equipment_type),
+        esc(&order.client_address)
+    )
+}
+
+/// Several waiting messages of one kind as one.
+pub fn digest(key: &str, lines: &[String]) -> String {
+    match key {
+        DIGEST_NEW_ORDERS => format!("🆕 Новые заявки ({}):\n{}", lines.len(), lines.join("\n")),
+        _ => lines.join("\n\n"),
+    }
+}
+
 /// Who looks at a card decides what it shows: masters see the phone only from ONSITE on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {

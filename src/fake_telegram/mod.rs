@@ -371,6 +371,25 @@ impl FakeTelegram {
         queue.extend(std::iter::repeat_n(error, n));
     }
 
+    /// The next `n` calls of `method` to chat `chat_id` fail with `error`; other chats are
+    /// not affected.
+    pub fn fail_next_in_chat(&self, method: &str, chat_id: i64, n: usize, error: FakeError) {
+        let mut state = self.inner.shared.lock();
+        let queue = state
+            .chat_failures
+            .entry((method.to_ascii_lowercase(), chat_id))
+            .or_default();
+        queue.extend(std::iter::repeat_n(error, n));
+    }
+
+    /// Drops the failures still queued for `method`, in any chat.
+    pub fn clear_failures(&self, method: &str) {
+        let lower = method.to_ascii_lowercase();
+        let mut state = self.inner.shared.lock();
+        state.failures.remove(&lower);
+        state.chat_failures.retain(|(m, _), _| *m != lower);
+    }
+
     /// From now on, every first hand-out of an update to the bot and every message the bot
     /// sends, edits or deletes, in the fake's order: for measuring without scanning the chats
     /// (the load sandbox). Dropping the receiver unsubscribes.

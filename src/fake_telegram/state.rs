@@ -225,6 +225,8 @@ pub(crate) struct State {
     pub calls: Vec<RecordedCall>,
     /// Lower-case method -> failures to return on its next calls.
     pub failures: HashMap<String, VecDeque<FakeError>>,
+    /// Failures of calls of a method (lowercase) to one chat, before those of the method.
+    pub chat_failures: HashMap<(String, i64), VecDeque<FakeError>>,
     /// Commands per (scope, language) as set by setMyCommands.
     commands: HashMap<String, Value>,
     pub revision: u64,
@@ -252,6 +254,7 @@ impl State {
             callback_answers: Vec::new(),
             calls: Vec::new(),
             failures: HashMap::new(),
+            chat_failures: HashMap::new(),
             commands: HashMap::new(),
             revision: 0,
             next_update_id: 1,
@@ -266,7 +269,18 @@ impl State {
     /// Records the call; returns the failure injected into it, if any.
     fn record(&mut self, request: &ApiRequest) -> Option<FakeError> {
         let lower = request.method.to_ascii_lowercase();
-        let injected = self.failures.get_mut(&lower).and_then(VecDeque::pop_front);
+        let chat = request.params.get("chat_id").and_then(|value| {
+            value
+                .as_i64()
+                .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
+        });
+        let in_chat = chat.and_then(|chat| {
+            self.chat_failures
+                .get_mut(&(lower.clone(), chat))
+                .and_then(VecDeque::pop_front)
+        });
+        let injected =
+            in_chat.or_else(|| self.failures.get_mut(&lower).and_then(VecDeque::pop_front));
         let mut chars = request.method.chars();
         let method = match chars.next() {
             Some(first) => first.to_lowercase().chain(chars).collect(),

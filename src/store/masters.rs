@@ -92,6 +92,28 @@ pub fn add(
     specialization: &str,
     now: NaiveDateTime,
 ) -> Result<Master, AddMasterError> {
+    add_then(
+        conn,
+        by,
+        telegram_id,
+        (phone, specialization),
+        now,
+        |_, _| Ok(()),
+    )
+}
+
+/// [`add`], and `then` in the same transaction (the new master's message is queued there).
+pub fn add_then<F>(
+    conn: &mut SqliteConnection,
+    by: i64,
+    telegram_id: i64,
+    (phone, specialization): (&str, &str),
+    now: NaiveDateTime,
+    then: F,
+) -> Result<Master, AddMasterError>
+where
+    F: FnOnce(&mut SqliteConnection, &Master) -> QueryResult<()>,
+{
     conn.immediate_transaction(|conn| {
         if users::by_telegram_id(conn, telegram_id)?.is_none() {
             return Err(AddMasterError::UnknownUser(telegram_id));
@@ -120,6 +142,7 @@ pub fn add(
             Some(specialization.to_string()),
             now,
         )?;
+        then(conn, &master)?;
         Ok(master)
     })
 }

@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod masters;
 pub mod members;
 pub mod orders;
+pub mod outbox;
 pub mod reports;
 pub mod search;
 pub mod updates;

@@ -116,6 +116,20 @@ pub fn create(
     dispatcher_id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<Order> {
+    create_then(conn, order, dispatcher_id, now, |_, _| Ok(()))
+}
+
+/// [`create`], and `then` in the same transaction (the staff copies are queued there).
+pub fn create_then<F>(
+    conn: &mut SqliteConnection,
+    order: &NewOrder,
+    dispatcher_id: i64,
+    now: NaiveDateTime,
+    then: F,
+) -> QueryResult<Order>
+where
+    F: FnOnce(&mut SqliteConnection, &Order) -> QueryResult<()>,
+{
     conn.immediate_transaction(|conn| {
         let saved = diesel::insert_into(orders::table)
             .values((
@@ -145,6 +159,7 @@ pub fn create(
             None,
             now,
         )?;
+        then(conn, &saved)?;
         Ok(saved)
     })
 }
@@ -193,6 +208,20 @@ pub fn apply(
     request: &Move,
     now: NaiveDateTime,
 ) -> Result<Moved, MoveError> {
+    apply_then(conn, request, now, |_, _| Ok(()))
+}
+
+/// [`apply`], and `then` in the same transaction once the move is written (the messages it
+/// owes are queued there): if `then` fails, the move is rolled back too.
+pub fn apply_then<F>(
+    conn: &mut SqliteConnection,
+    request: &Move,
+    now: NaiveDateTime,
+    then: F,
+) -> Result<Moved, MoveError>
+where
+    F: FnOnce(&mut SqliteConnection, &Moved) -> QueryResult<()>,
+{
     conn.immediate_transaction(|conn| {
         let before = get(conn, request.order_id)?.ok_or(MoveError::NotFound)?;
         if request
@@ -255,7 +284,9 @@ pub fn apply(
             now,
         )?;
         let after = get(conn, before.id)?.ok_or(MoveError::NotFound)?;
-        Ok(Moved { before, after })
+        let moved = Moved { before, after };
+        then(conn, &moved)?;
+        Ok(moved)
     })
 }
 
@@ -433,6 +464,19 @@ pub fn mark_reminded(
     order_ids: &[i64],
     now: NaiveDateTime,
 ) -> QueryResult<()> {
+    mark_reminded_then(conn, order_ids, now, |_| Ok(()))
+}
+
+/// [`mark_reminded`], and `then` in the same transaction (the reminders are queued there).
+pub fn mark_reminded_then<F>(
+    conn: &mut SqliteConnection,
+    order_ids: &[i64],
+    now: NaiveDateTime,
+    then: F,
+) -> QueryResult<()>
+where
+    F: FnOnce(&mut SqliteConnection) -> QueryResult<()>,
+{
     conn.immediate_transaction(|conn| {
         for chunk in order_ids.chunks(MAX_IDS_PER_STATEMENT) {
             diesel::update(
@@ -446,7 +490,7 @@ pub fn mark_reminded(
             ))
             .execute(conn)?;
         }
-        Ok(())
+        then(conn)
     })
 }
 
@@ -493,6 +537,20 @@ pub fn record_sla_alerts(
     alerts: &[(i64, OrderStatus)],
     now: NaiveDateTime,
 ) -> QueryResult<Vec<(i64, OrderStatus)>> {
+    record_sla_alerts_then(conn, alerts, now, |_, _| Ok(()))
+}
+
+/// [`record_sla_alerts`], and `then` with those recorded now, in the same transaction (the
+/// alerts are queued there).
+pub fn record_sla_alerts_then<F>(
+    conn: &mut SqliteConnection,
+    alerts: &[(i64, OrderStatus)],
+    now: NaiveDateTime,
+    then: F,
+) -> QueryResult<Vec<(i64, OrderStatus)>>
+where
+    F: FnOnce(&mut SqliteConnection, &[(i64, OrderStatus)]) -> QueryResult<()>,
+{
     use crate::schema::sla_alerts;
     conn.immediate_transaction(|conn| {
         let mut recorded = Vec::new();
@@ -508,6 +566,7 @@ pub fn record_sla_alerts(
                 recorded.push((order_id, status));
             }
         }
+        then(conn, &recorded)?;
         Ok(recorded)
     })
 }
@@ -581,6 +640,21 @@ pub fn edit(
     value: Option<String>,
     now: NaiveDateTime,
 ) -> Result<Order, EditError> {
+    edit_then(conn, order_id, by, (field, value), now, |_, _| Ok(()))
+}
+
+/// [`edit`], and `then` in the same transaction with the order as edited.
+pub fn edit_then<F>(
+    conn: &mut SqliteConnection,
+    order_id: i64,
+    by: i64,
+    (field, value): (EditableField, Option<String>),
+    now: NaiveDateTime,
+    then: F,
+) -> Result<Order, EditError>
+where
+    F: FnOnce(&mut SqliteConnection, &Order) -> QueryResult<()>,
+{
     conn.immediate_transaction(|conn| {
         let before = get(conn, order_id)?.ok_or(EditError::NotFound)?;
         if !before.status().is_open() {
@@ -625,6 +699,8 @@ pub fn edit(
             Some(details),
             now,
         )?;
-        get(conn, order_id)?.ok_or(EditError::NotFound)
+        let edited = get(conn, order_id)?.ok_or(EditError::NotFound)?;
+        then(conn, &edited)?;
+        Ok(edited)
     })
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{TimeDelta, TimeZone, Utc};
 use diesel::prelude::*;
 use repair_bot::bot::config::{QuietHours, ReminderPolicy, SlaPolicy};
+use repair_bot::bot::outbox::SendLimits;
 use repair_bot::bot::{self, jobs, notify, App, BotConfig};
 use repair_bot::clock::{Clock, ManualClock};
 use repair_bot::db::backup::BackupPolicy;
@@ -33,7 +34,6 @@ struct World {
     dir: tempfile::TempDir,
     settings: DatabaseSettings,
     app: App,
-    bot: Bot,
     serving: bot::Serving,
     admin: FakeUser,
     dispatcher: FakeUser,
@@ -69,6 +69,7 @@ fn config(token: &str) -> BotConfig {
         }),
         backup_at: None,
         summary_at: None,
+        send_limits: SendLimits::unlimited(),
     }
 }
 
@@ -112,12 +113,7 @@ impl World {
     ) -> World {
         drop(startup::prepare(&settings, &Catalog::embedded()).unwrap());
         let pool = pool::build(&settings.path, 2).unwrap();
-        let app = App {
-            pool,
-            config: Arc::new(config),
-            clock: Arc::new(clock.clone()),
-            database: Arc::new(settings.clone()),
-        };
+        let app = App::new(pool, config, Arc::new(clock.clone()), settings.clone());
         let bot = Bot::new(fake.token()).set_api_url(fake.url());
         let serving = bot::Serving::start(bot.clone(), app.clone());
         let admin = fake.add_user(ADMIN, "Иван", Some("admin_ivan"));
@@ -131,7 +127,6 @@ impl World {
             dir,
             settings,
             app,
-            bot,
             serving,
             admin,
             dispatcher: dispatcher_user,
@@ -239,6 +234,31 @@ impl World {
             .wait_for(chat, move |m| m.text.contains(&needle), WAIT)
             .await
             .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// One round of the periodic jobs, and what it queued delivered.
+    async fn tick(&self) -> jobs::TickReport {
+        let report = jobs::tick(&self.app).await.unwrap();
+        self.delivered().await;
+        report
+    }
+
+    /// Waits until the outbox has nothing waiting (everything queued was delivered or failed).
+    async fn delivered(&self) {
+        let deadline = std::time::Instant::now() + WAIT;
+        while self.waiting_in_outbox() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the outbox still holds {} messages",
+                self.waiting_in_outbox()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.settle().await;
+    }
+
+    fn waiting_in_outbox(&self) -> i64 {
+        self.scalar("SELECT COUNT(*) AS v FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
     }
 
     /// Lets the bot drain its queue before the next step.
@@ -1055,7 +1075,7 @@ async fn reminders_and_sla_alerts_fire_at_the_right_times_once_and_not_at_night(
     let order = world.create_order().await;
     world.assign(order, "Сергей").await;
     let start = world.clock.now();
-    let tick = || async { jobs::tick(&world.bot, &world.app).await.unwrap() };
+    let tick = || world.tick();
 
     world.clock.set(start + TimeDelta::minutes(14));
     assert!(tick().await.reminded.is_empty(), "not before 15 minutes");
@@ -1138,9 +1158,8 @@ async fn the_daily_backup_runs_once_a_day_at_its_time_and_is_audited() {
     config.backup_at = Some(chrono::NaiveTime::from_hms_opt(3, 0, 0).unwrap());
     world.app.config = Arc::new(config);
     let tick = |world: &World| {
-        let bot = world.bot.clone();
         let app = world.app.clone();
-        async move { jobs::tick(&bot, &app).await.unwrap() }
+        async move { jobs::tick(&app).await.unwrap() }
     };
     // 10:00 Moscow: today's 03:00 has passed and nothing ran yet.
     let first = tick(&world)
@@ -1376,30 +1395,15 @@ async fn reports_as_a_message_and_a_spreadsheet_master_statistics_and_the_daily_
     world
         .clock
         .set(Utc.with_ymd_and_hms(2026, 11, 23, 16, 59, 0).unwrap());
-    assert_eq!(
-        jobs::tick(&world.bot, &world.app)
-            .await
-            .unwrap()
-            .summary_sent_to,
-        None
-    );
+    assert_eq!(jobs::tick(&world.app).await.unwrap().summary_sent_to, None);
     world
         .clock
         .set(Utc.with_ymd_and_hms(2026, 11, 23, 17, 0, 0).unwrap());
     assert_eq!(
-        jobs::tick(&world.bot, &world.app)
-            .await
-            .unwrap()
-            .summary_sent_to,
+        jobs::tick(&world.app).await.unwrap().summary_sent_to,
         Some(2)
     );
-    assert_eq!(
-        jobs::tick(&world.bot, &world.app)
-            .await
-            .unwrap()
-            .summary_sent_to,
-        None
-    );
+    assert_eq!(jobs::tick(&world.app).await.unwrap().summary_sent_to, None);
     let summary = world.wait_text(ADMIN, "Итоги дня").await;
     assert!(
         summary.text.contains("Новых заявок: 1") && summary.text.contains("10 000"),
@@ -2003,7 +2007,7 @@ async fn an_order_assigned_long_ago_is_reminded_once_then_backs_off_from_that_re
     let before = message_count(&world, MASTER_1);
     let reminded_at = |offset: TimeDelta| {
         world.clock.set(start + offset);
-        async { jobs::tick(&world.bot, &world.app).await.unwrap().reminded }
+        async { world.tick().await.reminded }
     };
 
     assert_eq!(
@@ -2048,7 +2052,7 @@ async fn an_adopted_backlog_gives_each_person_one_summary_instead_of_a_message_p
     let before = |chat| message_count(&world, chat);
     let (sergey_had, alexey_had, admin_had) = (before(MASTER_1), before(MASTER_2), before(ADMIN));
 
-    let report = jobs::tick(&world.bot, &world.app).await.unwrap();
+    let report = world.tick().await;
     let mut reminded = report.reminded.clone();
     reminded.sort();
     assert_eq!(reminded, [sergey.clone(), alexey.clone()].concat());
@@ -2091,7 +2095,7 @@ async fn an_adopted_backlog_gives_each_person_one_summary_instead_of_a_message_p
 
     // Every order counts as reminded and alerted: the next tick sends nothing.
     world.clock.set(start + TimeDelta::seconds(30));
-    let next = jobs::tick(&world.bot, &world.app).await.unwrap();
+    let next = world.tick().await;
     assert!(
         next.reminded.is_empty() && next.sla_alerted.is_empty(),
         "{next:?}"
@@ -2108,46 +2112,71 @@ async fn an_adopted_backlog_gives_each_person_one_summary_instead_of_a_message_p
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stopping_in_the_middle_of_a_round_stuck_on_sending_ends_the_jobs_at_once() {
+async fn an_outage_holds_what_a_round_owes_in_the_outbox_and_delivers_it_once_telegram_answers() {
     let world = World::start().await;
     world.with_masters().await;
     let long_ago = world.clock.now() - TimeDelta::days(10);
     old_orders(&world, 10, "ASSIGNED", Some(MASTER_1), long_ago);
-    old_orders(&world, 10, "ASSIGNED", Some(MASTER_2), long_ago);
+    old_orders(&world, 2, "ASSIGNED", Some(MASTER_2), long_ago);
     old_orders(&world, 10, "NEW", None, long_ago);
     world.settle().await;
-    let sent_before = world.fake.calls("sendMessage").len();
-    // Telegram unreachable: each message is retried for up to a minute.
+    let (sergey_had, alexey_had) = (
+        message_count(&world, MASTER_1),
+        message_count(&world, MASTER_2),
+    );
+    // Telegram unreachable: no send gets through.
     world.fake.fail_next(
         "sendMessage",
         10_000,
         repair_bot::fake_telegram::FakeError::Network,
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(jobs::run_periodically(
-        world.bot.clone(),
-        world.app.clone(),
-        stopped,
-    ));
+    let running = tokio::spawn(jobs::run_periodically(world.app.clone(), stopped));
     let deadline = std::time::Instant::now() + WAIT;
-    while world.fake.calls("sendMessage").len() == sent_before {
-        assert!(std::time::Instant::now() < deadline, "the round never sent");
+    while world.scalar("SELECT COUNT(*) AS v FROM sla_alerts") == 0 {
+        assert!(std::time::Instant::now() < deadline, "the round never ran");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-
+    // The round does not wait for Telegram: it stops at once.
     stop.send(true).unwrap();
-    let asked = std::time::Instant::now();
     tokio::time::timeout(Duration::from_secs(5), running)
         .await
         .expect("the jobs ignored the stop")
         .unwrap();
-    assert!(asked.elapsed() < Duration::from_secs(5));
-    // Nothing is counted as sent that was not: the next start reminds and alerts them all.
+    let failed_sends = || {
+        world
+            .fake
+            .calls("sendMessage")
+            .iter()
+            .filter(|call| call.injected.is_some())
+            .count()
+    };
+    let deadline = std::time::Instant::now() + WAIT;
+    while failed_sends() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the outbox never tried"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Everything counted is owed: Сергей's summary, Алексей's two reminders, one SLA summary
+    // to the admin, all still waiting.
     assert_eq!(
-        world.scalar("SELECT COUNT(*) AS v FROM orders WHERE reminders_sent > 0"),
-        0
+        world.scalar("SELECT COUNT(*) AS v FROM orders WHERE reminders_sent = 1"),
+        12
     );
-    assert_eq!(world.scalar("SELECT COUNT(*) AS v FROM sla_alerts"), 0);
+    assert_eq!(world.waiting_in_outbox(), 4);
+    assert_eq!(message_count(&world, MASTER_1), sergey_had);
+
+    // Telegram answers again: each owed message arrives once.
+    world.fake.clear_failures("sendMessage");
+    world.delivered().await;
+    assert_eq!(message_count(&world, MASTER_1), sergey_had + 1);
+    assert_eq!(message_count(&world, MASTER_2), alexey_had + 2);
+    assert!(world
+        .fake
+        .last_message(ADMIN)
+        .is_some_and(|m| m.text.contains("<b>22</b>")));
     world.stop().await;
 }
 
@@ -2162,14 +2191,12 @@ async fn a_round_asked_to_stop_takes_on_nobody_and_leaves_the_work_due() {
     let had = message_count(&world, MASTER_1);
 
     let (_stop, stopping) = tokio::sync::watch::channel(true);
-    let report = jobs::tick_until(&world.bot, &world.app, &stopping)
-        .await
-        .unwrap();
+    let report = jobs::tick_until(&world.app, &stopping).await.unwrap();
     assert!(report.stopped, "{report:?}");
     assert!(report.reminded.is_empty() && report.sla_alerted.is_empty());
     assert_eq!(message_count(&world, MASTER_1), had);
 
-    let report = jobs::tick(&world.bot, &world.app).await.unwrap();
+    let report = world.tick().await;
     assert!(!report.stopped);
     assert_eq!(report.reminded.len(), assigned.len());
     assert_eq!(report.sla_alerted.len(), 10, "5 NEW and 5 ASSIGNED");

@@ -1,0 +1,168 @@
+//! The messages a change owes the people it concerns (masters, the creating dispatcher, the
+//! other staff), composed on the connection of the change's own transaction and queued in the
+//! outbox there: a change and its messages commit together or not at all.
+
+use chrono_tz::Tz;
+use diesel::{QueryResult, SqliteConnection};
+use teloxide::types::InlineKeyboardMarkup;
+
+use super::cards::{self, master_of};
+use super::outbox::markup_json;
+use super::texts::{self, esc};
+use crate::domain::money::Breakdown;
+use crate::domain::status::ActionKind;
+use crate::store::masters::Master;
+use crate::store::members::Member;
+use crate::store::orders::{EditableField, Moved, Order};
+use crate::store::outbox::NewMessage;
+use crate::store::users::User;
+
+/// How the master is addressed in their work group.
+fn mention(user: &User) -> String {
+    match &user.username {
+        Some(username) => format!("@{}", esc(username)),
+        None => format!(
+            "<a href=\"tg://user?id={}\">{}</a>",
+            user.telegram_id,
+            esc(&user.display_name())
+        ),
+    }
+}
+
+/// A message meant for a master: to their work group (with a mention) if bound, else
+/// privately; if the group refuses it for good (the bot was removed), privately after all.
+pub fn to_master(
+    master: &Master,
+    user: &User,
+    text: &str,
+    markup: Option<InlineKeyboardMarkup>,
+) -> NewMessage {
+    let mut message = match master.work_chat_id {
+        Some(group) => NewMessage::to(group, format!("{}\n{text}", mention(user)))
+            .or_else_to(master.telegram_id, text),
+        None => NewMessage::to(master.telegram_id, text),
+    };
+    message.reply_markup = markup.and_then(markup_json);
+    message
+}
+
+/// The assignment message: the card as the master sees it, with Accept / Decline.
+pub fn offer_to_master(
+    conn: &mut SqliteConnection,
+    tz: Tz,
+    order: &Order,
+    master: &Master,
+    user: &User,
+) -> QueryResult<NewMessage> {
+    let (card, markup) = cards::render(conn, tz, order, &cards::as_master(master))?;
+    let text = format!(
+        "{}\n\n{card}",
+        texts::assigned_to_master(order, &esc(&user.display_name()))
+    );
+    Ok(to_master(master, user, &text, Some(markup)))
+}
+
+/// After staff corrected an order that has a master: he gets the change and his fresh card
+/// (drawn for him, so the phone shows only once he is on site).
+pub fn master_of_edit(
+    conn: &mut SqliteConnection,
+    tz: Tz,
+    order: &Order,
+    field: EditableField,
+) -> QueryResult<Vec<NewMessage>> {
+    let Some((master, user)) = master_of(conn, order)? else {
+        return Ok(Vec::new());
+    };
+    let (card, markup) = cards::render(conn, tz, order, &cards::as_master(&master))?;
+    let text = format!("{}\n\n{card}", texts::changed_for_master(order.id, field));
+    Ok(vec![to_master(&master, &user, &text, Some(markup))])
+}
+
+/// Tells the dispatcher who created the order what the master did (not when he did it himself).
+pub fn to_dispatcher(
+    order: &Order,
+    by: &Member,
+    kind: ActionKind,
+    reason: Option<&str>,
+    breakdown: Option<&Breakdown>,
+) -> Option<NewMessage> {
+    let dispatcher = order.dispatcher_id?;
+    if dispatcher == by.user.telegram_id {
+        return None;
+    }
+    let mut text = texts::master_did(order.id, &by.user.display_name(), kind, reason);
+    if let Some(breakdown) = breakdown {
+        text = format!("{text}\n\n{}", texts::breakdown(order.id, breakdown));
+    }
+    Some(NewMessage::to(dispatcher, text))
+}
+
+/// What a status change owes: the master it was taken from, the master it was given to, the
+/// creating dispatcher.
+pub fn after_move(
+    conn: &mut SqliteConnection,
+    tz: Tz,
+    moved: &Moved,
+    by: &Member,
+    kind: ActionKind,
+    reason: Option<&str>,
+) -> QueryResult<Vec<NewMessage>> {
+    let (before, after) = (&moved.before, &moved.after);
+    let mut owed = Vec::new();
+    if before.assigned_master_id.is_some() && before.assigned_master_id != after.assigned_master_id
+    {
+        if let Some((master, user)) = master_of(conn, before)? {
+            if master.telegram_id != by.user.telegram_id {
+                owed.push(to_master(
+                    &master,
+                    &user,
+                    &texts::taken_from_master(before.id),
+                    None,
+                ));
+            }
+        }
+    }
+    match kind {
+        ActionKind::Assign => {
+            if let Some((master, user)) = master_of(conn, after)? {
+                owed.push(offer_to_master(conn, tz, after, &master, &user)?);
+            }
+        }
+        ActionKind::Accept
+        | ActionKind::Decline
+        | ActionKind::GoOnsite
+        | ActionKind::LongRepair
+        | ActionKind::ResumeOnsite => owed.extend(to_dispatcher(after, by, kind, reason, None)),
+        ActionKind::Refuse => {
+            if let Some((master, user)) = master_of(conn, after)? {
+                owed.push(to_master(
+                    &master,
+                    &user,
+                    &texts::taken_from_master(after.id),
+                    None,
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(owed)
+}
+
+/// The other staff's copy of a new order (one digest line each when several wait).
+pub fn new_order_to_staff(order: &Order, author: &Member, staff: &[i64]) -> Vec<NewMessage> {
+    let name = author.user.display_name();
+    let text = texts::new_order_for_staff(order, &name);
+    let line = texts::new_order_digest_line(order, &name);
+    staff
+        .iter()
+        .filter(|&&id| id != author.user.telegram_id)
+        .map(|&id| {
+            NewMessage::to(id, text.clone()).in_digest(texts::DIGEST_NEW_ORDERS, line.clone())
+        })
+        .collect()
+}
+
+/// The same text to each of `chats`.
+pub fn to_each(chats: &[i64], text: &str) -> Vec<NewMessage> {
+    chats.iter().map(|&id| NewMessage::to(id, text)).collect()
+}
