@@ -7,6 +7,10 @@
 //! cut or the OOM killer does at that point. Tests use it to prove that every start after a
 //! crash at any point ends with the same database as an uninterrupted one.
 //!
+//! With `REPAIR_BOT_FAULT_KILL_BEFORE_SEND=N` the bot kills itself the same way right before
+//! the outbox's N-th send: the change that queued the message has committed, Telegram has not
+//! seen it.
+//!
 //! With `REPAIR_BOT_FAULT_DISK_FULL_AT=<version>` the database may not grow any more from the
 //! start of that migration on (`PRAGMA max_page_count` on the startup connection): SQLite then
 //! fails with SQLITE_FULL exactly as on a full disk, without needing root or a tiny file system.
@@ -19,6 +23,31 @@ pub const KILL_AFTER_COMMIT: &str = "REPAIR_BOT_FAULT_AFTER_COMMIT";
 
 #[doc(hidden)]
 pub const DISK_FULL_AT: &str = "REPAIR_BOT_FAULT_DISK_FULL_AT";
+
+#[doc(hidden)]
+pub const KILL_BEFORE_SEND: &str = "REPAIR_BOT_FAULT_KILL_BEFORE_SEND";
+
+static SENDS: AtomicU64 = AtomicU64::new(0);
+
+/// Marks an outbox send about to go out; kills the process here when asked to.
+#[doc(hidden)]
+pub fn before_send(chat_id: i64) {
+    static LIMIT: OnceLock<Option<u64>> = OnceLock::new();
+    let limit = LIMIT.get_or_init(|| {
+        std::env::var(KILL_BEFORE_SEND)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|n| *n > 0)
+    });
+    let Some(limit) = *limit else { return };
+    let count = SENDS.fetch_add(1, Ordering::SeqCst) + 1;
+    if count == limit {
+        eprintln!(
+            "fault injection ({KILL_BEFORE_SEND}={limit}): killed before sending to chat {chat_id}"
+        );
+        kill_now();
+    }
+}
 
 static WRITES: AtomicU64 = AtomicU64::new(0);
 

@@ -507,10 +507,14 @@ impl Day {
     async fn assign(&mut self, dispatcher: &Person, order: i64, master_name: &str) {
         self.card(dispatcher, order).await;
         self.press(dispatcher, "👤 Назначить мастера").await;
+        // The picker is the newest message with the masters' buttons: a staff copy of
+        // someone's new order may have arrived after it.
         let label = self
             .fake
-            .last_message(dispatcher.user.id)
-            .and_then(|m| m.buttons().into_iter().find(|b| b.starts_with(master_name)));
+            .messages(dispatcher.user.id)
+            .iter()
+            .rev()
+            .find_map(|m| m.buttons().into_iter().find(|b| b.starts_with(master_name)));
         match label {
             Some(label) => {
                 self.press(dispatcher, &label).await;

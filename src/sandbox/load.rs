@@ -92,7 +92,8 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(60);
 const FIRST_ID: i64 = 9_000_000_000;
 /// How many failure descriptions a workload keeps for the report.
 const KEEP_FAILURES: usize = 5;
-const NOTIFICATION_PREFIX: &str = "🆕 Новая заявка";
+/// Staff copies of new orders: one, or a digest of several that waited for the same chat.
+const NOTIFICATION_PREFIXES: [&str; 2] = ["🆕 Новая заявка", "🆕 Новые заявки"];
 
 /// Plays the workloads and prints the figures and the checks; Ok(true) only if every check
 /// held (the performance targets are printed next to the figures but are no checks).
@@ -348,7 +349,9 @@ impl Routes {
 }
 
 fn is_notification(message: &SentMessage) -> bool {
-    message.text.starts_with(NOTIFICATION_PREFIX)
+    NOTIFICATION_PREFIXES
+        .iter()
+        .any(|prefix| message.text.starts_with(prefix))
 }
 
 #[derive(Clone)]

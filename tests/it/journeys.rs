@@ -6,17 +6,13 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, TimeZone, Utc};
 use diesel::prelude::*;
-use repair_bot::bot::config::{QuietHours, ReminderPolicy, SlaPolicy};
-use repair_bot::bot::outbox::SendLimits;
 use repair_bot::bot::{self, jobs, notify, App, BotConfig};
 use repair_bot::clock::{Clock, ManualClock};
 use repair_bot::db::backup::BackupPolicy;
 use repair_bot::db::migrations::Catalog;
 use repair_bot::db::pool;
 use repair_bot::db::startup::{self, DatabaseSettings};
-use repair_bot::domain::money::SharePolicy;
 use repair_bot::fake_telegram::{FakeTelegram, FakeUser, SentMessage};
-use repair_bot::store::members::EnvRoles;
 use teloxide::prelude::*;
 
 const ADMIN: i64 = 1001;
@@ -43,34 +39,7 @@ struct World {
 }
 
 fn config(token: &str) -> BotConfig {
-    BotConfig {
-        token: token.into(),
-        api_url: None,
-        env_roles: EnvRoles {
-            admins: [ADMIN].into(),
-            dispatchers: [DISPATCHER].into(),
-        },
-        timezone: chrono_tz::Europe::Moscow,
-        shares: SharePolicy::default(),
-        notify_staff_on_new_order: true,
-        reminders: ReminderPolicy {
-            first: TimeDelta::minutes(15),
-            max: 3,
-        },
-        sla: SlaPolicy {
-            new: TimeDelta::hours(2),
-            assigned: TimeDelta::hours(4),
-            accepted: TimeDelta::hours(8),
-            onsite: TimeDelta::hours(12),
-        },
-        quiet_hours: Some(QuietHours {
-            start: chrono::NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
-            end: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
-        }),
-        backup_at: None,
-        summary_at: None,
-        send_limits: SendLimits::unlimited(),
-    }
+    crate::support::bot_config(token, &[ADMIN], &[DISPATCHER])
 }
 
 /// 10:00 Moscow time on a working day.

@@ -12,6 +12,7 @@ mod fake_telegram;
 mod history;
 mod journeys;
 mod migrations;
+mod outbox;
 mod reports;
 mod sandbox_day;
 mod sandbox_load;

@@ -38,7 +38,7 @@ const DIGEST_MAX_ROWS: i64 = 50;
 /// A digest stays well inside Telegram's 4096 characters; what does not fit goes next.
 const DIGEST_MAX_CHARS: usize = 3500;
 /// Back-off after failed attempts to one chat: doubles from the first up to the cap.
-const BACKOFF_FIRST: Duration = Duration::from_millis(500);
+const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// Telegram answers it does not explain are tried this many times, then given up.
 const UNKNOWN_ERROR_ATTEMPTS: i32 = 8;
@@ -361,6 +361,7 @@ async fn send(bot: &Bot, delivery: &Delivery) -> Outcome {
             Err(error) => return Outcome::Refused(format!("unreadable buttons: {error}")),
         }
     }
+    crate::db::fault::before_send(delivery.chat_id);
     match request.await {
         Ok(message) => Outcome::Sent(message.id.0),
         Err(error) => judge(&error, delivery.head.attempts),

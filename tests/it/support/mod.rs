@@ -8,14 +8,20 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use chrono::TimeDelta;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_query;
 use diesel::sql_types::{BigInt, Nullable, Text};
+use repair_bot::bot::config::{QuietHours, ReminderPolicy, SlaPolicy};
+use repair_bot::bot::outbox::SendLimits;
+use repair_bot::bot::BotConfig;
 use repair_bot::db::backup::BackupPolicy;
 use repair_bot::db::migrations::Catalog;
 use repair_bot::db::snapshot::{self, SchemaSnapshot};
 use repair_bot::db::startup::{self, DatabaseSettings, StartupReport};
+use repair_bot::domain::money::SharePolicy;
+use repair_bot::store::members::EnvRoles;
 use tempfile::TempDir;
 
 /// The old-bot database shapes of `tests/fixtures/legacy/`.
@@ -440,4 +446,37 @@ pub fn names(catalog: &Catalog) -> Vec<String> {
 
 pub fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
+}
+
+/// The bot's settings for tests: explicit, whatever the machine's environment says; no
+/// daily jobs, quiet hours 22:00-08:00 Moscow, no sending pace (tests of the pace set it).
+pub fn bot_config(token: &str, admins: &[i64], dispatchers: &[i64]) -> BotConfig {
+    BotConfig {
+        token: token.into(),
+        api_url: None,
+        env_roles: EnvRoles {
+            admins: admins.iter().copied().collect(),
+            dispatchers: dispatchers.iter().copied().collect(),
+        },
+        timezone: chrono_tz::Europe::Moscow,
+        shares: SharePolicy::default(),
+        notify_staff_on_new_order: true,
+        reminders: ReminderPolicy {
+            first: TimeDelta::minutes(15),
+            max: 3,
+        },
+        sla: SlaPolicy {
+            new: TimeDelta::hours(2),
+            assigned: TimeDelta::hours(4),
+            accepted: TimeDelta::hours(8),
+            onsite: TimeDelta::hours(12),
+        },
+        quiet_hours: Some(QuietHours {
+            start: chrono::NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+            end: chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+        }),
+        backup_at: None,
+        summary_at: None,
+        send_limits: SendLimits::unlimited(),
+    }
 }
