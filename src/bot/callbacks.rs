@@ -2,6 +2,9 @@
 //! [`Callback`]. Nothing in them is trusted: the handler re-reads the order and the sender's
 //! roles, and the status the card showed only serves to detect stale cards.
 
+use std::str::FromStr;
+
+use crate::domain::ids::{MasterId, OrderId};
 use crate::domain::status::{ActionKind, OrderStatus};
 use crate::store::search::Cursor;
 
@@ -9,19 +12,19 @@ use crate::store::search::Cursor;
 pub enum Callback {
     /// An action button of an order card, with the status the card showed.
     Order {
-        order_id: i64,
+        order_id: OrderId,
         action: ActionKind,
         seen: OrderStatus,
     },
     /// A master picked from the list for an order.
     PickMaster {
-        order_id: i64,
-        master_id: i64,
+        order_id: OrderId,
+        master_id: MasterId,
         seen: OrderStatus,
     },
     /// Show an order's card afresh.
     Card {
-        order_id: i64,
+        order_id: OrderId,
     },
     /// An equipment type in the intake dialogue, by index in the list.
     Equipment(usize),
@@ -30,19 +33,19 @@ pub enum Callback {
     Confirm,
     Review(bool),
     MasterActive {
-        master_id: i64,
+        master_id: MasterId,
         active: bool,
     },
     BindGroup {
-        master_id: i64,
+        master_id: MasterId,
     },
     /// Offer the fields of an open order to correct.
     Edit {
-        order_id: i64,
+        order_id: OrderId,
     },
     /// Correct this field (index in `EditableField::ALL`).
     EditField {
-        order_id: i64,
+        order_id: OrderId,
         field: usize,
     },
     /// A report for a period (index in `REPORT_PERIODS`, or the custom one past the end).
@@ -136,7 +139,6 @@ impl Callback {
 
     pub fn parse(data: &str) -> Option<Callback> {
         let parts: Vec<&str> = data.split(':').collect();
-        let id = |i: usize| parts.get(i)?.parse::<i64>().ok();
         let status = |i: usize| parts.get(i)?.parse::<OrderStatus>().ok();
         let flag = |i: usize| match parts.get(i) {
             Some(&"1") => Some(true),
@@ -149,28 +151,34 @@ impl Callback {
                     .into_iter()
                     .find(|k| action_code(*k) == parts[2])?;
                 Some(Callback::Order {
-                    order_id: id(1)?,
+                    order_id: part(&parts, 1)?,
                     action,
                     seen: status(3)?,
                 })
             }
             "m" if parts.len() == 4 => Some(Callback::PickMaster {
-                order_id: id(1)?,
-                master_id: id(2)?,
+                order_id: part(&parts, 1)?,
+                master_id: part(&parts, 2)?,
                 seen: status(3)?,
             }),
-            "c" if parts.len() == 2 => Some(Callback::Card { order_id: id(1)? }),
+            "c" if parts.len() == 2 => Some(Callback::Card {
+                order_id: part(&parts, 1)?,
+            }),
             "eq" if parts.len() == 2 => Some(Callback::Equipment(parts[1].parse().ok()?)),
             "skip" => Some(Callback::Skip),
             "cancel" => Some(Callback::Cancel),
             "confirm" => Some(Callback::Confirm),
             "rev" if parts.len() == 2 => Some(Callback::Review(flag(1)?)),
             "ma" if parts.len() == 3 => Some(Callback::MasterActive {
-                master_id: id(1)?,
+                master_id: part(&parts, 1)?,
                 active: flag(2)?,
             }),
-            "mg" if parts.len() == 2 => Some(Callback::BindGroup { master_id: id(1)? }),
-            "e" if parts.len() == 2 => Some(Callback::Edit { order_id: id(1)? }),
+            "mg" if parts.len() == 2 => Some(Callback::BindGroup {
+                master_id: part(&parts, 1)?,
+            }),
+            "e" if parts.len() == 2 => Some(Callback::Edit {
+                order_id: part(&parts, 1)?,
+            }),
             "r" if parts.len() == 2 => Some(Callback::Report(parts[1].parse().ok()?)),
             "l" if parts.len() == 3 => Some(Callback::List {
                 status: status(1)?,
@@ -189,15 +197,20 @@ impl Callback {
             }
             "sq" if parts.len() == 3 => Some(Callback::SavedSearchPage {
                 cursor: Cursor::from_token(parts[1])?,
-                search_id: id(2)?,
+                search_id: part(&parts, 2)?,
             }),
             "ef" if parts.len() == 3 => Some(Callback::EditField {
-                order_id: id(1)?,
+                order_id: part(&parts, 1)?,
                 field: parts[2].parse().ok()?,
             }),
             _ => None,
         }
     }
+}
+
+/// The `i`-th `:`-separated part of button data, parsed.
+fn part<T: FromStr>(parts: &[&str], i: usize) -> Option<T> {
+    parts.get(i)?.parse().ok()
 }
 
 #[cfg(test)]
@@ -208,16 +221,18 @@ mod tests {
     fn every_callback_round_trips_within_64_bytes() {
         let samples = [
             Callback::Order {
-                order_id: i64::MAX,
+                order_id: OrderId(i64::MAX),
                 action: ActionKind::ResumeOnsite,
                 seen: OrderStatus::Accepted,
             },
             Callback::PickMaster {
-                order_id: i64::MAX,
-                master_id: i64::MAX,
+                order_id: OrderId(i64::MAX),
+                master_id: MasterId(i64::MAX),
                 seen: OrderStatus::Assigned,
             },
-            Callback::Card { order_id: 7 },
+            Callback::Card {
+                order_id: OrderId(7),
+            },
             Callback::Equipment(9),
             Callback::Skip,
             Callback::Cancel,
@@ -225,17 +240,21 @@ mod tests {
             Callback::Review(true),
             Callback::Review(false),
             Callback::MasterActive {
-                master_id: 3,
+                master_id: MasterId(3),
                 active: false,
             },
-            Callback::BindGroup { master_id: 3 },
-            Callback::Edit { order_id: 5 },
+            Callback::BindGroup {
+                master_id: MasterId(3),
+            },
+            Callback::Edit {
+                order_id: OrderId(5),
+            },
             Callback::SavedSearchPage {
                 cursor: Cursor::Before(i64::MAX),
                 search_id: i64::MAX,
             },
             Callback::EditField {
-                order_id: 5,
+                order_id: OrderId(5),
                 field: 2,
             },
         ];
@@ -246,7 +265,7 @@ mod tests {
         }
         for kind in ActionKind::ALL {
             let c = Callback::Order {
-                order_id: 1,
+                order_id: OrderId(1),
                 action: kind,
                 seen: OrderStatus::New,
             };

@@ -10,6 +10,7 @@ use super::notify::send_logged;
 use super::state::CardAt;
 use super::texts::{self, Audience};
 use super::{keyboards, App};
+use crate::domain::ids::TelegramId;
 use crate::domain::status::{available_actions, Actor, Role};
 use crate::store::masters::{self, Master};
 use crate::store::members::Member;
@@ -66,7 +67,7 @@ pub fn render(
                 names.insert(id, user.display_name());
             }
         }
-        let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| id.to_string());
+        let name = |id: TelegramId| names.get(&id).cloned().unwrap_or_else(|| id.to_string());
         text.push_str(&texts::history(&rows, &name, tz));
     }
     let actions = available_actions(&order.facts(), viewer);
@@ -176,7 +177,9 @@ fn drawn_in_on(
 fn group_audience(conn: &mut SqliteConnection, order: &Order, chat: ChatId) -> QueryResult<Actor> {
     let owner = master_of(conn, order)?.filter(|(master, _)| master.work_chat_id == Some(chat.0));
     Ok(Actor {
-        telegram_id: owner.as_ref().map_or(0, |(master, _)| master.telegram_id),
+        telegram_id: owner
+            .as_ref()
+            .map_or(TelegramId(0), |(master, _)| master.telegram_id),
         roles: [Role::Master].into_iter().collect(),
         master_id: owner.map(|(master, _)| master.id),
     })

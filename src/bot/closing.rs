@@ -11,12 +11,13 @@ use super::start::again;
 use super::state::{CardAt, State};
 use super::{cards, keyboards, notices, outbox, texts, BoxError, HandlerResult};
 use crate::db::pool;
+use crate::domain::ids::OrderId;
 use crate::domain::money::{close_order, parse_rubles, Kopecks};
 use crate::domain::status::{Action, ActionKind, OrderStatus};
 use crate::store::orders::{self, ClosingMoney, Move, MoveError};
 
 /// The amounts collected so far: order, the status its card showed, total, materials, card.
-type Amounts = (i64, OrderStatus, i64, i64, Option<CardAt>);
+type Amounts = (OrderId, OrderStatus, i64, i64, Option<CardAt>);
 
 pub fn typed() -> UpdateHandler<BoxError> {
     dptree::entry()
@@ -54,7 +55,7 @@ pub fn pressed() -> UpdateHandler<BoxError> {
 
 async fn total_given(
     ctx: Ctx,
-    (order_id, seen, card): (i64, OrderStatus, Option<CardAt>),
+    (order_id, seen, card): (OrderId, OrderStatus, Option<CardAt>),
     typed: Typed,
 ) -> HandlerResult {
     let Ok(total) = parse_rubles(&typed.0) else {
@@ -72,7 +73,7 @@ async fn total_given(
 
 async fn materials_given(
     ctx: Ctx,
-    (order_id, seen, total, card): (i64, OrderStatus, i64, Option<CardAt>),
+    (order_id, seen, total, card): (OrderId, OrderStatus, i64, Option<CardAt>),
     typed: Typed,
 ) -> HandlerResult {
     let materials = match parse_rubles(&typed.0) {

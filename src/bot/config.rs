@@ -8,6 +8,7 @@ use chrono::{NaiveDateTime, NaiveTime, TimeDelta};
 use chrono_tz::Tz;
 
 use crate::config::{var, ConfigError};
+use crate::domain::ids::TelegramId;
 use crate::domain::money::{Kopecks, SharePolicy};
 use crate::store::members::EnvRoles;
 
@@ -224,14 +225,14 @@ fn quiet_hours() -> Result<Option<QuietHours>, ConfigError> {
     Ok(Some(QuietHours { start, end }))
 }
 
-fn ids(name: &'static str) -> Result<BTreeSet<i64>, ConfigError> {
+fn ids(name: &'static str) -> Result<BTreeSet<TelegramId>, ConfigError> {
     let Some(raw) = var(name) else {
         return Ok(BTreeSet::new());
     };
     raw.split([',', ' ', ';'])
         .filter(|part| !part.is_empty())
         .map(|part| {
-            part.parse::<i64>().map_err(|_| ConfigError {
+            part.parse::<TelegramId>().map_err(|_| ConfigError {
                 variable: name,
                 problem: format!("must be comma-separated Telegram ids, {part:?} is not one"),
             })

@@ -56,7 +56,7 @@ impl Ctx {
         storage: Arc<DbStorage<State>>,
         query: CallbackQuery,
     ) -> Ctx {
-        let private = ChatId(member.user.telegram_id);
+        let private = member.user.telegram_id.chat();
         let chat = query.message.as_ref().map_or(private, |m| m.chat().id);
         let pressed_on = query.message.as_ref().map(|m| m.id());
         Ctx::new(bot, app, member, state, storage, chat, pressed_on)
@@ -72,7 +72,7 @@ impl Ctx {
         pressed_on: Option<MessageId>,
     ) -> Ctx {
         // The dialogue is the person's, wherever the update came from.
-        let dialogue = Dialog::new(storage, ChatId(member.user.telegram_id));
+        let dialogue = Dialog::new(storage, member.user.telegram_id.chat());
         Ctx {
             bot,
             app,
@@ -86,7 +86,7 @@ impl Ctx {
 
     /// The sender's own chat with the bot.
     pub fn private(&self) -> ChatId {
-        ChatId(self.member.user.telegram_id)
+        self.member.user.telegram_id.chat()
     }
 
     /// The card the button was pressed on, to redraw when a dialogue started from it ends.

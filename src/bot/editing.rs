@@ -11,11 +11,12 @@ use super::order_actions::load;
 use super::start::again;
 use super::state::State;
 use super::{cards, keyboards, notices, outbox, texts, BoxError, HandlerResult};
+use crate::domain::ids::OrderId;
 use crate::store::orders::{self, EditableField};
 
 pub fn typed() -> UpdateHandler<BoxError> {
     dptree::case![State::EditValue { order_id, field }].endpoint(
-        |ctx: Ctx, (order_id, field): (i64, EditableField), typed: Typed| async move {
+        |ctx: Ctx, (order_id, field): (OrderId, EditableField), typed: Typed| async move {
             value_given(&ctx, order_id, field, unless_skip(&typed)).await
         },
     )
@@ -27,14 +28,14 @@ pub fn pressed() -> UpdateHandler<BoxError> {
         .branch(dptree::case![Callback::EditField { order_id, field }].endpoint(field_chosen))
         .branch(dptree::case![Callback::Skip].branch(
             dptree::case![State::EditValue { order_id, field }].endpoint(
-                |ctx: Ctx, (order_id, field): (i64, EditableField)| async move {
+                |ctx: Ctx, (order_id, field): (OrderId, EditableField)| async move {
                     value_given(&ctx, order_id, field, None).await
                 },
             ),
         ))
 }
 
-async fn offer_fields(ctx: Ctx, order_id: i64) -> HandlerResult {
+async fn offer_fields(ctx: Ctx, order_id: OrderId) -> HandlerResult {
     match load(&ctx, order_id).await? {
         Some(order) if ctx.is_staff() && order.status().is_open() => {
             let markup = keyboards::edit_fields(order_id).into();
@@ -46,7 +47,7 @@ async fn offer_fields(ctx: Ctx, order_id: i64) -> HandlerResult {
     }
 }
 
-async fn field_chosen(ctx: Ctx, (order_id, field): (i64, usize)) -> HandlerResult {
+async fn field_chosen(ctx: Ctx, (order_id, field): (OrderId, usize)) -> HandlerResult {
     let field = EditableField::ALL.get(field).copied();
     match (load(&ctx, order_id).await?, field) {
         (Some(order), Some(field)) if ctx.is_staff() && order.status().is_open() => {
@@ -63,7 +64,7 @@ async fn field_chosen(ctx: Ctx, (order_id, field): (i64, usize)) -> HandlerResul
 /// A new value (None: skipped) for a field of an open order.
 async fn value_given(
     ctx: &Ctx,
-    order_id: i64,
+    order_id: OrderId,
     field: EditableField,
     typed: Option<&str>,
 ) -> HandlerResult {

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use super::texts;
 use super::{notices, outbox, App};
 use crate::db::backup::{self, BackupReason};
+use crate::domain::ids::{MasterId, OrderId};
 use crate::domain::status::{OrderStatus, Role};
 use crate::store::audit::{self, AuditAction, Entity};
 use crate::store::orders::Order;
@@ -41,8 +42,8 @@ const DAILY_SUMMARY: &str = "daily_summary";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TickReport {
     /// Orders whose reminder this round counted (one each, or in a summary).
-    pub reminded: Vec<i64>,
-    pub sla_alerted: Vec<(i64, OrderStatus)>,
+    pub reminded: Vec<OrderId>,
+    pub sla_alerted: Vec<(OrderId, OrderStatus)>,
     pub backup: Option<Result<std::path::PathBuf, String>>,
     /// How many people got the daily summary this round.
     pub summary_sent_to: Option<usize>,
@@ -126,7 +127,7 @@ async fn remind(
     app: &App,
     now: NaiveDateTime,
     stop: &watch::Receiver<bool>,
-) -> Result<Vec<i64>, super::BoxError> {
+) -> Result<Vec<OrderId>, super::BoxError> {
     let cutoffs = app.config.reminders.cutoffs(now);
     let mut due = app
         .db(move |conn| orders::reminders_due(conn, &cutoffs))
@@ -134,7 +135,7 @@ async fn remind(
     due.sort_by_key(|order| (order.status_changed_at, order.id));
     // An ASSIGNED order without a master has nobody to remind; it is counted all the same,
     // so that it does not come back every round.
-    let mut by_master: BTreeMap<Option<i64>, Vec<i64>> = BTreeMap::new();
+    let mut by_master: BTreeMap<Option<MasterId>, Vec<OrderId>> = BTreeMap::new();
     for order in &due {
         by_master
             .entry(order.assigned_master_id)
@@ -181,7 +182,7 @@ async fn remind(
 }
 
 /// The first few of a list ordered longest-waiting first, for a summary.
-fn named(order_ids: &[i64]) -> &[i64] {
+fn named(order_ids: &[OrderId]) -> &[OrderId] {
     &order_ids[..order_ids.len().min(SUMMARY_NAMES)]
 }
 
@@ -189,7 +190,7 @@ async fn sla_alerts(
     app: &App,
     now: NaiveDateTime,
     stop: &watch::Receiver<bool>,
-) -> Result<Vec<(i64, OrderStatus)>, super::BoxError> {
+) -> Result<Vec<(OrderId, OrderStatus)>, super::BoxError> {
     let sla = app.config.sla;
     let thresholds: [(OrderStatus, TimeDelta); 4] = [
         (OrderStatus::New, sla.new),
@@ -212,14 +213,14 @@ async fn sla_alerts(
         return Ok(Vec::new());
     }
     // Recorded and queued together: an alert is owed exactly once, whoever else was first.
-    let keys: Vec<(i64, OrderStatus)> = found
+    let keys: Vec<(OrderId, OrderStatus)> = found
         .iter()
         .map(|(order, status, _)| (order.id, *status))
         .collect();
     let recorded = app
         .db(move |conn| {
             orders::record_sla_alerts_then(conn, &keys, now, |conn, recorded| {
-                let recorded: HashSet<&(i64, OrderStatus)> = recorded.iter().collect();
+                let recorded: HashSet<&(OrderId, OrderStatus)> = recorded.iter().collect();
                 let mut late: Vec<&(Order, OrderStatus, TimeDelta)> = found
                     .iter()
                     .filter(|(order, status, _)| recorded.contains(&(order.id, *status)))
@@ -253,7 +254,7 @@ fn sla_messages(
             })
             .filter(|&(_, _, count)| count > 0)
             .collect();
-        let ids: Vec<i64> = late.iter().map(|(order, _, _)| order.id).collect();
+        let ids: Vec<OrderId> = late.iter().map(|(order, _, _)| order.id).collect();
         vec![texts::sla_summary(&per_status, named(&ids), ids.len())]
     } else {
         late.iter()

@@ -7,6 +7,7 @@ use teloxide::types::{
 
 use super::callbacks::Callback;
 use super::texts;
+use crate::domain::ids::{MasterId, OrderId};
 use crate::domain::status::{ActionKind, OrderStatus, Role};
 use crate::domain::validation::EQUIPMENT_TYPES;
 use crate::store::masters::Master;
@@ -91,7 +92,7 @@ pub fn review() -> InlineKeyboardMarkup {
 
 /// The action buttons of an order card, one per allowed action, plus a refresh button.
 pub fn order_actions(
-    order_id: i64,
+    order_id: OrderId,
     status: OrderStatus,
     actions: &[ActionKind],
     editable: bool,
@@ -127,7 +128,7 @@ pub fn order_actions(
 }
 
 pub fn pick_master(
-    order_id: i64,
+    order_id: OrderId,
     status: OrderStatus,
     masters: &[(Master, User)],
 ) -> InlineKeyboardMarkup {
@@ -182,9 +183,9 @@ pub fn master_admin(master: &Master) -> InlineKeyboardMarkup {
 }
 
 /// Telegram's chat picker: the admin chooses a group the bot is a member of.
-pub fn pick_group(master_id: i64) -> KeyboardMarkup {
+pub fn pick_group(master_id: MasterId) -> KeyboardMarkup {
     let request =
-        KeyboardButtonRequestChat::new(RequestId(master_id as i32), false).bot_is_member(true);
+        KeyboardButtonRequestChat::new(RequestId(master_id.0 as i32), false).bot_is_member(true);
     KeyboardMarkup::new(vec![
         vec![KeyboardButton::new(texts::BUTTON_PICK_GROUP)
             .request(ButtonRequest::RequestChat(request))],
@@ -194,7 +195,7 @@ pub fn pick_group(master_id: i64) -> KeyboardMarkup {
     .one_time_keyboard()
 }
 
-pub fn edit_fields(order_id: i64) -> InlineKeyboardMarkup {
+pub fn edit_fields(order_id: OrderId) -> InlineKeyboardMarkup {
     use crate::store::orders::EditableField;
     let mut rows: Vec<Vec<InlineKeyboardButton>> = EditableField::ALL
         .chunks(2)

@@ -9,6 +9,7 @@ use super::context::{Ctx, Typed};
 use super::start::again;
 use super::state::State;
 use super::{cards, keyboards, outbox, roles, texts, BoxError, HandlerResult};
+use crate::domain::ids::{MasterId, TelegramId};
 use crate::domain::status::Role;
 use crate::domain::validation::Phone;
 use crate::store::masters::{self, AddMasterError};
@@ -62,7 +63,7 @@ pub async fn list(ctx: Ctx) -> HandlerResult {
     Ok(())
 }
 
-async fn set_active(ctx: Ctx, (master_id, active): (i64, bool)) -> HandlerResult {
+async fn set_active(ctx: Ctx, (master_id, active): (MasterId, bool)) -> HandlerResult {
     let by = ctx.member.user.telegram_id;
     let now = ctx.now();
     let master = ctx
@@ -91,7 +92,7 @@ pub async fn begin_adding(ctx: Ctx) -> HandlerResult {
 }
 
 async fn telegram_id_given(ctx: Ctx, typed: Typed) -> HandlerResult {
-    let Ok(telegram_id) = typed.0.parse::<i64>() else {
+    let Ok(telegram_id) = typed.0.parse::<TelegramId>() else {
         return again(&ctx, texts::NOT_AN_ID).await;
     };
     let existing = ctx
@@ -113,7 +114,7 @@ async fn telegram_id_given(ctx: Ctx, typed: Typed) -> HandlerResult {
     }
 }
 
-async fn phone_given(ctx: Ctx, telegram_id: i64, typed: Typed) -> HandlerResult {
+async fn phone_given(ctx: Ctx, telegram_id: TelegramId, typed: Typed) -> HandlerResult {
     match Phone::parse(&typed.0) {
         Ok(phone) => {
             let phone = phone.as_str().to_string();
@@ -127,7 +128,7 @@ async fn phone_given(ctx: Ctx, telegram_id: i64, typed: Typed) -> HandlerResult 
 
 async fn specialization_given(
     ctx: Ctx,
-    (telegram_id, phone): (i64, String),
+    (telegram_id, phone): (TelegramId, String),
     typed: Typed,
 ) -> HandlerResult {
     let specialization = typed.0;
@@ -144,7 +145,7 @@ async fn specialization_given(
             // His menu changes now, not at his next /start.
             let Some(master) = &added else { return Ok(()) };
             let mut told = NewMessage::to(
-                master.user.telegram_id,
+                master.user.telegram_id.0,
                 texts::now_a_master(&master.user, &roles(master)),
             );
             told.reply_markup = outbox::markup_json(keyboards::main_menu(&roles(master)));
@@ -175,7 +176,7 @@ async fn specialization_given(
 }
 
 /// The admin pressed "bind work group" on a master card: Telegram's chat picker is offered.
-async fn ask_group(ctx: Ctx, master_id: i64) -> HandlerResult {
+async fn ask_group(ctx: Ctx, master_id: MasterId) -> HandlerResult {
     ctx.enter(State::BindGroup { master_id }).await?;
     let markup = keyboards::pick_group(master_id).into();
     ctx.reply(texts::ASK_GROUP, Some(markup)).await

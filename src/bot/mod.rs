@@ -42,6 +42,7 @@ use teloxide::utils::command::BotCommands;
 use crate::clock::SharedClock;
 use crate::db::pool::{self, DbPool, PoolError};
 use crate::db::startup::DatabaseSettings;
+use crate::domain::ids::TelegramId;
 use crate::domain::status::Role;
 use crate::store::dialogues::DbStorage;
 use crate::store::members::{self, Contact, Member};
@@ -168,7 +169,7 @@ struct Sender {
 async fn identify_sender(update: Update, app: App) -> Option<Sender> {
     let from: TgUser = update.from()?.clone();
     let contact = Contact {
-        telegram_id: from.id.0 as i64,
+        telegram_id: TelegramId(from.id.0 as i64),
         username: from.username.clone(),
         first_name: Some(from.first_name.clone()),
         last_name: from.last_name.clone(),
@@ -179,7 +180,7 @@ async fn identify_sender(update: Update, app: App) -> Option<Sender> {
     let identified = app
         .db(move |conn| {
             let member = members::register(conn, &contact, &env, now)?;
-            let state = crate::store::dialogues::read(conn, person)?.unwrap_or_default();
+            let state = crate::store::dialogues::read(conn, person.0)?.unwrap_or_default();
             Ok(Sender { member, state })
         })
         .await;

@@ -9,6 +9,7 @@ use teloxide::types::InlineKeyboardMarkup;
 use super::cards::{self, master_of};
 use super::outbox::markup_json;
 use super::texts::{self, esc};
+use crate::domain::ids::TelegramId;
 use crate::domain::money::Breakdown;
 use crate::domain::status::ActionKind;
 use crate::store::masters::Master;
@@ -39,8 +40,8 @@ pub fn to_master(
 ) -> NewMessage {
     let mut message = match master.work_chat_id {
         Some(group) => NewMessage::to(group, format!("{}\n{text}", mention(user)))
-            .or_else_to(master.telegram_id, text),
-        None => NewMessage::to(master.telegram_id, text),
+            .or_else_to(master.telegram_id.0, text),
+        None => NewMessage::to(master.telegram_id.0, text),
     };
     message.reply_markup = markup.and_then(markup_json);
     message
@@ -94,7 +95,7 @@ pub fn to_dispatcher(
     if let Some(breakdown) = breakdown {
         text = format!("{text}\n\n{}", texts::breakdown(order.id, breakdown));
     }
-    Some(NewMessage::to(dispatcher, text))
+    Some(NewMessage::to(dispatcher.0, text))
 }
 
 /// What a status change owes: the master it was taken from, the master it was given to, the
@@ -149,7 +150,7 @@ pub fn after_move(
 }
 
 /// The other staff's copy of a new order (one digest line each when several wait).
-pub fn new_order_to_staff(order: &Order, author: &Member, staff: &[i64]) -> Vec<NewMessage> {
+pub fn new_order_to_staff(order: &Order, author: &Member, staff: &[TelegramId]) -> Vec<NewMessage> {
     let name = author.user.display_name();
     let text = texts::new_order_for_staff(order, &name);
     let line = texts::new_order_digest_line(order, &name);
@@ -157,12 +158,15 @@ pub fn new_order_to_staff(order: &Order, author: &Member, staff: &[i64]) -> Vec<
         .iter()
         .filter(|&&id| id != author.user.telegram_id)
         .map(|&id| {
-            NewMessage::to(id, text.clone()).in_digest(texts::DIGEST_NEW_ORDERS, line.clone())
+            NewMessage::to(id.0, text.clone()).in_digest(texts::DIGEST_NEW_ORDERS, line.clone())
         })
         .collect()
 }
 
 /// The same text to each of `chats`.
-pub fn to_each(chats: &[i64], text: &str) -> Vec<NewMessage> {
-    chats.iter().map(|&id| NewMessage::to(id, text)).collect()
+pub fn to_each(people: &[TelegramId], text: &str) -> Vec<NewMessage> {
+    people
+        .iter()
+        .map(|&id| NewMessage::to(id.0, text))
+        .collect()
 }

@@ -11,6 +11,7 @@ use super::start::again;
 use super::state::{CardAt, State};
 use super::{cards, keyboards, notices, outbox, texts, BoxError, HandlerResult};
 use crate::db::pool;
+use crate::domain::ids::{MasterId, OrderId};
 use crate::domain::status::{available_actions, Action, ActionKind, Denied, OrderStatus};
 use crate::store::masters;
 use crate::store::orders::{self, Move, MoveError, Order};
@@ -18,7 +19,7 @@ use crate::store::orders::{self, Move, MoveError, Order};
 const REASON_MAX: usize = 500;
 
 /// What a reason dialogue remembers: the order, the status its card showed, the card.
-type Asked = (i64, OrderStatus, Option<CardAt>);
+type Asked = (OrderId, OrderStatus, Option<CardAt>);
 
 /// A typed reason, for a decline or a refusal.
 pub fn typed() -> UpdateHandler<BoxError> {
@@ -59,7 +60,7 @@ pub fn pressed() -> UpdateHandler<BoxError> {
                 seen
             }]
             .endpoint(
-                |ctx: Ctx, (order_id, master_id, seen): (i64, i64, OrderStatus)| async move {
+                |ctx: Ctx, (order_id, master_id, seen): (OrderId, MasterId, OrderStatus)| async move {
                     let assign = Action::Assign { master_id };
                     perform(&ctx, order_id, assign, Some(seen), None, None).await
                 },
@@ -68,11 +69,11 @@ pub fn pressed() -> UpdateHandler<BoxError> {
         .branch(dptree::case![Callback::Card { order_id }].endpoint(show_card))
 }
 
-pub async fn load(ctx: &Ctx, order_id: i64) -> Result<Option<Order>, BoxError> {
+pub async fn load(ctx: &Ctx, order_id: OrderId) -> Result<Option<Order>, BoxError> {
     Ok(ctx.app.db(move |conn| orders::get(conn, order_id)).await?)
 }
 
-async fn show_card(ctx: Ctx, order_id: i64) -> HandlerResult {
+async fn show_card(ctx: Ctx, order_id: OrderId) -> HandlerResult {
     match load(&ctx, order_id).await? {
         Some(order) if cards::may_view(&ctx.member, &order) => {
             show(&ctx, &order).await;
@@ -98,7 +99,10 @@ async fn show(ctx: &Ctx, order: &Order) {
 
 /// An action button of a card. Actions that need more input (a master, a reason, amounts)
 /// are checked now and continue in a dialogue; the rest are performed at once.
-async fn button(ctx: Ctx, (order_id, kind, seen): (i64, ActionKind, OrderStatus)) -> HandlerResult {
+async fn button(
+    ctx: Ctx,
+    (order_id, kind, seen): (OrderId, ActionKind, OrderStatus),
+) -> HandlerResult {
     let action = match kind {
         ActionKind::Unassign => Action::Unassign,
         ActionKind::Accept => Action::Accept,
@@ -115,7 +119,7 @@ async fn button(ctx: Ctx, (order_id, kind, seen): (i64, ActionKind, OrderStatus)
 
 async fn needs_input(
     ctx: &Ctx,
-    order_id: i64,
+    order_id: OrderId,
     kind: ActionKind,
     seen: OrderStatus,
 ) -> HandlerResult {
@@ -215,7 +219,7 @@ async fn reason_given(ctx: &Ctx, asked: Asked, action: Action, input: &str) -> H
 /// sender may see it) or a refusal.
 pub async fn perform(
     ctx: &Ctx,
-    order_id: i64,
+    order_id: OrderId,
     action: Action,
     seen: Option<OrderStatus>,
     reason: Option<String>,

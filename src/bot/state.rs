@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::ids::{MasterId, OrderId, TelegramId};
 use crate::domain::status::{OrderStatus, Role};
 use crate::store::members::Member;
 use crate::store::orders::EditableField;
@@ -36,33 +37,33 @@ pub enum State {
     },
     // Reasons asked before a decline or a refusal.
     DeclineReason {
-        order_id: i64,
+        order_id: OrderId,
         seen: OrderStatus,
         #[serde(default)]
         card: Option<CardAt>,
     },
     RefuseReason {
-        order_id: i64,
+        order_id: OrderId,
         seen: OrderStatus,
         #[serde(default)]
         card: Option<CardAt>,
     },
     // Closing an order with money (SPEC 2.3).
     CloseTotal {
-        order_id: i64,
+        order_id: OrderId,
         seen: OrderStatus,
         #[serde(default)]
         card: Option<CardAt>,
     },
     CloseMaterials {
-        order_id: i64,
+        order_id: OrderId,
         seen: OrderStatus,
         total: i64,
         #[serde(default)]
         card: Option<CardAt>,
     },
     CloseReview {
-        order_id: i64,
+        order_id: OrderId,
         seen: OrderStatus,
         total: i64,
         materials: i64,
@@ -72,14 +73,14 @@ pub enum State {
     // Masters management (admins).
     MasterTelegramId,
     MasterPhone {
-        telegram_id: i64,
+        telegram_id: TelegramId,
     },
     MasterSpecialization {
-        telegram_id: i64,
+        telegram_id: TelegramId,
         phone: String,
     },
     BindGroup {
-        master_id: i64,
+        master_id: MasterId,
     },
     // A report for a period typed by hand.
     ReportPeriod,
@@ -87,7 +88,7 @@ pub enum State {
     Search,
     // Correcting a field of an open order.
     EditValue {
-        order_id: i64,
+        order_id: OrderId,
         field: EditableField,
     },
 }

@@ -6,6 +6,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use chrono_tz::Tz;
 
 use crate::domain::history::{Details, MasterRef, Note};
+use crate::domain::ids::{OrderId, TelegramId};
 use crate::domain::money::{Breakdown, Kopecks};
 use crate::domain::status::{ActionKind, Denied, OrderStatus, Role};
 use crate::domain::validation::{PhoneError, TextError};
@@ -96,7 +97,7 @@ pub fn welcome(user: &User, roles: &[Role]) -> String {
     )
 }
 
-pub fn unknown_user(telegram_id: i64) -> String {
+pub fn unknown_user(telegram_id: TelegramId) -> String {
     format!(
         "Здравствуйте! Этот бот — рабочий инструмент сервиса ремонта техники.\n\
          У вас пока нет доступа. Сообщите администратору ваш Telegram id: <code>{telegram_id}</code>"
@@ -216,7 +217,7 @@ pub struct OrderDraftView<'a> {
     pub arrival: Option<&'a str>,
 }
 
-pub fn order_created(id: i64) -> String {
+pub fn order_created(id: OrderId) -> String {
     format!("Заявка <b>№{id}</b> создана.")
 }
 
@@ -298,7 +299,7 @@ pub fn order_card(
     text
 }
 
-pub fn history(rows: &[HistoryRow], names: &dyn Fn(i64) -> String, tz: Tz) -> String {
+pub fn history(rows: &[HistoryRow], names: &dyn Fn(TelegramId) -> String, tz: Tz) -> String {
     let mut text = String::from("\n\n<b>История</b>");
     for row in rows {
         let from = row
@@ -397,16 +398,16 @@ pub fn assigned_to_master(order: &Order, mention: &str) -> String {
     )
 }
 
-pub fn taken_from_master(order_id: i64) -> String {
+pub fn taken_from_master(order_id: OrderId) -> String {
     format!("Заявка <b>№{order_id}</b> снята с вас диспетчером.")
 }
 
 /// In place of a card whose viewer no longer has the order (declined, or taken off him).
-pub fn order_no_longer_yours(order_id: i64) -> String {
+pub fn order_no_longer_yours(order_id: OrderId) -> String {
     format!("Заявка <b>№{order_id}</b> больше не за вами: её назначит диспетчер.")
 }
 
-pub fn reminder(order_id: i64) -> String {
+pub fn reminder(order_id: OrderId) -> String {
     format!("⏰ Напоминание: заявка <b>№{order_id}</b> ждёт, что вы её примете или отклоните.")
 }
 
@@ -441,7 +442,7 @@ pub fn duration(span: TimeDelta) -> String {
 
 /// One reminder for many orders at once (after downtime, or on an adopted database), in place
 /// of a message per order: how many, the longest-waiting few, what to do.
-pub fn reminders_summary(longest_waiting: &[i64], total: usize) -> String {
+pub fn reminders_summary(longest_waiting: &[OrderId], total: usize) -> String {
     format!(
         "⏰ Напоминание: заявок ждут, что вы их примете или отклоните: <b>{total}</b>. Дольше всех — {}. Откройте «{MENU_MY_ORDERS}» и примите или отклоните каждую.",
         order_numbers(longest_waiting, total)
@@ -452,7 +453,7 @@ pub fn reminders_summary(longest_waiting: &[i64], total: usize) -> String {
 /// longest-late few, what to do.
 pub fn sla_summary(
     per_status: &[(OrderStatus, TimeDelta, usize)],
-    longest_late: &[i64],
+    longest_late: &[OrderId],
     total: usize,
 ) -> String {
     let statuses: Vec<String> = per_status
@@ -473,7 +474,7 @@ pub fn sla_summary(
 }
 
 /// "№7, №3 и ещё 9": the named orders and how many more there are.
-fn order_numbers(named: &[i64], total: usize) -> String {
+fn order_numbers(named: &[OrderId], total: usize) -> String {
     let list: Vec<String> = named.iter().map(|id| format!("№{id}")).collect();
     match total.saturating_sub(named.len()) {
         0 => list.join(", "),
@@ -482,7 +483,12 @@ fn order_numbers(named: &[i64], total: usize) -> String {
 }
 
 /// What the creating dispatcher is told after a master's action.
-pub fn master_did(order_id: i64, master: &str, kind: ActionKind, reason: Option<&str>) -> String {
+pub fn master_did(
+    order_id: OrderId,
+    master: &str,
+    kind: ActionKind,
+    reason: Option<&str>,
+) -> String {
     let what = match kind {
         ActionKind::Accept => "принял заявку",
         ActionKind::Decline => "отклонил заявку",
@@ -508,7 +514,7 @@ pub const AMOUNT_INVALID: &str =
 pub const MATERIALS_ABOVE_TOTAL: &str =
     "Материалы не могут стоить больше суммы заказа. Введите стоимость материалов ещё раз:";
 
-pub fn breakdown(order_id: i64, b: &Breakdown) -> String {
+pub fn breakdown(order_id: OrderId, b: &Breakdown) -> String {
     format!(
         "💰 Заявка <b>№{order_id}</b> закрыта.\nСумма: {}\nМатериалы: {}\nЧистая сумма: {}\nМастеру: {} ({}%)\nКомпании: {}\nОтзыв: {}",
         b.total,
@@ -529,13 +535,13 @@ pub const ASK_MASTER_SPECIALIZATION: &str =
 pub const NOT_AN_ID: &str = "Telegram id — это число, например <code>123456789</code>.";
 pub const SPECIALIZATION_INVALID: &str = "Специализация: от 2 до 200 символов.";
 
-pub fn unknown_user_id(id: i64) -> String {
+pub fn unknown_user_id(id: TelegramId) -> String {
     format!(
         "Пользователь <code>{id}</code> ещё не писал боту. Попросите его отправить боту /start."
     )
 }
 
-pub fn already_master(id: i64) -> String {
+pub fn already_master(id: TelegramId) -> String {
     format!("Пользователь <code>{id}</code> уже мастер.")
 }
 
@@ -642,14 +648,14 @@ pub fn ask_new_value(field: crate::store::orders::EditableField, current: Option
 }
 
 /// To the master of an order staff have just corrected, above his fresh card.
-pub fn changed_for_master(order_id: i64, field: crate::store::orders::EditableField) -> String {
+pub fn changed_for_master(order_id: OrderId, field: crate::store::orders::EditableField) -> String {
     format!(
         "✏️ Диспетчер изменил в заявке <b>№{order_id}</b> поле «{}». Актуальная карточка:",
         field_name(field)
     )
 }
 
-pub fn field_changed(order_id: i64, field: crate::store::orders::EditableField) -> String {
+pub fn field_changed(order_id: OrderId, field: crate::store::orders::EditableField) -> String {
     format!(
         "Заявка <b>№{order_id}</b>: поле «{}» изменено.",
         field_name(field)

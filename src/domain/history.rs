@@ -13,13 +13,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ids::MasterId;
 use super::status::OrderStatus;
 
 /// A master as a history row remembers them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MasterRef {
     /// `masters.id`.
-    pub id: i64,
+    pub id: MasterId,
     /// The name shown at the time (first and last name, @username or the Telegram id); None
     /// in rows of the old form or when the master's user was unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -27,7 +28,7 @@ pub struct MasterRef {
 }
 
 impl MasterRef {
-    pub fn new(id: i64, name: Option<String>) -> MasterRef {
+    pub fn new(id: MasterId, name: Option<String>) -> MasterRef {
         MasterRef { id, name }
     }
 }
@@ -158,14 +159,14 @@ mod tests {
     fn details_round_trip_through_json() {
         let samples = [
             Details::Assigned {
-                master: MasterRef::new(3, Some("Иван".into())),
+                master: MasterRef::new(MasterId(3), Some("Иван".into())),
             },
             Details::Reassigned {
-                from: MasterRef::new(3, Some("Иван".into())),
-                to: MasterRef::new(5, None),
+                from: MasterRef::new(MasterId(3), Some("Иван".into())),
+                to: MasterRef::new(MasterId(5), None),
             },
             Details::Unassigned {
-                master: MasterRef::new(5, Some("Пётр".into())),
+                master: MasterRef::new(MasterId(5), Some("Пётр".into())),
             },
             Details::Closed {
                 total: 1_000_000,
@@ -193,7 +194,7 @@ mod tests {
         assert_eq!(Note::read(&edit.to_json(), None), Note::Details(edit));
         assert_eq!(
             Details::Assigned {
-                master: MasterRef::new(3, Some("Иван".into()))
+                master: MasterRef::new(MasterId(3), Some("Иван".into()))
             }
             .to_json(),
             r#"{"kind":"assigned","master":{"id":3,"name":"Иван"}}"#
@@ -205,20 +206,20 @@ mod tests {
         assert_eq!(
             read("master 3", OrderStatus::Assigned),
             Note::Details(Details::Assigned {
-                master: MasterRef::new(3, None)
+                master: MasterRef::new(MasterId(3), None)
             })
         );
         assert_eq!(
             read("master 3", OrderStatus::New),
             Note::Details(Details::Unassigned {
-                master: MasterRef::new(3, None)
+                master: MasterRef::new(MasterId(3), None)
             })
         );
         assert_eq!(
             read("master 3 -> 5", OrderStatus::Assigned),
             Note::Details(Details::Reassigned {
-                from: MasterRef::new(3, None),
-                to: MasterRef::new(5, None)
+                from: MasterRef::new(MasterId(3), None),
+                to: MasterRef::new(MasterId(5), None)
             })
         );
         assert_eq!(

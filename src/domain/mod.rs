@@ -4,6 +4,8 @@
 
 /// The details of history and audit rows: structured, and the old English notes read back.
 pub mod history;
+/// Order, master and Telegram ids as their own types.
+pub mod ids;
 /// Money in integer kopecks: parsing typed amounts and splitting an order's net.
 pub mod money;
 /// Report periods in the company's time zone, as half-open UTC ranges.
@@ -15,6 +17,7 @@ pub mod status;
 /// Intake checks: equipment types, text lengths, and phone normalisation.
 pub mod validation;
 
+pub use ids::{MasterId, OrderId, TelegramId};
 pub use money::{
     close_order, parse_rubles, AmountError, Breakdown, Kopecks, MoneyError, SharePolicy,
 };

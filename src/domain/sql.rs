@@ -7,6 +7,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::{BigInt, Text};
 use diesel::sqlite::{Sqlite, SqliteValue};
 
+use super::ids::{MasterId, OrderId, TelegramId};
 use super::money::Kopecks;
 use super::status::{OrderStatus, Role};
 
@@ -32,19 +33,29 @@ macro_rules! spelled_as_text {
 spelled_as_text!(OrderStatus);
 spelled_as_text!(Role);
 
-/// Money is whole kopecks in an integer column: never a float on the way.
-impl ToSql<BigInt, Sqlite> for Kopecks {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-        out.set_value(self.0);
-        Ok(IsNull::No)
-    }
+/// A newtype over an integer column.
+macro_rules! integer_column {
+    ($type:ident) => {
+        impl ToSql<BigInt, Sqlite> for $type {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+                out.set_value(self.0);
+                Ok(IsNull::No)
+            }
+        }
+
+        impl FromSql<BigInt, Sqlite> for $type {
+            fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+                <i64 as FromSql<BigInt, Sqlite>>::from_sql(value).map($type)
+            }
+        }
+    };
 }
 
-impl FromSql<BigInt, Sqlite> for Kopecks {
-    fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
-        <i64 as FromSql<BigInt, Sqlite>>::from_sql(value).map(Kopecks)
-    }
-}
+// Money is whole kopecks in an integer column: never a float on the way.
+integer_column!(Kopecks);
+integer_column!(OrderId);
+integer_column!(MasterId);
+integer_column!(TelegramId);
 
 #[cfg(test)]
 mod tests {

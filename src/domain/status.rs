@@ -7,6 +7,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
+use super::ids::{MasterId, TelegramId};
+
 /// An order's status, spelled in the database as [`OrderStatus::as_str`] returns; read from
 /// SQL through [`super::sql`], where an unknown spelling is an error.
 #[derive(
@@ -153,7 +155,7 @@ impl FromStr for Role {
 pub enum Action {
     /// Give the order to a master (from NEW), or to another master (reassign).
     Assign {
-        master_id: i64,
+        master_id: MasterId,
     },
     /// Take the order back from its master.
     Unassign,
@@ -288,10 +290,10 @@ enum Performer {
 /// Who is acting, as the server knows them (never taken from callback data).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    pub telegram_id: i64,
+    pub telegram_id: TelegramId,
     pub roles: BTreeSet<Role>,
     /// The `masters.id` of this user if they are a master.
-    pub master_id: Option<i64>,
+    pub master_id: Option<MasterId>,
 }
 
 impl Actor {
@@ -302,7 +304,7 @@ impl Actor {
 
     /// The master's id, when this user acts as a master. Both the role and a masters row are
     /// needed, so a user whose MASTER role was taken away cannot keep working on orders.
-    pub fn acting_master_id(&self) -> Option<i64> {
+    pub fn acting_master_id(&self) -> Option<MasterId> {
         self.master_id
             .filter(|_| self.roles.contains(&Role::Master))
     }
@@ -317,7 +319,7 @@ impl Actor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderFacts {
     pub status: OrderStatus,
-    pub assigned_master_id: Option<i64>,
+    pub assigned_master_id: Option<MasterId>,
 }
 
 /// An allowed change: what to write to the order and to `order_status_history`.
@@ -326,7 +328,7 @@ pub struct Transition {
     pub from: OrderStatus,
     pub to: OrderStatus,
     /// The order's master after the transition.
-    pub assigned_master_id: Option<i64>,
+    pub assigned_master_id: Option<MasterId>,
 }
 
 /// Why an action was refused. Checked in this order: role, status, ownership, same master,
@@ -412,8 +414,8 @@ mod tests {
     use super::*;
     use OrderStatus::*;
 
-    const ASSIGNED_MASTER: i64 = 11;
-    const OTHER_MASTER: i64 = 22;
+    const ASSIGNED_MASTER: MasterId = MasterId(11);
+    const OTHER_MASTER: MasterId = MasterId(22);
 
     #[test]
     fn status_spellings_round_trip() {
@@ -506,7 +508,7 @@ mod tests {
             Who::NoRole => (&[], None),
         };
         Actor {
-            telegram_id: 1000,
+            telegram_id: TelegramId(1000),
             roles: roles.iter().copied().collect(),
             master_id,
         }

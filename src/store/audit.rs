@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::domain::ids::{MasterId, OrderId, TelegramId};
 use crate::schema::audit_log;
 
 /// Written through Diesel as [`AuditAction::as_str`]. Not read back as this type: adopted
@@ -66,18 +67,18 @@ impl AuditAction {
 /// What an audit row is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entity {
-    Order(i64),
-    Master(i64),
-    User(i64),
+    Order(OrderId),
+    Master(MasterId),
+    User(TelegramId),
     System,
 }
 
 impl Entity {
     fn parts(self) -> (Option<&'static str>, Option<i64>) {
         match self {
-            Entity::Order(id) => (Some("order"), Some(id)),
-            Entity::Master(id) => (Some("master"), Some(id)),
-            Entity::User(id) => (Some("user"), Some(id)),
+            Entity::Order(id) => (Some("order"), Some(id.0)),
+            Entity::Master(id) => (Some("master"), Some(id.0)),
+            Entity::User(id) => (Some("user"), Some(id.0)),
             Entity::System => (Some("system"), None),
         }
     }
@@ -88,7 +89,7 @@ impl Entity {
 /// chat id, a file name).
 pub fn record(
     conn: &mut SqliteConnection,
-    who: Option<i64>,
+    who: Option<TelegramId>,
     action: AuditAction,
     entity: Entity,
     details: Option<String>,

@@ -7,14 +7,15 @@ use diesel::prelude::*;
 
 use super::audit::{self, AuditAction, Entity};
 use super::users::{self, User};
+use crate::domain::ids::{MasterId, TelegramId};
 use crate::domain::status::{OrderStatus, Role};
 use crate::schema::{masters, orders, user_roles, users as users_table};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = masters, check_for_backend(diesel::sqlite::Sqlite))]
 pub struct Master {
-    pub id: i64,
-    pub telegram_id: i64,
+    pub id: MasterId,
+    pub telegram_id: TelegramId,
     pub phone: String,
     pub specialization: String,
     pub is_active: bool,
@@ -33,14 +34,14 @@ impl Master {
 #[derive(Debug, thiserror::Error)]
 pub enum AddMasterError {
     #[error("user {0} has never written to the bot")]
-    UnknownUser(i64),
+    UnknownUser(TelegramId),
     #[error("user {0} is already a master")]
-    AlreadyMaster(i64),
+    AlreadyMaster(TelegramId),
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
 }
 
-pub fn by_id(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<Master>> {
+pub fn by_id(conn: &mut SqliteConnection, id: MasterId) -> QueryResult<Option<Master>> {
     masters::table
         .find(id)
         .select(Master::as_select())
@@ -50,7 +51,7 @@ pub fn by_id(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<Master>
 
 pub fn by_telegram_id(
     conn: &mut SqliteConnection,
-    telegram_id: i64,
+    telegram_id: TelegramId,
 ) -> QueryResult<Option<Master>> {
     masters::table
         .filter(masters::telegram_id.eq(telegram_id))
@@ -86,8 +87,8 @@ pub fn assignable(conn: &mut SqliteConnection) -> QueryResult<Vec<(Master, User)
 /// Makes a registered user a master (approved and active) and grants the MASTER role.
 pub fn add(
     conn: &mut SqliteConnection,
-    by: i64,
-    telegram_id: i64,
+    by: TelegramId,
+    telegram_id: TelegramId,
     phone: &str,
     specialization: &str,
     now: NaiveDateTime,
@@ -105,8 +106,8 @@ pub fn add(
 /// [`add`], and `then` in the same transaction (the new master's message is queued there).
 pub fn add_then<F>(
     conn: &mut SqliteConnection,
-    by: i64,
-    telegram_id: i64,
+    by: TelegramId,
+    telegram_id: TelegramId,
     (phone, specialization): (&str, &str),
     now: NaiveDateTime,
     then: F,
@@ -149,8 +150,8 @@ where
 
 pub fn set_active(
     conn: &mut SqliteConnection,
-    by: i64,
-    master_id: i64,
+    by: TelegramId,
+    master_id: MasterId,
     active: bool,
     now: NaiveDateTime,
 ) -> QueryResult<Master> {
@@ -171,8 +172,8 @@ pub fn set_active(
 
 pub fn bind_work_chat(
     conn: &mut SqliteConnection,
-    by: i64,
-    master_id: i64,
+    by: TelegramId,
+    master_id: MasterId,
     chat_id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<Master> {
@@ -199,7 +200,7 @@ pub fn bind_work_chat(
 /// How many of the master's orders are in each status.
 pub fn order_counts(
     conn: &mut SqliteConnection,
-    master_id: i64,
+    master_id: MasterId,
 ) -> QueryResult<BTreeMap<OrderStatus, i64>> {
     let rows: Vec<(String, i64)> = orders::table
         .filter(orders::assigned_master_id.eq(master_id))
@@ -221,7 +222,7 @@ pub struct MoneyTotals {
     pub company_share: i64,
 }
 
-pub fn money_totals(conn: &mut SqliteConnection, master_id: i64) -> QueryResult<MoneyTotals> {
+pub fn money_totals(conn: &mut SqliteConnection, master_id: MasterId) -> QueryResult<MoneyTotals> {
     use diesel::sql_types::BigInt;
     #[derive(QueryableByName)]
     struct Row {

@@ -10,13 +10,14 @@ use diesel::prelude::*;
 use super::audit::{self, AuditAction, Entity};
 use super::masters::{self, Master};
 use super::users::{by_telegram_id, grant, revoke, roles_of, User};
+use crate::domain::ids::TelegramId;
 use crate::domain::status::{Actor, Role};
 use crate::schema::users;
 
 /// Who wrote to the bot, as Telegram describes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
-    pub telegram_id: i64,
+    pub telegram_id: TelegramId,
     pub username: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -25,12 +26,12 @@ pub struct Contact {
 /// ADMIN_IDS and DISPATCHER_IDS: the environment is authoritative for these two roles.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EnvRoles {
-    pub admins: BTreeSet<i64>,
-    pub dispatchers: BTreeSet<i64>,
+    pub admins: BTreeSet<TelegramId>,
+    pub dispatchers: BTreeSet<TelegramId>,
 }
 
 impl EnvRoles {
-    fn wanted(&self, telegram_id: i64, role: Role) -> Option<bool> {
+    fn wanted(&self, telegram_id: TelegramId, role: Role) -> Option<bool> {
         match role {
             Role::Admin => Some(self.admins.contains(&telegram_id)),
             Role::Dispatcher => Some(self.dispatchers.contains(&telegram_id)),
@@ -67,7 +68,7 @@ impl Member {
     }
 }
 
-pub fn member(conn: &mut SqliteConnection, telegram_id: i64) -> QueryResult<Option<Member>> {
+pub fn member(conn: &mut SqliteConnection, telegram_id: TelegramId) -> QueryResult<Option<Member>> {
     let Some(user) = by_telegram_id(conn, telegram_id)? else {
         return Ok(None);
     };

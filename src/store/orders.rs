@@ -9,6 +9,7 @@ use diesel::sqlite::Sqlite;
 use super::audit::{self, AuditAction, Entity};
 use super::{masters, users};
 use crate::domain::history::{Details, MasterRef};
+use crate::domain::ids::{MasterId, OrderId, TelegramId};
 use crate::domain::money::Kopecks;
 use crate::domain::status::{decide, Action, Actor, Denied, OrderFacts, OrderStatus};
 use crate::schema::{order_status_history, orders};
@@ -16,15 +17,15 @@ use crate::schema::{order_status_history, orders};
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = orders, check_for_backend(diesel::sqlite::Sqlite))]
 pub struct Order {
-    pub id: i64,
+    pub id: OrderId,
     pub equipment_type: String,
     pub description: String,
     pub client_name: String,
     pub client_address: String,
     pub client_phone: String,
     pub status: OrderStatus,
-    pub assigned_master_id: Option<i64>,
-    pub dispatcher_id: Option<i64>,
+    pub assigned_master_id: Option<MasterId>,
+    pub dispatcher_id: Option<TelegramId>,
     pub notes: Option<String>,
     pub scheduled_time: Option<String>,
     pub total_kopecks: Option<Kopecks>,
@@ -85,15 +86,15 @@ pub struct ClosingMoney {
 #[diesel(table_name = order_status_history, check_for_backend(diesel::sqlite::Sqlite))]
 pub struct HistoryRow {
     pub id: i64,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub old_status: Option<String>,
     pub new_status: String,
-    pub changed_by: Option<i64>,
+    pub changed_by: Option<TelegramId>,
     pub changed_at: NaiveDateTime,
     pub notes: Option<String>,
 }
 
-pub fn get(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<Order>> {
+pub fn get(conn: &mut SqliteConnection, id: OrderId) -> QueryResult<Option<Order>> {
     orders::table
         .find(id)
         .select(Order::as_select())
@@ -101,7 +102,7 @@ pub fn get(conn: &mut SqliteConnection, id: i64) -> QueryResult<Option<Order>> {
         .optional()
 }
 
-pub fn history(conn: &mut SqliteConnection, order_id: i64) -> QueryResult<Vec<HistoryRow>> {
+pub fn history(conn: &mut SqliteConnection, order_id: OrderId) -> QueryResult<Vec<HistoryRow>> {
     order_status_history::table
         .filter(order_status_history::order_id.eq(order_id))
         .order(order_status_history::id)
@@ -113,7 +114,7 @@ pub fn history(conn: &mut SqliteConnection, order_id: i64) -> QueryResult<Vec<Hi
 pub fn create(
     conn: &mut SqliteConnection,
     order: &NewOrder,
-    dispatcher_id: i64,
+    dispatcher_id: TelegramId,
     now: NaiveDateTime,
 ) -> QueryResult<Order> {
     create_then(conn, order, dispatcher_id, now, |_, _| Ok(()))
@@ -123,7 +124,7 @@ pub fn create(
 pub fn create_then<F>(
     conn: &mut SqliteConnection,
     order: &NewOrder,
-    dispatcher_id: i64,
+    dispatcher_id: TelegramId,
     now: NaiveDateTime,
     then: F,
 ) -> QueryResult<Order>
@@ -167,7 +168,7 @@ where
 /// A request to move an order, as a handler received it.
 #[derive(Debug, Clone)]
 pub struct Move {
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub actor: Actor,
     pub action: Action,
     /// The status shown on the card the button belongs to; a different current status means
@@ -348,7 +349,7 @@ fn describe(
 }
 
 /// A master as history rows name them: `masters.id` and the user's display name now.
-fn master_ref(conn: &mut SqliteConnection, master_id: i64) -> QueryResult<MasterRef> {
+fn master_ref(conn: &mut SqliteConnection, master_id: MasterId) -> QueryResult<MasterRef> {
     let name = match masters::by_id(conn, master_id)? {
         Some(master) => users::by_telegram_id(conn, master.telegram_id)?.map(|u| u.display_name()),
         None => None,
@@ -358,10 +359,10 @@ fn master_ref(conn: &mut SqliteConnection, master_id: i64) -> QueryResult<Master
 
 fn write_history(
     conn: &mut SqliteConnection,
-    order_id: i64,
+    order_id: OrderId,
     from: Option<OrderStatus>,
     to: OrderStatus,
-    by: i64,
+    by: TelegramId,
     notes: Option<String>,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
@@ -379,7 +380,10 @@ fn write_history(
 }
 
 /// Open orders of a master, newest first (the master's "my orders").
-pub fn open_for_master(conn: &mut SqliteConnection, master_id: i64) -> QueryResult<Vec<Order>> {
+pub fn open_for_master(
+    conn: &mut SqliteConnection,
+    master_id: MasterId,
+) -> QueryResult<Vec<Order>> {
     let open: Vec<&str> = OrderStatus::ALL
         .iter()
         .filter(|s| s.is_open())
@@ -461,7 +465,7 @@ fn reminders_due_query(cutoffs: &[NaiveDateTime]) -> Option<DueQuery> {
 /// keeps its count: a new assignment resets it anyway).
 pub fn mark_reminded(
     conn: &mut SqliteConnection,
-    order_ids: &[i64],
+    order_ids: &[OrderId],
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     mark_reminded_then(conn, order_ids, now, |_| Ok(()))
@@ -470,7 +474,7 @@ pub fn mark_reminded(
 /// [`mark_reminded`], and `then` in the same transaction (the reminders are queued there).
 pub fn mark_reminded_then<F>(
     conn: &mut SqliteConnection,
-    order_ids: &[i64],
+    order_ids: &[OrderId],
     now: NaiveDateTime,
     then: F,
 ) -> QueryResult<()>
@@ -534,9 +538,9 @@ fn sla_breaches_query(status: OrderStatus, since: NaiveDateTime) -> DueQuery {
 /// before (another process or an earlier round may have been first).
 pub fn record_sla_alerts(
     conn: &mut SqliteConnection,
-    alerts: &[(i64, OrderStatus)],
+    alerts: &[(OrderId, OrderStatus)],
     now: NaiveDateTime,
-) -> QueryResult<Vec<(i64, OrderStatus)>> {
+) -> QueryResult<Vec<(OrderId, OrderStatus)>> {
     record_sla_alerts_then(conn, alerts, now, |_, _| Ok(()))
 }
 
@@ -544,12 +548,12 @@ pub fn record_sla_alerts(
 /// alerts are queued there).
 pub fn record_sla_alerts_then<F>(
     conn: &mut SqliteConnection,
-    alerts: &[(i64, OrderStatus)],
+    alerts: &[(OrderId, OrderStatus)],
     now: NaiveDateTime,
     then: F,
-) -> QueryResult<Vec<(i64, OrderStatus)>>
+) -> QueryResult<Vec<(OrderId, OrderStatus)>>
 where
-    F: FnOnce(&mut SqliteConnection, &[(i64, OrderStatus)]) -> QueryResult<()>,
+    F: FnOnce(&mut SqliteConnection, &[(OrderId, OrderStatus)]) -> QueryResult<()>,
 {
     use crate::schema::sla_alerts;
     conn.immediate_transaction(|conn| {
@@ -634,8 +638,8 @@ pub enum EditError {
 /// the audit row with the old and the new value, in one IMMEDIATE transaction.
 pub fn edit(
     conn: &mut SqliteConnection,
-    order_id: i64,
-    by: i64,
+    order_id: OrderId,
+    by: TelegramId,
     field: EditableField,
     value: Option<String>,
     now: NaiveDateTime,
@@ -646,8 +650,8 @@ pub fn edit(
 /// [`edit`], and `then` in the same transaction with the order as edited.
 pub fn edit_then<F>(
     conn: &mut SqliteConnection,
-    order_id: i64,
-    by: i64,
+    order_id: OrderId,
+    by: TelegramId,
     (field, value): (EditableField, Option<String>),
     now: NaiveDateTime,
     then: F,

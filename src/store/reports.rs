@@ -32,6 +32,7 @@ use diesel::result::Error as DieselError;
 use diesel::sql_query;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
+use crate::domain::ids::MasterId;
 use crate::domain::money::{self, Kopecks};
 use crate::domain::status::OrderStatus;
 
@@ -272,7 +273,7 @@ pub fn totals(
 /// there are none.
 pub fn master_stats(
     conn: &mut SqliteConnection,
-    master_id: i64,
+    master_id: MasterId,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Figures> {

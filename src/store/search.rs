@@ -467,12 +467,12 @@ fn paginate(
     let (next, prev) = match cursor {
         None | Some(Cursor::Before(_)) => {
             let next = match items.last() {
-                Some(last) if more => Some(Cursor::Before(last.id)),
+                Some(last) if more => Some(Cursor::Before(last.id.0)),
                 _ => None,
             };
             let prev = match items.first() {
-                Some(first) if cursor.is_some() && any(conn, filter, Bound::Above(first.id))? => {
-                    Some(Cursor::After(first.id))
+                Some(first) if cursor.is_some() && any(conn, filter, Bound::Above(first.id.0))? => {
+                    Some(Cursor::After(first.id.0))
                 }
                 _ => None,
             };
@@ -481,12 +481,12 @@ fn paginate(
         Some(Cursor::After(_)) => {
             items.reverse();
             let prev = match items.first() {
-                Some(first) if more => Some(Cursor::After(first.id)),
+                Some(first) if more => Some(Cursor::After(first.id.0)),
                 _ => None,
             };
             let next = match items.last() {
-                Some(last) if any(conn, filter, Bound::Below(last.id))? => {
-                    Some(Cursor::Before(last.id))
+                Some(last) if any(conn, filter, Bound::Below(last.id.0))? => {
+                    Some(Cursor::Before(last.id.0))
                 }
                 _ => None,
             };

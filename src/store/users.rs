@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::audit::{self, AuditAction, Entity};
+use crate::domain::ids::TelegramId;
 use crate::domain::status::Role;
 use crate::schema::{user_roles, users};
 
@@ -13,7 +14,7 @@ use crate::schema::{user_roles, users};
 #[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
 pub struct User {
     pub id: i64,
-    pub telegram_id: i64,
+    pub telegram_id: TelegramId,
     pub username: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -40,7 +41,10 @@ impl User {
     }
 }
 
-pub fn by_telegram_id(conn: &mut SqliteConnection, telegram_id: i64) -> QueryResult<Option<User>> {
+pub fn by_telegram_id(
+    conn: &mut SqliteConnection,
+    telegram_id: TelegramId,
+) -> QueryResult<Option<User>> {
     users::table
         .filter(users::telegram_id.eq(telegram_id))
         .select(User::as_select())
@@ -48,7 +52,10 @@ pub fn by_telegram_id(conn: &mut SqliteConnection, telegram_id: i64) -> QueryRes
         .optional()
 }
 
-pub fn roles_of(conn: &mut SqliteConnection, telegram_id: i64) -> QueryResult<BTreeSet<Role>> {
+pub fn roles_of(
+    conn: &mut SqliteConnection,
+    telegram_id: TelegramId,
+) -> QueryResult<BTreeSet<Role>> {
     let roles: Vec<Role> = user_roles::table
         .filter(user_roles::telegram_id.eq(telegram_id))
         .select(user_roles::role)
@@ -58,8 +65,8 @@ pub fn roles_of(conn: &mut SqliteConnection, telegram_id: i64) -> QueryResult<BT
 
 pub fn grant(
     conn: &mut SqliteConnection,
-    by: Option<i64>,
-    telegram_id: i64,
+    by: Option<TelegramId>,
+    telegram_id: TelegramId,
     role: Role,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
@@ -85,8 +92,8 @@ pub fn grant(
 
 pub fn revoke(
     conn: &mut SqliteConnection,
-    by: Option<i64>,
-    telegram_id: i64,
+    by: Option<TelegramId>,
+    telegram_id: TelegramId,
     role: Role,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
@@ -110,7 +117,7 @@ pub fn revoke(
 }
 
 /// Telegram ids of everyone holding one of `roles`.
-pub fn with_roles(conn: &mut SqliteConnection, roles: &[Role]) -> QueryResult<Vec<i64>> {
+pub fn with_roles(conn: &mut SqliteConnection, roles: &[Role]) -> QueryResult<Vec<TelegramId>> {
     let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     user_roles::table
         .filter(user_roles::role.eq_any(names))

@@ -12,15 +12,16 @@ use diesel::prelude::*;
 use repair_bot::bot::texts;
 use repair_bot::db::migrations::Catalog;
 use repair_bot::db::startup::{self, PreparedDatabase};
+use repair_bot::domain::ids::{MasterId, OrderId, TelegramId};
 use repair_bot::domain::money::{close_order, Kopecks, SharePolicy};
 use repair_bot::domain::status::{Action, Actor, Role};
 use repair_bot::schema::{audit_log, order_status_history, users};
 use repair_bot::store::masters;
 use repair_bot::store::orders::{self, ClosingMoney, EditableField, Move, NewOrder};
 
-const DISPATCHER: i64 = 500;
-const IVAN: i64 = 1001;
-const PETR: i64 = 1002;
+const DISPATCHER: TelegramId = TelegramId(500);
+const IVAN: TelegramId = TelegramId(1001);
+const PETR: TelegramId = TelegramId(1002);
 
 struct Db {
     _sandbox: Sandbox,
@@ -47,7 +48,7 @@ fn at(text: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").expect("timestamp")
 }
 
-fn user(conn: &mut SqliteConnection, telegram_id: i64, first: &str, last: Option<&str>) {
+fn user(conn: &mut SqliteConnection, telegram_id: TelegramId, first: &str, last: Option<&str>) {
     let now = at("2026-11-01 09:00:00");
     diesel::insert_into(users::table)
         .values((
@@ -69,7 +70,7 @@ fn staff() -> Actor {
     }
 }
 
-fn master(telegram_id: i64, master_id: i64) -> Actor {
+fn master(telegram_id: TelegramId, master_id: MasterId) -> Actor {
     Actor {
         telegram_id,
         roles: BTreeSet::from([Role::Master]),
@@ -79,7 +80,7 @@ fn master(telegram_id: i64, master_id: i64) -> Actor {
 
 fn step(
     conn: &mut SqliteConnection,
-    order_id: i64,
+    order_id: OrderId,
     actor: Actor,
     action: Action,
     money: Option<ClosingMoney>,
@@ -101,7 +102,7 @@ fn step(
 }
 
 /// Two masters, one order: assign, reassign, unassign, assign, accept, on site, close.
-fn a_closed_order(db: &mut Db) -> i64 {
+fn a_closed_order(db: &mut Db) -> OrderId {
     let conn = db.conn();
     user(conn, DISPATCHER, "Дина", None);
     user(conn, IVAN, "Иван", Some("Петров"));
@@ -216,9 +217,9 @@ fn a_closed_order(db: &mut Db) -> i64 {
     order
 }
 
-fn rendered(conn: &mut SqliteConnection, order: i64) -> String {
+fn rendered(conn: &mut SqliteConnection, order: OrderId) -> String {
     let rows = orders::history(conn, order).expect("history");
-    let names = |id: i64| match id {
+    let names = |id: TelegramId| match id {
         DISPATCHER => "Дина".to_string(),
         IVAN => "Иван Петров".to_string(),
         other => other.to_string(),

@@ -12,6 +12,7 @@ use repair_bot::db::backup::BackupPolicy;
 use repair_bot::db::migrations::Catalog;
 use repair_bot::db::pool;
 use repair_bot::db::startup::{self, DatabaseSettings};
+use repair_bot::domain::ids::{MasterId, OrderId, TelegramId};
 use repair_bot::fake_telegram::{FakeTelegram, FakeUser, SentMessage};
 use teloxide::prelude::*;
 
@@ -326,7 +327,8 @@ impl World {
                 notes: None,
                 scheduled_time: None,
             };
-            repair_bot::store::orders::create(&mut conn, &order, DISPATCHER, now).unwrap();
+            repair_bot::store::orders::create(&mut conn, &order, TelegramId(DISPATCHER), now)
+                .unwrap();
         }
     }
 
@@ -337,8 +339,14 @@ impl World {
         self.fake.add_group(GROUP, "Бригада Сергея", &members);
         let master_id = self.master_id(MASTER_1);
         let now = self.app.now();
-        repair_bot::store::masters::bind_work_chat(&mut self.conn(), ADMIN, master_id, GROUP, now)
-            .unwrap();
+        repair_bot::store::masters::bind_work_chat(
+            &mut self.conn(),
+            TelegramId(ADMIN),
+            MasterId(master_id),
+            GROUP,
+            now,
+        )
+        .unwrap();
     }
 
     fn master_id(&self, telegram_id: i64) -> i64 {
@@ -1049,16 +1057,16 @@ async fn reminders_and_sla_alerts_fire_at_the_right_times_once_and_not_at_night(
     world.clock.set(start + TimeDelta::minutes(14));
     assert!(tick().await.reminded.is_empty(), "not before 15 minutes");
     world.clock.set(start + TimeDelta::minutes(15));
-    assert_eq!(tick().await.reminded, vec![order]);
+    assert_eq!(tick().await.reminded, vec![OrderId(order)]);
     world.clock.set(start + TimeDelta::minutes(20));
     assert!(
         tick().await.reminded.is_empty(),
         "back-off: the next one at 30"
     );
     world.clock.set(start + TimeDelta::minutes(30));
-    assert_eq!(tick().await.reminded, vec![order]);
+    assert_eq!(tick().await.reminded, vec![OrderId(order)]);
     world.clock.set(start + TimeDelta::minutes(60));
-    assert_eq!(tick().await.reminded, vec![order]);
+    assert_eq!(tick().await.reminded, vec![OrderId(order)]);
     world.clock.set(start + TimeDelta::minutes(200));
     assert!(tick().await.reminded.is_empty(), "at most three reminders");
     world.wait_text(MASTER_1, "Напоминание").await;
@@ -1067,7 +1075,10 @@ async fn reminders_and_sla_alerts_fire_at_the_right_times_once_and_not_at_night(
     world.clock.set(start + TimeDelta::hours(4));
     assert_eq!(
         tick().await.sla_alerted,
-        vec![(order, repair_bot::domain::status::OrderStatus::Assigned)]
+        vec![(
+            OrderId(order),
+            repair_bot::domain::status::OrderStatus::Assigned
+        )]
     );
     world.clock.set(start + TimeDelta::hours(5));
     assert!(
@@ -1089,7 +1100,10 @@ async fn reminders_and_sla_alerts_fire_at_the_right_times_once_and_not_at_night(
         .set(Utc.with_ymd_and_hms(2026, 11, 24, 5, 0, 0).unwrap()); // 08:00 in Moscow
     assert_eq!(
         tick().await.sla_alerted,
-        vec![(second, repair_bot::domain::status::OrderStatus::New)]
+        vec![(
+            OrderId(second),
+            repair_bot::domain::status::OrderStatus::New
+        )]
     );
     world.stop().await;
 }
@@ -1778,7 +1792,10 @@ async fn thirty_dialogues_in_flight_through_an_api_outage_all_complete() {
     let ids: Vec<i64> = (0..PEOPLE).map(|n| 6000 + n).collect();
     let world = World::start()
         .await
-        .restart_configured(|config| config.env_roles.dispatchers.extend(ids.iter().copied()))
+        .restart_configured(|config| {
+            let staff = ids.iter().map(|&id| TelegramId(id));
+            config.env_roles.dispatchers.extend(staff)
+        })
         .await;
     let people: Vec<FakeUser> = ids
         .iter()
@@ -1981,7 +1998,7 @@ async fn an_order_assigned_long_ago_is_reminded_once_then_backs_off_from_that_re
 
     assert_eq!(
         reminded_at(TimeDelta::zero()).await,
-        vec![order],
+        vec![OrderId(order)],
         "due long ago"
     );
     assert!(
@@ -1989,7 +2006,10 @@ async fn an_order_assigned_long_ago_is_reminded_once_then_backs_off_from_that_re
         "the next tick: the gap counts from the reminder, not from the assignment"
     );
     assert!(reminded_at(TimeDelta::minutes(14)).await.is_empty());
-    assert_eq!(reminded_at(TimeDelta::minutes(15)).await, vec![order]);
+    assert_eq!(
+        reminded_at(TimeDelta::minutes(15)).await,
+        vec![OrderId(order)]
+    );
     assert!(reminded_at(TimeDelta::seconds(15 * 60 + 30))
         .await
         .is_empty());
@@ -1997,7 +2017,10 @@ async fn an_order_assigned_long_ago_is_reminded_once_then_backs_off_from_that_re
         reminded_at(TimeDelta::minutes(44)).await.is_empty(),
         "the second gap is twice the first"
     );
-    assert_eq!(reminded_at(TimeDelta::minutes(45)).await, vec![order]);
+    assert_eq!(
+        reminded_at(TimeDelta::minutes(45)).await,
+        vec![OrderId(order)]
+    );
     assert!(
         reminded_at(TimeDelta::hours(5)).await.is_empty(),
         "at most three reminders"
@@ -2022,7 +2045,7 @@ async fn an_adopted_backlog_gives_each_person_one_summary_instead_of_a_message_p
     let (sergey_had, alexey_had, admin_had) = (before(MASTER_1), before(MASTER_2), before(ADMIN));
 
     let report = world.tick().await;
-    let mut reminded = report.reminded.clone();
+    let mut reminded: Vec<i64> = report.reminded.iter().map(|id| id.0).collect();
     reminded.sort();
     assert_eq!(reminded, [sergey.clone(), alexey.clone()].concat());
     assert_eq!(

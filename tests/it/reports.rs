@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use repair_bot::db::backup::BackupPolicy;
 use repair_bot::db::migrations::Catalog;
 use repair_bot::db::startup::{self, DatabaseSettings, PreparedDatabase};
+use repair_bot::domain::ids::MasterId;
 use repair_bot::domain::money::{close_order, Kopecks, SharePolicy, MAX_AMOUNT};
 use repair_bot::domain::period::{utc_range, Period};
 use repair_bot::domain::status::OrderStatus;
@@ -417,7 +418,7 @@ fn check_period(
     assert_eq!(totals, period_sum(rows, range), "totals {range:?}");
 
     for &id in ids {
-        let stats = reports::master_stats(conn, id, from, to).expect("master_stats");
+        let stats = reports::master_stats(conn, MasterId(id), from, to).expect("master_stats");
         let own = rows.iter().filter(|r| r.master == Some(id));
         assert_eq!(stats, period_sum(own, range), "master {id} {range:?}");
     }
@@ -538,7 +539,7 @@ fn average_check_and_reviews() {
     ];
     insert_all(db.conn(), &rows);
     let (from, to) = range_of(Period::ThisMonth, "2026-11-05 12:00:00");
-    let stats = reports::master_stats(db.conn(), ids[0], from, to).expect("stats");
+    let stats = reports::master_stats(db.conn(), MasterId(ids[0]), from, to).expect("stats");
     assert_eq!((stats.orders, stats.closed, stats.refused), (4, 3, 1));
     assert_eq!(stats.total, 60_001);
     // 600,01 / 3 = 200,003… rounded to the kopeck.
@@ -552,9 +553,9 @@ fn a_master_without_orders_gets_zeros() {
     let mut db = Db::new();
     let ids = insert_masters(db.conn());
     let (from, to) = range_of(Period::ThisMonth, "2026-11-05 12:00:00");
-    let stats = reports::master_stats(db.conn(), ids[3], from, to).expect("stats");
+    let stats = reports::master_stats(db.conn(), MasterId(ids[3]), from, to).expect("stats");
     assert_eq!(stats, Figures::default());
-    let stats = reports::master_stats(db.conn(), 999_999, from, to).expect("unknown id");
+    let stats = reports::master_stats(db.conn(), MasterId(999_999), from, to).expect("unknown id");
     assert_eq!(stats, Figures::default());
 }
 
@@ -662,7 +663,7 @@ fn money_counts_on_the_local_day_the_order_was_closed() {
     assert_eq!(report.masters[0].figures, t);
     assert_eq!(report.equipment[0].figures, t);
     assert_eq!(report.unassigned, Figures::default());
-    let stats = reports::master_stats(db.conn(), ids[0], from, to).expect("stats");
+    let stats = reports::master_stats(db.conn(), MasterId(ids[0]), from, to).expect("stats");
     assert_eq!(stats, t);
     // Statuses stay the orders created in the period, by their status now.
     let statuses: i64 = report.statuses.iter().map(|s| s.orders).sum();

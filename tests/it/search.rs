@@ -82,7 +82,7 @@ impl Db {
 }
 
 fn ids(page: &Page<Order>) -> Vec<i64> {
-    page.items.iter().map(|o| o.id).collect()
+    page.items.iter().map(|o| o.id.0).collect()
 }
 
 fn address(input: &str) -> Query {
@@ -399,7 +399,7 @@ fn an_exact_page_count_has_no_empty_last_page_and_cursors_beyond_the_ends_are_em
     let second = list_by_status(db.conn(), OrderStatus::Onsite, first.next, 10).unwrap();
     assert_eq!(second.items.len(), 10);
     assert_eq!(second.next, None, "no link to an empty page");
-    assert_eq!(second.prev, Some(Cursor::After(second.items[0].id)));
+    assert_eq!(second.prev, Some(Cursor::After(second.items[0].id.0)));
     let beyond = list_by_status(db.conn(), OrderStatus::Onsite, Some(Cursor::Before(1)), 10);
     assert_eq!(
         beyond.unwrap(),
@@ -522,7 +522,7 @@ mod due_work {
         let mut found: Vec<i64> = store::reminders_due(db.conn(), &POLICY.cutoffs(now()))
             .unwrap()
             .iter()
-            .map(|o| o.id)
+            .map(|o| o.id.0)
             .collect();
         found.sort();
         assert_eq!(found, due);

@@ -3,6 +3,7 @@
 
 use chrono::{NaiveDateTime, TimeDelta};
 use repair_bot::bot::texts;
+use repair_bot::domain::ids::{OrderId, TelegramId};
 use repair_bot::domain::status::OrderStatus;
 use repair_bot::store::orders::Order;
 
@@ -13,7 +14,7 @@ fn at(text: &str) -> NaiveDateTime {
 fn order(status: OrderStatus) -> Order {
     let now = at("2026-11-20 09:00:00");
     Order {
-        id: 42,
+        id: OrderId(42),
         equipment_type: "Холодильники".into(),
         description: "Не морозит".into(),
         client_name: "Анна".into(),
@@ -21,7 +22,7 @@ fn order(status: OrderStatus) -> Order {
         client_phone: "+79001234567".into(),
         status,
         assigned_master_id: None,
-        dispatcher_id: Some(1),
+        dispatcher_id: Some(TelegramId(1)),
         notes: None,
         scheduled_time: None,
         total_kopecks: None,

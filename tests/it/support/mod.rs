@@ -20,6 +20,7 @@ use repair_bot::db::backup::BackupPolicy;
 use repair_bot::db::migrations::Catalog;
 use repair_bot::db::snapshot::{self, SchemaSnapshot};
 use repair_bot::db::startup::{self, DatabaseSettings, StartupReport};
+use repair_bot::domain::ids::TelegramId;
 use repair_bot::domain::money::SharePolicy;
 use repair_bot::store::members::EnvRoles;
 use tempfile::TempDir;
@@ -455,8 +456,8 @@ pub fn bot_config(token: &str, admins: &[i64], dispatchers: &[i64]) -> BotConfig
         token: token.into(),
         api_url: None,
         env_roles: EnvRoles {
-            admins: admins.iter().copied().collect(),
-            dispatchers: dispatchers.iter().copied().collect(),
+            admins: admins.iter().map(|&id| TelegramId(id)).collect(),
+            dispatchers: dispatchers.iter().map(|&id| TelegramId(id)).collect(),
         },
         timezone: chrono_tz::Europe::Moscow,
         shares: SharePolicy::default(),
