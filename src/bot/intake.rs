@@ -208,12 +208,17 @@ async fn summary(ctx: &Ctx, draft: OrderDraft) -> HandlerResult {
 
 /// The confirmed intake: saves the order and tells the other staff.
 async fn create_order(ctx: Ctx, draft: OrderDraft) -> HandlerResult {
+    // The phone step stored it normalised; a draft saved otherwise asks for it again.
+    let Ok(phone) = Phone::parse(&draft.phone) else {
+        ctx.enter(State::Phone { draft }).await?;
+        return ctx.ask(texts::ASK_PHONE, false).await;
+    };
     let new = NewOrder {
         equipment_type: draft.equipment,
         description: draft.description,
         client_name: draft.client_name,
         client_address: draft.address,
-        client_phone: draft.phone,
+        client_phone: phone,
         notes: draft.notes,
         scheduled_time: draft.arrival,
     };

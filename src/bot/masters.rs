@@ -117,7 +117,6 @@ async fn telegram_id_given(ctx: Ctx, typed: Typed) -> HandlerResult {
 async fn phone_given(ctx: Ctx, telegram_id: TelegramId, typed: Typed) -> HandlerResult {
     match Phone::parse(&typed.0) {
         Ok(phone) => {
-            let phone = phone.as_str().to_string();
             ctx.enter(State::MasterSpecialization { telegram_id, phone })
                 .await?;
             ctx.ask(texts::ASK_MASTER_SPECIALIZATION, false).await
@@ -128,7 +127,7 @@ async fn phone_given(ctx: Ctx, telegram_id: TelegramId, typed: Typed) -> Handler
 
 async fn specialization_given(
     ctx: Ctx,
-    (telegram_id, phone): (TelegramId, String),
+    (telegram_id, phone): (TelegramId, Phone),
     typed: Typed,
 ) -> HandlerResult {
     let specialization = typed.0;
@@ -139,7 +138,7 @@ async fn specialization_given(
     let now = ctx.now();
     let added = crate::db::pool::interact(&ctx.app.pool, move |conn| {
         let mut added = None;
-        let details = (phone.as_str(), specialization.as_str());
+        let details = (&phone, specialization.as_str());
         masters::add_then(conn, by, telegram_id, details, now, |conn, _| {
             added = crate::store::members::member(conn, telegram_id)?;
             // His menu changes now, not at his next /start.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::{MasterId, OrderId, TelegramId};
 use crate::domain::status::{OrderStatus, Role};
+use crate::domain::validation::Phone;
 use crate::store::members::Member;
 use crate::store::orders::EditableField;
 
@@ -77,7 +78,7 @@ pub enum State {
     },
     MasterSpecialization {
         telegram_id: TelegramId,
-        phone: String,
+        phone: Phone,
     },
     BindGroup {
         master_id: MasterId,

@@ -10,6 +10,7 @@ use diesel::sqlite::{Sqlite, SqliteValue};
 use super::ids::{MasterId, OrderId, TelegramId};
 use super::money::Kopecks;
 use super::status::{OrderStatus, Role};
+use super::validation::Phone;
 
 /// Text spelling through `as_str` and `FromStr`.
 macro_rules! spelled_as_text {
@@ -49,6 +50,15 @@ macro_rules! integer_column {
             }
         }
     };
+}
+
+/// A phone is written as its normalised text. Read back as plain text: adopted databases
+/// hold whatever the old bot accepted, and a card must still show it.
+impl ToSql<Text, Sqlite> for Phone {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.as_str());
+        Ok(IsNull::No)
+    }
 }
 
 // Money is whole kopecks in an integer column: never a float on the way.
@@ -111,5 +121,33 @@ mod tests {
         assert!(error.contains("unknown order status \"new\""), "{error}");
         let error = chain(read::<Role>("'OWNER'").unwrap_err());
         assert!(error.contains("unknown role \"OWNER\""), "{error}");
+    }
+
+    #[test]
+    fn ids_and_phones_are_written_as_their_number_and_normalised_text() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let id = OrderId(9_007_199_254_740_993);
+        let back: OrderId = diesel::select(id.into_sql::<BigInt>())
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(back, id);
+        let phone = Phone::parse("8 (900) 123-45-67").unwrap();
+        let stored: String = diesel::select(phone.into_sql::<Text>())
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(stored, "+79001234567");
+    }
+
+    #[test]
+    fn a_saved_phone_that_is_not_a_phone_is_not_read_as_one() {
+        let phone: Phone = serde_json::from_str("\"+79001234567\"").unwrap();
+        assert_eq!(phone.as_str(), "+79001234567");
+        assert!(serde_json::from_str::<Phone>("\"позвонить соседу\"").is_err());
+        assert_eq!(serde_json::to_string(&phone).unwrap(), "\"+79001234567\"");
+        let id: MasterId = serde_json::from_str("17").unwrap();
+        assert_eq!(
+            (id, serde_json::to_string(&TelegramId(5)).unwrap()),
+            (MasterId(17), "5".into())
+        );
     }
 }

@@ -109,8 +109,24 @@ fn optional_within(input: &str, limits: Limits) -> Result<Option<String>, TextEr
 ///
 /// There is deliberately no `Display`: a phone must not slip into a log line by accident.
 /// Use [`Phone::as_str`] where the number is meant to be shown, [`Phone::masked`] in logs.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// In SQL it is the text "+79001234567" (see `domain::sql`); in JSON (a saved dialogue) the same
+/// text, parsed again when read, so a stored value that is not a phone is an error, not a phone.
+#[derive(Clone, PartialEq, Eq, Hash, diesel::expression::AsExpression)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub struct Phone(String);
+
+impl serde::Serialize for Phone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Phone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Phone::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
 
 /// Why a phone number was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -9,6 +9,7 @@ use super::audit::{self, AuditAction, Entity};
 use super::users::{self, User};
 use crate::domain::ids::{MasterId, TelegramId};
 use crate::domain::status::{OrderStatus, Role};
+use crate::domain::validation::Phone;
 use crate::schema::{masters, orders, user_roles, users as users_table};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
@@ -89,7 +90,7 @@ pub fn add(
     conn: &mut SqliteConnection,
     by: TelegramId,
     telegram_id: TelegramId,
-    phone: &str,
+    phone: &Phone,
     specialization: &str,
     now: NaiveDateTime,
 ) -> Result<Master, AddMasterError> {
@@ -108,7 +109,7 @@ pub fn add_then<F>(
     conn: &mut SqliteConnection,
     by: TelegramId,
     telegram_id: TelegramId,
-    (phone, specialization): (&str, &str),
+    (phone, specialization): (&Phone, &str),
     now: NaiveDateTime,
     then: F,
 ) -> Result<Master, AddMasterError>

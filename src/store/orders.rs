@@ -12,6 +12,7 @@ use crate::domain::history::{Details, MasterRef};
 use crate::domain::ids::{MasterId, OrderId, TelegramId};
 use crate::domain::money::Kopecks;
 use crate::domain::status::{decide, Action, Actor, Denied, OrderFacts, OrderStatus};
+use crate::domain::validation::Phone;
 use crate::schema::{order_status_history, orders};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
@@ -61,7 +62,7 @@ pub struct NewOrder {
     pub description: String,
     pub client_name: String,
     pub client_address: String,
-    pub client_phone: String,
+    pub client_phone: Phone,
     pub notes: Option<String>,
     pub scheduled_time: Option<String>,
 }

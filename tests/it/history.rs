@@ -15,6 +15,7 @@ use repair_bot::db::startup::{self, PreparedDatabase};
 use repair_bot::domain::ids::{MasterId, OrderId, TelegramId};
 use repair_bot::domain::money::{close_order, Kopecks, SharePolicy};
 use repair_bot::domain::status::{Action, Actor, Role};
+use repair_bot::domain::Phone;
 use repair_bot::schema::{audit_log, order_status_history, users};
 use repair_bot::store::masters;
 use repair_bot::store::orders::{self, ClosingMoney, EditableField, Move, NewOrder};
@@ -42,6 +43,10 @@ impl Db {
     fn conn(&mut self) -> &mut SqliteConnection {
         &mut self.prepared.connection
     }
+}
+
+fn phone(text: &str) -> Phone {
+    Phone::parse(text).expect("a phone")
 }
 
 fn at(text: &str) -> NaiveDateTime {
@@ -108,12 +113,26 @@ fn a_closed_order(db: &mut Db) -> OrderId {
     user(conn, IVAN, "Иван", Some("Петров"));
     user(conn, PETR, "Пётр", None);
     let now = at("2026-11-20 07:00:00");
-    let ivan = masters::add(conn, DISPATCHER, IVAN, "+79990000001", "Холодильники", now)
-        .expect("master")
-        .id;
-    let petr = masters::add(conn, DISPATCHER, PETR, "+79990000002", "Холодильники", now)
-        .expect("master")
-        .id;
+    let ivan = masters::add(
+        conn,
+        DISPATCHER,
+        IVAN,
+        &phone("+79990000001"),
+        "Холодильники",
+        now,
+    )
+    .expect("master")
+    .id;
+    let petr = masters::add(
+        conn,
+        DISPATCHER,
+        PETR,
+        &phone("+79990000002"),
+        "Холодильники",
+        now,
+    )
+    .expect("master")
+    .id;
     let order = orders::create(
         conn,
         &NewOrder {
@@ -121,7 +140,7 @@ fn a_closed_order(db: &mut Db) -> OrderId {
             description: "Не морозит морозильная камера".into(),
             client_name: "Анна".into(),
             client_address: "ул. Лесная, 5".into(),
-            client_phone: "+79001234567".into(),
+            client_phone: phone("+79001234567"),
             notes: None,
             scheduled_time: None,
         },
@@ -297,7 +316,7 @@ fn an_edit_is_audited_with_the_field_and_both_values() {
             description: "Не морозит морозильная камера".into(),
             client_name: "Анна".into(),
             client_address: "ул. Лесная, 5".into(),
-            client_phone: "+79001234567".into(),
+            client_phone: phone("+79001234567"),
             notes: Some("Домофон 12".into()),
             scheduled_time: None,
         },

@@ -323,7 +323,8 @@ impl World {
                 description: "Не морозит морозильная камера".into(),
                 client_name: format!("Клиент {n}"),
                 client_address: address.clone(),
-                client_phone: format!("+79001234{n:03}"),
+                client_phone: repair_bot::domain::Phone::parse(&format!("+79001234{n:03}"))
+                    .unwrap(),
                 notes: None,
                 scheduled_time: None,
             };
