@@ -7,7 +7,6 @@ use teloxide::prelude::*;
 use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
 use super::order_actions::show_fresh;
-use super::start::again;
 use super::state::{CardAt, State};
 use super::{cards, keyboards, notices, outbox, texts, BoxError, HandlerResult};
 use crate::db::pool;
@@ -59,7 +58,7 @@ async fn total_given(
     typed: Typed,
 ) -> HandlerResult {
     let Ok(total) = parse_rubles(&typed.0) else {
-        return again(&ctx, texts::AMOUNT_INVALID).await;
+        return ctx.again(texts::AMOUNT_INVALID).await;
     };
     ctx.enter(State::CloseMaterials {
         order_id,
@@ -78,10 +77,10 @@ async fn materials_given(
 ) -> HandlerResult {
     let materials = match parse_rubles(&typed.0) {
         Ok(materials) if materials > Kopecks(total) => {
-            return again(&ctx, texts::MATERIALS_ABOVE_TOTAL).await
+            return ctx.again(texts::MATERIALS_ABOVE_TOTAL).await
         }
         Ok(materials) => materials,
-        Err(_) => return again(&ctx, texts::AMOUNT_INVALID).await,
+        Err(_) => return ctx.again(texts::AMOUNT_INVALID).await,
     };
     ctx.enter(State::CloseReview {
         order_id,

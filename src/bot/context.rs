@@ -163,6 +163,16 @@ impl Ctx {
         Ok(())
     }
 
+    /// A dialogue step's bad value: said why, the same step asks again.
+    pub async fn again(&self, why: &str) -> HandlerResult {
+        self.reply(why, None).await
+    }
+
+    /// A button of a dialogue step that is over (pressed twice, or after /cancel).
+    pub async fn step_over(&self) -> HandlerResult {
+        self.reply_with_menu(super::texts::STEP_OVER).await
+    }
+
     pub fn now(&self) -> chrono::NaiveDateTime {
         self.app.now()
     }

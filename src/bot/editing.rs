@@ -8,7 +8,6 @@ use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
 use super::intake::{check_field, unless_skip};
 use super::order_actions::load;
-use super::start::again;
 use super::state::State;
 use super::{cards, keyboards, notices, outbox, texts, BoxError, HandlerResult};
 use crate::domain::ids::OrderId;
@@ -74,7 +73,7 @@ async fn value_given(
     }
     let value = match check_field(field, typed) {
         Ok(value) => value,
-        Err(message) => return again(ctx, &message).await,
+        Err(message) => return ctx.again(&message).await,
     };
     let by = ctx.member.user.telegram_id;
     let now = ctx.now();

@@ -6,7 +6,6 @@ use teloxide::prelude::*;
 
 use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
-use super::start::again;
 use super::state::{OrderDraft, State};
 use super::texts::{self, OrderDraftView};
 use super::{cards, keyboards, notices, outbox, BoxError, HandlerResult};
@@ -105,7 +104,7 @@ async fn equipment_typed(ctx: Ctx, typed: Typed) -> HandlerResult {
 async fn equipment_pressed(ctx: Ctx, index: usize) -> HandlerResult {
     match EQUIPMENT_TYPES.get(index) {
         Some(equipment) => equipment_chosen(&ctx, equipment).await,
-        None => super::start::step_over(ctx).await,
+        None => ctx.step_over().await,
     }
 }
 
@@ -158,7 +157,7 @@ async fn step(
 ) -> HandlerResult {
     let value = match check_field(field, input) {
         Ok(value) => value,
-        Err(message) => return again(ctx, &message).await,
+        Err(message) => return ctx.again(&message).await,
     };
     let required = value.clone().unwrap_or_default();
     let (next, prompt, skippable) = match field {

@@ -6,7 +6,6 @@ use teloxide::prelude::*;
 
 use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
-use super::start::again;
 use super::state::State;
 use super::{cards, keyboards, outbox, roles, texts, BoxError, HandlerResult};
 use crate::domain::ids::{MasterId, TelegramId};
@@ -93,7 +92,7 @@ pub async fn begin_adding(ctx: Ctx) -> HandlerResult {
 
 async fn telegram_id_given(ctx: Ctx, typed: Typed) -> HandlerResult {
     let Ok(telegram_id) = typed.0.parse::<TelegramId>() else {
-        return again(&ctx, texts::NOT_AN_ID).await;
+        return ctx.again(texts::NOT_AN_ID).await;
     };
     let existing = ctx
         .app
@@ -105,8 +104,8 @@ async fn telegram_id_given(ctx: Ctx, typed: Typed) -> HandlerResult {
         })
         .await?;
     match existing {
-        (None, _) => again(&ctx, &texts::unknown_user_id(telegram_id)).await,
-        (Some(_), Some(_)) => again(&ctx, &texts::already_master(telegram_id)).await,
+        (None, _) => ctx.again(&texts::unknown_user_id(telegram_id)).await,
+        (Some(_), Some(_)) => ctx.again(&texts::already_master(telegram_id)).await,
         (Some(_), None) => {
             ctx.enter(State::MasterPhone { telegram_id }).await?;
             ctx.ask(texts::ASK_MASTER_PHONE, false).await
@@ -121,7 +120,7 @@ async fn phone_given(ctx: Ctx, telegram_id: TelegramId, typed: Typed) -> Handler
                 .await?;
             ctx.ask(texts::ASK_MASTER_SPECIALIZATION, false).await
         }
-        Err(error) => again(&ctx, &texts::phone_error(&error)).await,
+        Err(error) => ctx.again(&texts::phone_error(&error)).await,
     }
 }
 
@@ -132,7 +131,7 @@ async fn specialization_given(
 ) -> HandlerResult {
     let specialization = typed.0;
     if !(2..=200).contains(&specialization.chars().count()) {
-        return again(&ctx, texts::SPECIALIZATION_INVALID).await;
+        return ctx.again(texts::SPECIALIZATION_INVALID).await;
     }
     let by = ctx.member.user.telegram_id;
     let now = ctx.now();

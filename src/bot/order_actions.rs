@@ -7,7 +7,6 @@ use teloxide::prelude::*;
 
 use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
-use super::start::again;
 use super::state::{CardAt, State};
 use super::{cards, keyboards, notices, outbox, texts, BoxError, HandlerResult};
 use crate::db::pool;
@@ -195,10 +194,10 @@ pub async fn show_fresh(ctx: &Ctx, order: &Order, in_place: bool) -> HandlerResu
 
 async fn reason_given(ctx: &Ctx, asked: Asked, action: Action, input: &str) -> HandlerResult {
     if input.is_empty() {
-        return again(ctx, texts::REASON_EMPTY).await;
+        return ctx.again(texts::REASON_EMPTY).await;
     }
     if input.chars().count() > REASON_MAX {
-        return again(ctx, texts::REASON_TOO_LONG).await;
+        return ctx.again(texts::REASON_TOO_LONG).await;
     }
     let (order_id, seen, card) = asked;
     ctx.end_dialogue().await?;

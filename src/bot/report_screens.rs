@@ -21,7 +21,7 @@ pub fn typed() -> UpdateHandler<BoxError> {
                 ctx.end_dialogue().await?;
                 send(&ctx, Period::Custom { from, to }).await
             }
-            None => super::start::again(&ctx, texts::PERIOD_INVALID).await,
+            None => ctx.again(texts::PERIOD_INVALID).await,
         }
     })
 }

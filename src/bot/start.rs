@@ -87,12 +87,7 @@ pub async fn use_buttons(ctx: Ctx) -> HandlerResult {
 
 /// A button of a dialogue step that is over (pressed twice, or after /cancel).
 pub async fn step_over(ctx: Ctx) -> HandlerResult {
-    ctx.reply_with_menu(texts::STEP_OVER).await
-}
-
-/// A dialogue step's bad value: said why, the same step asks again.
-pub async fn again(ctx: &Ctx, why: &str) -> HandlerResult {
-    ctx.reply(why, None).await
+    ctx.step_over().await
 }
 
 /// Whether the sender's dialogue may go on with the roles they have now.

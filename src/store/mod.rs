@@ -9,6 +9,7 @@ pub mod masters;
 pub mod members;
 pub mod orders;
 pub mod outbox;
+pub mod plan;
 pub mod reports;
 pub mod search;
 pub mod updates;

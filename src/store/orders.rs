@@ -428,7 +428,7 @@ pub fn reminders_due_plan(
     cutoffs: &[NaiveDateTime],
 ) -> QueryResult<Vec<String>> {
     match reminders_due_query(cutoffs) {
-        Some(query) => super::search::explain(conn, query),
+        Some(query) => super::plan::explain(conn, query),
         None => Ok(Vec::new()),
     }
 }
@@ -519,7 +519,7 @@ pub fn sla_breaches_plan(
     status: OrderStatus,
     since: NaiveDateTime,
 ) -> QueryResult<Vec<String>> {
-    super::search::explain(conn, sla_breaches_query(status, since))
+    super::plan::explain(conn, sla_breaches_query(status, since))
 }
 
 fn sla_breaches_query(status: OrderStatus, since: NaiveDateTime) -> DueQuery {

@@ -19,8 +19,7 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query as SqlQuery, QueryFragment, QueryId};
-use diesel::sql_types::{Integer, Text};
+use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
 
 use super::orders::Order;
@@ -291,7 +290,7 @@ pub fn status_plan(
 
 /// `EXPLAIN QUERY PLAN` of [`count_by_status`].
 pub fn count_plan(conn: &mut SqliteConnection) -> QueryResult<Vec<String>> {
-    explain(
+    super::plan::explain(
         conn,
         orders::table
             .group_by(orders::status)
@@ -390,8 +389,8 @@ impl Built<'_> {
 
     fn plan(self, conn: &mut SqliteConnection) -> QueryResult<Vec<String>> {
         match self {
-            Built::Orders(q) => explain(conn, q),
-            Built::Address(q) => explain(conn, q),
+            Built::Orders(q) => super::plan::explain(conn, q),
+            Built::Address(q) => super::plan::explain(conn, q),
         }
     }
 }
@@ -494,35 +493,4 @@ fn paginate(
         }
     };
     Ok(Page { items, next, prev })
-}
-
-/// `EXPLAIN QUERY PLAN` in front of a diesel statement, binds and all.
-struct Explain<Q>(Q);
-
-impl<Q> QueryId for Explain<Q> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q> SqlQuery for Explain<Q> {
-    /// id, parent, notused, detail.
-    type SqlType = (Integer, Integer, Integer, Text);
-}
-
-impl<Q: QueryFragment<Sqlite>> QueryFragment<Sqlite> for Explain<Q> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        out.push_sql("EXPLAIN QUERY PLAN ");
-        self.0.walk_ast(out.reborrow())
-    }
-}
-
-impl<Q> RunQueryDsl<SqliteConnection> for Explain<Q> {}
-
-/// Also for the other stores' plan checks (`orders::reminders_due_plan`).
-pub(super) fn explain<Q: QueryFragment<Sqlite>>(
-    conn: &mut SqliteConnection,
-    query: Q,
-) -> QueryResult<Vec<String>> {
-    let rows: Vec<(i32, i32, i32, String)> = Explain(query).load(conn)?;
-    Ok(rows.into_iter().map(|(_, _, _, detail)| detail).collect())
 }
