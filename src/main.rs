@@ -67,6 +67,10 @@ enum Command {
         /// repair-bot, measured by this harness).
         #[arg(long, value_name = "PATH", requires = "load")]
         bot_exe: Option<PathBuf>,
+        /// Load: before the workloads, wait until the bot has used no CPU for a second (its
+        /// first round of reminders and SLA alerts runs at start) and report its peak RSS then.
+        #[arg(long, requires = "load")]
+        wait_idle: bool,
     },
     /// The floor of `sandbox --load --floor`: a bare teloxide bot that answers every private
     /// text message with one sendMessage (BOT_TOKEN, TELOXIDE_API_URL). Not for production.
@@ -150,6 +154,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             orders,
             floor,
             bot_exe,
+            wait_idle,
         }) => {
             use repair_bot::sandbox::load::{LoadOptions, Workload};
             let runtime = tokio::runtime::Runtime::new()?;
@@ -167,6 +172,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     database,
                     floor,
                     bot_exe,
+                    wait_idle,
                 };
                 runtime.block_on(repair_bot::sandbox::load::run(&options))
             } else {

@@ -76,6 +76,9 @@ pub struct LoadOptions {
     pub floor: bool,
     /// The executable run as the bot; None: this build.
     pub bot_exe: Option<PathBuf>,
+    /// Before the workloads, wait until the bot is idle (see [`IDLE`]): the periodic jobs'
+    /// first round runs at start, and on a large database it is work (and memory).
+    pub wait_idle: bool,
 }
 
 impl Default for LoadOptions {
@@ -89,6 +92,7 @@ impl Default for LoadOptions {
             database: None,
             floor: false,
             bot_exe: None,
+            wait_idle: false,
         }
     }
 }
@@ -100,6 +104,11 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 /// After a workload, the bot counts as idle once it has sent nothing for this long.
 const QUIET: Duration = Duration::from_millis(200);
 const SETTLE_LIMIT: Duration = Duration::from_secs(60);
+/// With `wait_idle`: the bot counts as idle after startup once its CPU time has not grown for
+/// this long (it grows in clock ticks of 10 ms)...
+const IDLE: Duration = Duration::from_secs(1);
+/// ...and the wait gives up after this long.
+const IDLE_LIMIT: Duration = Duration::from_secs(300);
 /// Simulated users get Telegram ids above this and above every id already in the database.
 const FIRST_ID: i64 = 9_000_000_000;
 /// How many failure descriptions a workload keeps for the report.
@@ -124,6 +133,15 @@ pub async fn run(options: &LoadOptions) -> Result<bool, BoxError> {
         checks.extend(floor_checks);
     }
     let (_scratch, database, backups) = super::workspace(options.database.as_deref())?;
+    if options.database.is_some() {
+        let forgotten = forget_handled_updates(&database)?;
+        if forgotten > 0 {
+            println!(
+                "forgot {forgotten} handled update id(s) an earlier run left in the database: \
+                 this fake numbers its updates from 1 again"
+            );
+        }
+    }
     let before = Before::read(&database);
     let plan = Plan {
         users: options.users,
@@ -188,6 +206,7 @@ pub async fn run(options: &LoadOptions) -> Result<bool, BoxError> {
     let process = report::Process {
         startup: ready.map(|r| r.startup),
         peak_rss_at_ready_kb: ready.and_then(|r| r.peak_rss_kb),
+        idle: ready.and_then(|r| r.idle),
         peak_rss_kb: peak_rss_kb.or(Some(usage.peak_rss_kb)),
         resident,
         bot_cpu_total: usage.user_cpu + usage.system_cpu,
@@ -269,6 +288,8 @@ struct Ready {
     startup: Duration,
     /// VmHWM then.
     peak_rss_kb: Option<u64>,
+    /// With `wait_idle`: how long after that the bot became idle, and its VmHWM then.
+    idle: Option<(Duration, Option<u64>)>,
 }
 
 /// Startup, then each workload in turn; Err when the bot never became ready.
@@ -280,9 +301,10 @@ async fn play_all(
     plan: &Plan,
 ) -> Result<(Ready, Vec<Outcome>), String> {
     let startup = bot.ready(fake, STARTUP_TIMEOUT).await?;
-    let ready = Ready {
+    let mut ready = Ready {
         startup,
         peak_rss_kb: bot.peak_rss_kb(),
+        idle: None,
     };
     let rss = |kb: Option<u64>| {
         kb.map(|kb| format!("{:.1} MB", kb as f64 / 1024.0))
@@ -293,6 +315,21 @@ async fn play_all(
         startup.as_secs_f64() * 1000.0,
         rss(ready.peak_rss_kb)
     );
+    if options.wait_idle {
+        let waited = wait_idle(bot).await;
+        let peak = bot.peak_rss_kb();
+        println!(
+            "idle {:.1} s later{}; peak RSS so far {}",
+            waited.as_secs_f64(),
+            if waited >= IDLE_LIMIT {
+                " (gave up waiting)"
+            } else {
+                ""
+            },
+            rss(peak)
+        );
+        ready.idle = Some((waited, peak));
+    }
     let context = Context {
         fake: fake.clone(),
         routes: routes.clone(),
@@ -805,6 +842,26 @@ async fn play(context: &Context, bot: &BotProcess, script: Script, concurrency: 
     }
 }
 
+/// Waits until the bot's CPU time has not grown for [`IDLE`] (at most [`IDLE_LIMIT`]);
+/// returns how long that took.
+async fn wait_idle(bot: &BotProcess) -> Duration {
+    let started = Instant::now();
+    let mut last = bot_cpu(bot);
+    let mut since = Instant::now();
+    while started.elapsed() < IDLE_LIMIT {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = bot_cpu(bot);
+        if now != last {
+            last = now;
+            since = Instant::now();
+        } else if since.elapsed() >= IDLE {
+            // The last second was idle: it is not part of the work.
+            return since.duration_since(started);
+        }
+    }
+    IDLE_LIMIT
+}
+
 /// Waits until no update is pending and the bot has sent nothing for a moment.
 async fn settle(context: &Context) {
     context.fake.settle(QUIET, SETTLE_LIMIT).await;
@@ -863,6 +920,24 @@ impl Check {
     fn new(ok: bool, what: String) -> Check {
         Check { ok, what }
     }
+}
+
+/// The ids of updates the bot handled but had not yet acknowledged when an earlier run stopped
+/// it. Telegram never hands out an id twice, but each fake numbers its updates from 1: left in
+/// place, they would make the bot skip this run's first updates as handled before.
+fn forget_handled_updates(path: &Path) -> Result<usize, BoxError> {
+    if !path.is_file() {
+        return Ok(0);
+    }
+    let mut conn = crate::db::connection::open(path)?;
+    let has_table = scalar(
+        &mut conn,
+        "SELECT COUNT(*) AS v FROM sqlite_master WHERE type = 'table' AND name = 'handled_updates'",
+    )? > 0;
+    if !has_table {
+        return Ok(0);
+    }
+    Ok(diesel::sql_query("DELETE FROM handled_updates").execute(&mut conn)?)
 }
 
 /// What the database held before the run (nothing when it did not exist yet).

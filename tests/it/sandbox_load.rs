@@ -96,6 +96,39 @@ fn the_floor_and_the_bot_side_by_side() {
     }
 }
 
+/// A database of an earlier run again (`--database`, a restart): the update ids that run's bot
+/// had handled but not acknowledged are not taken for this run's (each fake numbers its
+/// updates from 1), so every step is answered; `--wait-idle` reports the peak once idle.
+#[test]
+fn a_database_of_an_earlier_run_serves_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("again.db");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_repair-bot"))
+            .args(["sandbox", "--load", "--workload", "start", "--users", "2"])
+            .args(["--concurrency", "1", "--wait-idle", "--database"])
+            .arg(&database)
+            .env_remove("DATABASE_URL")
+            .env_remove("DATABASE_PATH")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    for attempt in ["first", "second"] {
+        let output = run();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{attempt} run: a check failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            stdout.contains("peak RSS (VmHWM) once idle after startup"),
+            "{stdout}"
+        );
+    }
+}
+
 #[test]
 fn context_switches_are_summed_over_threads_since_a_moment() {
     use repair_bot::sandbox::{SwitchCount, ThreadSwitches};

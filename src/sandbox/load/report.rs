@@ -19,6 +19,8 @@ pub(super) struct Process {
     pub startup: Option<Duration>,
     /// VmHWM when the bot started polling.
     pub peak_rss_at_ready_kb: Option<u64>,
+    /// With `wait_idle`: how long after polling started the bot became idle, and VmHWM then.
+    pub idle: Option<(Duration, Option<u64>)>,
     pub peak_rss_kb: Option<u64>,
     pub resident: Option<super::Resident>,
     pub bot_cpu_total: Duration,
@@ -289,6 +291,16 @@ pub(super) fn table(outcomes: &[Outcome], process: &Process) -> String {
         },
         String::new(),
     ]);
+    if let Some((waited, peak)) = process.idle {
+        table.row(vec![
+            "peak RSS (VmHWM) once idle after startup".into(),
+            match peak {
+                Some(kb) => format!("{:.1} MB", mb(kb)),
+                None => "-".into(),
+            },
+            format!("(idle {:.1} s after polling started)", waited.as_secs_f64()),
+        ]);
+    }
     table.row(vec![
         "peak RSS (VmHWM)".into(),
         match process.peak_rss_kb {
@@ -363,9 +375,12 @@ pub(super) fn figures(outcomes: &[Outcome], process: &Process) -> String {
     }
     let _ = write!(
         out,
-        "figures bot-process startup_ms={} peak_rss_at_ready_mb={} peak_rss_mb={}",
+        "figures bot-process startup_ms={} peak_rss_at_ready_mb={} idle_after_ms={} \
+         peak_rss_idle_mb={} peak_rss_mb={}",
         number(process.startup.map(ms), 1),
         number(process.peak_rss_at_ready_kb.map(mb), 1),
+        number(process.idle.map(|(waited, _)| ms(waited)), 0),
+        number(process.idle.and_then(|(_, kb)| kb).map(mb), 1),
         number(process.peak_rss_kb.map(mb), 1),
     );
     out
