@@ -15,8 +15,10 @@
 //!
 //! Other knobs: BENCH_AUDIT / BENCH_HISTORY (audit_log / order_status_history rows; default
 //! orders / 10 and orders / 4), BENCH_ADOPT_RUNS (default 3), BENCH_SQLITE3 (the CLI, default
-//! `sqlite3`), BENCH_KEEP (set: keep the scratch folder). The binary measured is the one cargo
-//! builds for this bench (`CARGO_BIN_EXE_repair-bot`, i.e. target/release/repair-bot).
+//! `sqlite3`), BENCH_KEEP (set: keep the scratch folder), BENCH_DATABASE_ONLY=FILE (only build
+//! the database of section 1 at FILE and stop, see [`database_only`]). The binary measured is
+//! the one cargo builds for this bench (`CARGO_BIN_EXE_repair-bot`, i.e.
+//! target/release/repair-bot).
 //! Everything generated lives in one temporary folder, removed at the end. Wall clock via
 //! `Instant`; the peak RSS of a child via `wait4` (see [`run_measured`]).
 
@@ -48,6 +50,9 @@ const RATIO_TARGET: f64 = 1.5;
 fn main() -> std::process::ExitCode {
     if let Some(report) = std::env::var_os(LAUNCHER_ENV) {
         return launcher(Path::new(&report));
+    }
+    if let Some(db) = std::env::var_os("BENCH_DATABASE_ONLY") {
+        return database_only(Path::new(&db));
     }
     let sizes = Sizes::from_env();
     let sqlite3 = Sqlite3::find();
@@ -213,25 +218,7 @@ fn bench_up_to_date(ctx: &Ctx, report: &mut Report) -> PathBuf {
         },
     };
     let catalog = Catalog::embedded();
-
-    let started = Instant::now();
-    let mut prepared = startup::prepare(&settings, &catalog).expect("prepare an empty database");
-    assert_eq!(
-        prepared.report.ran.len(),
-        catalog.all().len(),
-        "every migration runs on an empty file"
-    );
-    let migrated = started.elapsed();
-    let started = Instant::now();
-    fill_managed(&mut prepared.connection, &ctx.sizes);
-    drop(prepared);
-    sync_file(&db);
-    println!(
-        "built the managed database: migrations {:.0} ms, rows {:.1} s, {}",
-        ms(migrated),
-        started.elapsed().as_secs_f64(),
-        file_size(&db)
-    );
+    build_managed(&settings, &ctx.sizes);
 
     let run = || {
         let mut command = bot_command(ctx, &db, &backups, "warn");
@@ -1157,6 +1144,72 @@ fn fill_sql(sizes: &Sizes, shape: Shape) -> String {
         history_sql(sizes),
     ]
     .concat()
+}
+
+/// Migrates the empty file `settings.path` and fills it with the generated rows.
+fn build_managed(settings: &DatabaseSettings, sizes: &Sizes) {
+    let catalog = Catalog::embedded();
+    let started = Instant::now();
+    let mut prepared = startup::prepare(settings, &catalog).expect("prepare an empty database");
+    assert_eq!(
+        prepared.report.ran.len(),
+        catalog.all().len(),
+        "every migration runs on an empty file"
+    );
+    let migrated = started.elapsed();
+    let started = Instant::now();
+    fill_managed(&mut prepared.connection, sizes);
+    drop(prepared);
+    sync_file(&settings.path);
+    println!(
+        "built the managed database: migrations {:.0} ms, rows {:.1} s, {}",
+        ms(migrated),
+        started.elapsed().as_secs_f64(),
+        file_size(&settings.path)
+    );
+}
+
+/// `BENCH_DATABASE_ONLY=FILE`: only builds the managed database of section 1 (the sizes of
+/// BENCH_ORDERS / BENCH_USERS / ...) at FILE, which must not exist yet, and stops. For
+/// benches/bot-figures.sh, which starts the bot on it.
+///
+/// The generator leaves `status_changed_at` at its default, the time of the build, so what
+/// the bot's periodic jobs find due at its start would depend on how long ago the file was
+/// built. Here the open orders' status changed a day before the build instead: at the bot's
+/// start every open order is past its SLA and every ASSIGNED one due a reminder, as on a
+/// database whose bot was down for a day.
+fn database_only(db: &Path) -> std::process::ExitCode {
+    if db.exists() {
+        eprintln!("BENCH_DATABASE_ONLY: {} exists already", db.display());
+        return std::process::ExitCode::FAILURE;
+    }
+    if let Some(folder) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(folder).expect("create the database's folder");
+    }
+    File::create(db).expect("create an empty database file");
+    let backups = tempfile::tempdir().expect("a temporary backup folder");
+    let sizes = Sizes::from_env();
+    println!("building {} with {sizes}", db.display());
+    let settings = DatabaseSettings {
+        path: db.to_path_buf(),
+        backup: BackupPolicy {
+            dir: backups.path().to_path_buf(),
+            keep: 1,
+        },
+    };
+    build_managed(&settings, &sizes);
+    let mut conn = SqliteConnection::establish(db.to_str().expect("a UTF-8 path"))
+        .expect("open the built database");
+    conn.batch_execute(
+        "UPDATE orders SET status_changed_at = datetime(status_changed_at, '-1 day') \
+         WHERE status IN ('NEW', 'ASSIGNED', 'ACCEPTED', 'ONSITE'); \
+         PRAGMA wal_checkpoint(TRUNCATE);",
+    )
+    .expect("move the open orders' status changes a day back");
+    drop(conn);
+    sync_file(db);
+    println!("open orders: status changed a day before the build");
+    std::process::ExitCode::SUCCESS
 }
 
 /// Bulk rows into the final schema, through the connection `prepare` returned (WAL).

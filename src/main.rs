@@ -59,7 +59,23 @@ enum Command {
         /// Load: orders each dispatcher takes in the intake workload.
         #[arg(long, default_value_t = 3)]
         orders: usize,
+        /// Load: first play W1 against the floor, a bare teloxide bot answering every message
+        /// with one sendMessage, and report it next to the bot with the CPU ratio.
+        #[arg(long, requires = "load")]
+        floor: bool,
+        /// Load: run this executable as the bot instead of this one (e.g. an older build of
+        /// repair-bot, measured by this harness).
+        #[arg(long, value_name = "PATH", requires = "load")]
+        bot_exe: Option<PathBuf>,
+        /// Load: before the workloads, wait until the bot has used no CPU for a second (its
+        /// first round of reminders and SLA alerts runs at start) and report its peak RSS then.
+        #[arg(long, requires = "load")]
+        wait_idle: bool,
     },
+    /// The floor of `sandbox --load --floor`: a bare teloxide bot that answers every private
+    /// text message with one sendMessage (BOT_TOKEN, TELOXIDE_API_URL). Not for production.
+    #[command(name = "sandbox-floor", hide = true)]
+    SandboxFloor,
 }
 
 #[derive(Subcommand)]
@@ -136,6 +152,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             users,
             concurrency,
             orders,
+            floor,
+            bot_exe,
+            wait_idle,
         }) => {
             use repair_bot::sandbox::load::{LoadOptions, Workload};
             let runtime = tokio::runtime::Runtime::new()?;
@@ -151,6 +170,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     concurrency,
                     orders_per_user: orders,
                     database,
+                    floor,
+                    bot_exe,
+                    wait_idle,
                 };
                 runtime.block_on(repair_bot::sandbox::load::run(&options))
             } else {
@@ -162,6 +184,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Some(Command::SandboxFloor) => {
+            repair_bot::sandbox::floor::run(&BotConfig::from_env()?)
+                .map_err(|e| anyhow::anyhow!("sandbox floor: {e}"))?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

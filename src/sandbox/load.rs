@@ -9,12 +9,18 @@
 //!   orders through the whole intake, 9 updates per order. They send /start first to get
 //!   the menu; that warm-up is not counted.
 //!
+//! With `floor`, W1 is first played against a bare teloxide bot ([`super::floor`]) in a process
+//! of its own, with a fake of its own, and the report shows it next to the bot with the ratio
+//! of their CPU per update. `bot_exe` runs another build as the bot (an older commit's, for a
+//! before/after comparison under this same harness).
+//!
 //! A reply's latency runs from the moment getUpdates handed the update to the bot to the
 //! bot's first message (sent or edited) in that chat, both as the fake saw them
 //! ([`FakeTelegram::watch`]). Notifications about other dispatchers' new orders land in the
 //! same chats; they are not replies and are skipped. The bot's CPU comes from /proc, this
-//! process's (the load generator together with the fake) from getrusage. After the bot has
-//! stopped, the database must hold exactly the rows the workloads wrote.
+//! process's (the load generator together with the fake) from getrusage; its context switches
+//! from /proc/<pid>/task/*/status, summed over its threads. After the bot has stopped, the
+//! database must hold exactly the rows the workloads wrote.
 
 mod report;
 
@@ -30,7 +36,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinSet;
 
-use super::{BotProcess, Staff};
+use super::{BotProcess, Program, Staff, SwitchCount};
 use crate::bot::texts;
 use crate::db::connection::open_read_only;
 use crate::fake_telegram::{FakeTelegram, FakeUser, Observed, SentMessage};
@@ -66,6 +72,13 @@ pub struct LoadOptions {
     pub orders_per_user: usize,
     /// An existing database to run against (e.g. one with 1,000,000 orders for startup time).
     pub database: Option<PathBuf>,
+    /// Also measure the floor (a bare teloxide bot) with W1, before the bot.
+    pub floor: bool,
+    /// The executable run as the bot; None: this build.
+    pub bot_exe: Option<PathBuf>,
+    /// Before the workloads, wait until the bot is idle (see [`IDLE`]): the periodic jobs'
+    /// first round runs at start, and on a large database it is work (and memory).
+    pub wait_idle: bool,
 }
 
 impl Default for LoadOptions {
@@ -77,6 +90,9 @@ impl Default for LoadOptions {
             concurrency: 50,
             orders_per_user: 3,
             database: None,
+            floor: false,
+            bot_exe: None,
+            wait_idle: false,
         }
     }
 }
@@ -88,6 +104,11 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 /// After a workload, the bot counts as idle once it has sent nothing for this long.
 const QUIET: Duration = Duration::from_millis(200);
 const SETTLE_LIMIT: Duration = Duration::from_secs(60);
+/// With `wait_idle`: the bot counts as idle after startup once its CPU time has not grown for
+/// this long (it grows in clock ticks of 10 ms)...
+const IDLE: Duration = Duration::from_secs(1);
+/// ...and the wait gives up after this long.
+const IDLE_LIMIT: Duration = Duration::from_secs(300);
 /// Simulated users get Telegram ids above this and above every id already in the database.
 const FIRST_ID: i64 = 9_000_000_000;
 /// How many failure descriptions a workload keeps for the report.
@@ -104,7 +125,24 @@ pub async fn run(options: &LoadOptions) -> Result<bool, BoxError> {
     if options.workloads.contains(&Workload::Intake) && options.orders_per_user == 0 {
         return Err("the intake workload needs at least one order per user".into());
     }
+    println!("{}", report::header(options));
+    let mut checks = Vec::new();
+    let mut outcomes = Vec::new();
+    if options.floor {
+        let (outcome, floor_checks) = measure_floor(options).await?;
+        outcomes.extend(outcome);
+        checks.extend(floor_checks);
+    }
     let (_scratch, database, backups) = super::workspace(options.database.as_deref())?;
+    if options.database.is_some() {
+        let forgotten = forget_handled_updates(&database)?;
+        if forgotten > 0 {
+            println!(
+                "forgot {forgotten} handled update id(s) an earlier run left in the database: \
+                 this fake numbers its updates from 1 again"
+            );
+        }
+    }
     let before = Before::read(&database);
     let plan = Plan {
         users: options.users,
@@ -121,9 +159,14 @@ pub async fn run(options: &LoadOptions) -> Result<bool, BoxError> {
             false => Vec::new(),
         },
     };
-    println!("{}", report::header(options, &database));
+    let program = Program::bot(options.bot_exe.as_deref())?;
+    println!(
+        "the bot: {} on database {}",
+        program.exe.display(),
+        database.display()
+    );
 
-    let mut bot = BotProcess::spawn(&fake, &database, &backups, &staff, "warn")?;
+    let mut bot = BotProcess::spawn_program(&program, &fake, &database, &backups, &staff, "warn")?;
     let played = play_all(&fake, &routes, &mut bot, options, &plan).await;
     let peak_rss_kb = bot.peak_rss_kb();
     let resident = Resident::read(bot.pid());
@@ -131,15 +174,14 @@ pub async fn run(options: &LoadOptions) -> Result<bool, BoxError> {
     routes.stop();
     fake.shutdown().await;
 
-    let mut checks = Vec::new();
-    let (startup, outcomes) = match played {
-        Ok(played) => played,
+    let (ready, bot_outcomes) = match played {
+        Ok((ready, outcomes)) => (Some(ready), outcomes),
         Err(error) => {
             checks.push(Check::new(false, format!("the bot is ready: {error}")));
             (None, Vec::new())
         }
     };
-    for outcome in &outcomes {
+    for outcome in &bot_outcomes {
         checks.push(Check::new(
             outcome.failed_steps == 0,
             format!(
@@ -155,22 +197,100 @@ pub async fn run(options: &LoadOptions) -> Result<bool, BoxError> {
         usage.status_ok,
         "the bot exited cleanly on SIGTERM".to_string(),
     ));
-    if !outcomes.is_empty() {
+    if !bot_outcomes.is_empty() {
         match check_database(&database, &plan, &before, &options.workloads) {
             Ok(found) => checks.extend(found),
             Err(error) => checks.push(Check::new(false, format!("reading the database: {error}"))),
         }
     }
+    outcomes.extend(bot_outcomes);
     let process = report::Process {
-        startup,
+        startup: ready.map(|r| r.startup),
+        peak_rss_at_ready_kb: ready.and_then(|r| r.peak_rss_kb),
+        idle: ready.and_then(|r| r.idle),
         peak_rss_kb: peak_rss_kb.or(Some(usage.peak_rss_kb)),
         resident,
         bot_cpu_total: usage.user_cpu + usage.system_cpu,
         concurrency: options.concurrency,
     };
     println!("{}", report::table(&outcomes, &process));
+    println!("{}", report::figures(&outcomes, &process));
     println!("{}", report::checks(&checks));
     Ok(checks.iter().all(|c| c.ok))
+}
+
+/// W1 against the floor ([`super::floor`]): its own scratch folder, fake and process. The
+/// floor keeps nothing, so its checks are that every step got its one reply and that it
+/// stopped cleanly.
+async fn measure_floor(options: &LoadOptions) -> Result<(Option<Outcome>, Vec<Check>), BoxError> {
+    let (_scratch, database, backups) = super::workspace(None)?;
+    let plan = Plan {
+        users: options.users,
+        orders_per_user: options.orders_per_user,
+        first_id: FIRST_ID,
+    };
+    let fake = FakeTelegram::start().await?;
+    let routes = Routes::start(&fake);
+    let program = Program::floor()?;
+    println!(
+        "the floor: {} {}",
+        program.exe.display(),
+        super::FLOOR_COMMAND
+    );
+    let mut floor = BotProcess::spawn_program(
+        &program,
+        &fake,
+        &database,
+        &backups,
+        &Staff::default(),
+        "warn",
+    )?;
+    let floor_options = LoadOptions {
+        workloads: vec![Workload::Start],
+        ..options.clone()
+    };
+    let played = play_all(&fake, &routes, &mut floor, &floor_options, &plan).await;
+    let usage = tokio::task::spawn_blocking(move || floor.stop(STOP_TIMEOUT)).await?;
+    routes.stop();
+    fake.shutdown().await;
+    let mut checks = Vec::new();
+    let outcome = match played {
+        Ok((_, outcomes)) => outcomes.into_iter().next().map(|mut outcome| {
+            outcome.floor = true;
+            checks.push(Check::new(
+                outcome.failed_steps == 0 && outcome.bot_sent == outcome.updates as u64,
+                format!(
+                    "floor: every step got its one reply within {} s ({} of {} updates \
+                     failed, {} messages sent)",
+                    STEP_TIMEOUT.as_secs(),
+                    outcome.failed_steps,
+                    outcome.updates,
+                    outcome.bot_sent
+                ),
+            ));
+            outcome
+        }),
+        Err(error) => {
+            checks.push(Check::new(false, format!("the floor is ready: {error}")));
+            None
+        }
+    };
+    checks.push(Check::new(
+        usage.status_ok,
+        "the floor exited cleanly on SIGTERM".to_string(),
+    ));
+    Ok((outcome, checks))
+}
+
+/// The bot has started polling.
+#[derive(Debug, Clone, Copy)]
+struct Ready {
+    /// Process start -> first getUpdates.
+    startup: Duration,
+    /// VmHWM then.
+    peak_rss_kb: Option<u64>,
+    /// With `wait_idle`: how long after that the bot became idle, and its VmHWM then.
+    idle: Option<(Duration, Option<u64>)>,
 }
 
 /// Startup, then each workload in turn; Err when the bot never became ready.
@@ -180,15 +300,37 @@ async fn play_all(
     bot: &mut BotProcess,
     options: &LoadOptions,
     plan: &Plan,
-) -> Result<(Option<Duration>, Vec<Outcome>), String> {
+) -> Result<(Ready, Vec<Outcome>), String> {
     let startup = bot.ready(fake, STARTUP_TIMEOUT).await?;
-    println!(
-        "the bot is polling after {:.1} ms; peak RSS so far {}",
-        startup.as_secs_f64() * 1000.0,
-        bot.peak_rss_kb()
-            .map(|kb| format!("{:.1} MB", kb as f64 / 1024.0))
+    let mut ready = Ready {
+        startup,
+        peak_rss_kb: bot.peak_rss_kb(),
+        idle: None,
+    };
+    let rss = |kb: Option<u64>| {
+        kb.map(|kb| format!("{:.1} MB", kb as f64 / 1024.0))
             .unwrap_or_else(|| "unknown".into())
+    };
+    println!(
+        "polling after {:.1} ms; peak RSS so far {}",
+        startup.as_secs_f64() * 1000.0,
+        rss(ready.peak_rss_kb)
     );
+    if options.wait_idle {
+        let waited = wait_idle(bot).await;
+        let peak = bot.peak_rss_kb();
+        println!(
+            "idle {:.1} s later{}; peak RSS so far {}",
+            waited.as_secs_f64(),
+            if waited >= IDLE_LIMIT {
+                " (gave up waiting)"
+            } else {
+                ""
+            },
+            rss(peak)
+        );
+        ready.idle = Some((waited, peak));
+    }
     let context = Context {
         fake: fake.clone(),
         routes: routes.clone(),
@@ -215,7 +357,7 @@ async fn play_all(
         };
         outcomes.push(play(&context, bot, script, options.concurrency).await);
     }
-    Ok((Some(startup), outcomes))
+    Ok((ready, outcomes))
 }
 
 /// Who the simulated people are and what they type.
@@ -620,6 +762,10 @@ struct Outcome {
     notifications: u64,
     /// The bot's peak RSS (VmHWM) once the workload was over.
     bot_peak_rss_kb: Option<u64>,
+    /// The bot's context switches during the workload, until it went quiet.
+    context_switches: Option<SwitchCount>,
+    /// Played against the floor, not the bot.
+    floor: bool,
 }
 
 /// Plays `script` for every user, `concurrency` at a time, then waits for the bot to go
@@ -636,6 +782,7 @@ async fn play(context: &Context, bot: &BotProcess, script: Script, concurrency: 
         }
     }
     let bot_cpu_before = bot_cpu(bot);
+    let switches_before = bot.context_switches();
     let own_cpu_before = own_cpu();
     let sent_before = context.routes.sent();
     let notifications_before = context.routes.notifications();
@@ -672,6 +819,10 @@ async fn play(context: &Context, bot: &BotProcess, script: Script, concurrency: 
     let bot_cpu = bot_cpu(bot)
         .zip(bot_cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
+    let context_switches = bot
+        .context_switches()
+        .zip(switches_before)
+        .map(|(after, before)| after.since(&before));
     let failures: Vec<String> = sessions.iter().filter_map(|s| s.failed.clone()).collect();
     Outcome {
         workload: match script {
@@ -689,7 +840,29 @@ async fn play(context: &Context, bot: &BotProcess, script: Script, concurrency: 
         bot_sent: context.routes.sent() - sent_before,
         notifications: context.routes.notifications() - notifications_before,
         bot_peak_rss_kb: bot.peak_rss_kb(),
+        context_switches,
+        floor: false,
     }
+}
+
+/// Waits until the bot's CPU time has not grown for [`IDLE`] (at most [`IDLE_LIMIT`]);
+/// returns how long that took.
+async fn wait_idle(bot: &BotProcess) -> Duration {
+    let started = Instant::now();
+    let mut last = bot_cpu(bot);
+    let mut since = Instant::now();
+    while started.elapsed() < IDLE_LIMIT {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = bot_cpu(bot);
+        if now != last {
+            last = now;
+            since = Instant::now();
+        } else if since.elapsed() >= IDLE {
+            // The last second was idle: it is not part of the work.
+            return since.duration_since(started);
+        }
+    }
+    IDLE_LIMIT
 }
 
 /// Waits until no update is pending and the bot has sent nothing for a moment.
@@ -750,6 +923,24 @@ impl Check {
     fn new(ok: bool, what: String) -> Check {
         Check { ok, what }
     }
+}
+
+/// The ids of updates the bot handled but had not yet acknowledged when an earlier run stopped
+/// it. Telegram never hands out an id twice, but each fake numbers its updates from 1: left in
+/// place, they would make the bot skip this run's first updates as handled before.
+fn forget_handled_updates(path: &Path) -> Result<usize, BoxError> {
+    if !path.is_file() {
+        return Ok(0);
+    }
+    let mut conn = crate::db::connection::open(path)?;
+    let has_table = scalar(
+        &mut conn,
+        "SELECT COUNT(*) AS v FROM sqlite_master WHERE type = 'table' AND name = 'handled_updates'",
+    )? > 0;
+    if !has_table {
+        return Ok(0);
+    }
+    Ok(diesel::sql_query("DELETE FROM handled_updates").execute(&mut conn)?)
 }
 
 /// What the database held before the run (nothing when it did not exist yet).

@@ -3,9 +3,12 @@
 //! URL differs from production: startup, backups and migrations are the real ones.
 
 pub mod day;
+pub mod floor;
 pub mod load;
 pub mod transcript;
 
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -18,6 +21,47 @@ pub struct Staff {
     pub admins: Vec<i64>,
     pub dispatchers: Vec<i64>,
 }
+
+/// Which executable runs as the bot, with which arguments.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub exe: PathBuf,
+    pub args: Vec<OsString>,
+}
+
+impl Program {
+    /// This build's executable: REPAIR_BOT_EXE when set (tests run from a test binary and
+    /// point at the real one), else the running executable.
+    pub fn this_executable() -> std::io::Result<PathBuf> {
+        match std::env::var_os("REPAIR_BOT_EXE") {
+            Some(path) => Ok(PathBuf::from(path)),
+            None => std::env::current_exe(),
+        }
+    }
+
+    /// The bot: `exe` (another build's, e.g. an older commit's, for a comparison) or this
+    /// build's, with no command.
+    pub fn bot(exe: Option<&Path>) -> std::io::Result<Program> {
+        Ok(Program {
+            exe: match exe {
+                Some(exe) => exe.to_owned(),
+                None => Self::this_executable()?,
+            },
+            args: Vec::new(),
+        })
+    }
+
+    /// The bare teloxide bot of [`floor`], from this build.
+    pub fn floor() -> std::io::Result<Program> {
+        Ok(Program {
+            exe: Self::this_executable()?,
+            args: vec![OsString::from(FLOOR_COMMAND)],
+        })
+    }
+}
+
+/// The hidden command of `repair-bot` that runs [`floor`].
+pub const FLOOR_COMMAND: &str = "sandbox-floor";
 
 /// The bot running as a child process (the same binary, `repair-bot` with no command).
 pub struct BotProcess {
@@ -45,16 +89,31 @@ impl BotProcess {
         staff: &Staff,
         log_level: &str,
     ) -> std::io::Result<BotProcess> {
-        // Tests run from a test binary; they point at the real one with REPAIR_BOT_EXE.
-        let exe = match std::env::var_os("REPAIR_BOT_EXE") {
-            Some(path) => PathBuf::from(path),
-            None => std::env::current_exe()?,
-        };
+        Self::spawn_program(
+            &Program::bot(None)?,
+            fake,
+            database,
+            backup_dir,
+            staff,
+            log_level,
+        )
+    }
+
+    /// Starts `program` as the bot, with the environment [`BotProcess::spawn`] gives it.
+    pub fn spawn_program(
+        program: &Program,
+        fake: &FakeTelegram,
+        database: &Path,
+        backup_dir: &Path,
+        staff: &Staff,
+        log_level: &str,
+    ) -> std::io::Result<BotProcess> {
         let started = chrono::Utc::now();
         let log_file = database.with_extension("log");
         let log = std::fs::File::create(&log_file)?;
         let join = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        let child = Command::new(exe)
+        let child = Command::new(&program.exe)
+            .args(&program.args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("DATABASE_URL", database)
@@ -135,6 +194,35 @@ impl BotProcess {
         Some((to_duration(ticks(11)?), to_duration(ticks(12)?)))
     }
 
+    /// Context switches of each thread of the bot so far, from /proc/<pid>/task/*/status
+    /// (Linux); None elsewhere.
+    pub fn context_switches(&self) -> Option<ThreadSwitches> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id())).ok()?;
+        let mut threads = BTreeMap::new();
+        for task in tasks.flatten() {
+            let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+                continue;
+            };
+            // A thread may end between the listing and the read: it is then left out.
+            let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+                continue;
+            };
+            let field = |name: &str| -> Option<u64> {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix(name))
+                    .and_then(|rest| rest.trim().parse().ok())
+            };
+            if let (Some(voluntary), Some(involuntary)) = (
+                field("voluntary_ctxt_switches:"),
+                field("nonvoluntary_ctxt_switches:"),
+            ) {
+                threads.insert(tid, (voluntary, involuntary));
+            }
+        }
+        Some(ThreadSwitches(threads))
+    }
+
     /// SIGTERM, then waits for a clean exit (up to `timeout`, then kills).
     pub fn stop(mut self, timeout: Duration) -> ProcessUsage {
         let peak_rss_kb = self.peak_rss_kb().unwrap_or(0);
@@ -162,6 +250,50 @@ impl BotProcess {
             system_cpu,
             peak_rss_kb,
         }
+    }
+}
+
+/// Voluntary and involuntary context switches of each thread (by thread id) at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadSwitches(pub BTreeMap<u32, (u64, u64)>);
+
+/// Context switches between two moments, summed over the threads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SwitchCount {
+    pub voluntary: u64,
+    pub involuntary: u64,
+    /// Threads present at the first moment and gone at the second: their switches in between
+    /// are not in the sums (the kernel keeps them only for getrusage of the whole process).
+    pub threads_ended: usize,
+}
+
+impl SwitchCount {
+    pub fn total(&self) -> u64 {
+        self.voluntary + self.involuntary
+    }
+}
+
+impl ThreadSwitches {
+    /// The switches since `before`: a thread started since counts from zero.
+    pub fn since(&self, before: &ThreadSwitches) -> SwitchCount {
+        let mut count = SwitchCount::default();
+        for (tid, &(voluntary, involuntary)) in &self.0 {
+            let (v0, i0) = before.0.get(tid).copied().unwrap_or((0, 0));
+            // A thread id reused by a new thread reads lower than before: counted from zero.
+            let (v0, i0) = if voluntary < v0 || involuntary < i0 {
+                (0, 0)
+            } else {
+                (v0, i0)
+            };
+            count.voluntary += voluntary - v0;
+            count.involuntary += involuntary - i0;
+        }
+        count.threads_ended = before
+            .0
+            .keys()
+            .filter(|tid| !self.0.contains_key(tid))
+            .count();
+        count
     }
 }
 

@@ -36,6 +36,116 @@ fn a_tiny_load_of_both_workloads_passes_every_check() {
     }
 }
 
+/// One command measures the floor (the bare teloxide bot of `sandbox-floor`) and the bot with
+/// W1, with an explicit bot executable: both columns, the CPU ratio, context switches per
+/// update, and the `figures` lines scripts read.
+#[test]
+fn the_floor_and_the_bot_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_repair-bot"))
+        .args([
+            "sandbox",
+            "--load",
+            "--floor",
+            "--workload",
+            "start",
+            "--users",
+            "4",
+            "--concurrency",
+            "2",
+            "--bot-exe",
+            env!("CARGO_BIN_EXE_repair-bot"),
+        ])
+        .env_remove("DATABASE_URL")
+        .env_remove("DATABASE_PATH")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "a check failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for wanted in [
+        "floor: W1 start",
+        "bot / floor (CPU per update)",
+        "bot context switches per update",
+        "[ok  ] floor: every step got its one reply",
+        "[ok  ] the floor exited cleanly on SIGTERM",
+        "[ok  ] W1: 4 new rows in users",
+    ] {
+        assert!(stdout.contains(wanted), "{wanted:?} missing:\n{stdout}");
+    }
+    let figures: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("figures "))
+        .collect();
+    assert_eq!(figures.len(), 3, "{stdout}");
+    assert!(figures[0].starts_with("figures floor-start updates=4 failed=0 "));
+    assert!(figures[1].starts_with("figures bot-start updates=4 failed=0 "));
+    assert!(figures[2].starts_with("figures bot-process "));
+    // Every update costs the bot at least one switch: a wait for the next getUpdates.
+    for line in &figures[..2] {
+        let per_update: f64 = line
+            .split_whitespace()
+            .find_map(|field| field.strip_prefix("csw_per_update="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no context switches in {line}"));
+        assert!(per_update > 0.0, "{line}");
+    }
+}
+
+/// A database of an earlier run again (`--database`, a restart): the update ids that run's bot
+/// had handled but not acknowledged are not taken for this run's (each fake numbers its
+/// updates from 1), so every step is answered; `--wait-idle` reports the peak once idle.
+#[test]
+fn a_database_of_an_earlier_run_serves_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("again.db");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_repair-bot"))
+            .args(["sandbox", "--load", "--workload", "start", "--users", "2"])
+            .args(["--concurrency", "1", "--wait-idle", "--database"])
+            .arg(&database)
+            .env_remove("DATABASE_URL")
+            .env_remove("DATABASE_PATH")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    for attempt in ["first", "second"] {
+        let output = run();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{attempt} run: a check failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            stdout.contains("peak RSS (VmHWM) once idle after startup"),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+fn context_switches_are_summed_over_threads_since_a_moment() {
+    use repair_bot::sandbox::{SwitchCount, ThreadSwitches};
+    let before = ThreadSwitches([(10, (5, 1)), (11, (7, 0)), (12, (3, 3))].into());
+    // 10 went on, 11 ended, 13 started, 12 is a new thread under a reused id.
+    let after = ThreadSwitches([(10, (9, 2)), (12, (1, 0)), (13, (4, 4))].into());
+    assert_eq!(
+        after.since(&before),
+        SwitchCount {
+            voluntary: 4 + 1 + 4,
+            involuntary: 1 + 4,
+            threads_ended: 1,
+        }
+    );
+    assert_eq!(after.since(&before).total(), 14);
+}
+
 /// The feed the load sandbox measures with: the first hand-out of each update (not the
 /// repeats of an unconfirmed one) with its chat, and each message the bot sends.
 #[tokio::test]

@@ -1,7 +1,6 @@
 //! The load report: the figures per workload with the targets next to them, then the checks.
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::time::Duration;
 
 use super::{Check, LoadOptions, Outcome};
@@ -12,18 +11,27 @@ const P99_MS: f64 = 10.0;
 const P99_AT_USERS: usize = 50;
 const PEAK_RSS_MB: f64 = 20.0;
 const STARTUP_MS: f64 = 50.0;
+/// The bot's CPU per update at most this many times the floor's.
+const FLOOR_RATIO: f64 = 2.0;
 
 /// Figures about the bot process as a whole.
 pub(super) struct Process {
     pub startup: Option<Duration>,
+    /// VmHWM when the bot started polling.
+    pub peak_rss_at_ready_kb: Option<u64>,
+    /// With `wait_idle`: how long after polling started the bot became idle, and VmHWM then.
+    pub idle: Option<(Duration, Option<u64>)>,
     pub peak_rss_kb: Option<u64>,
     pub resident: Option<super::Resident>,
     pub bot_cpu_total: Duration,
     pub concurrency: usize,
 }
 
-pub(super) fn header(options: &LoadOptions, database: &Path) -> String {
-    let workloads: Vec<&str> = options.workloads.iter().map(|w| w.name()).collect();
+pub(super) fn header(options: &LoadOptions) -> String {
+    let mut workloads: Vec<&str> = options.workloads.iter().map(|w| w.name()).collect();
+    if options.floor {
+        workloads.insert(0, "the floor with W1 start");
+    }
     let build = if cfg!(debug_assertions) {
         "debug build: figures not representative"
     } else {
@@ -31,13 +39,11 @@ pub(super) fn header(options: &LoadOptions, database: &Path) -> String {
     };
     format!(
         "Load sandbox: repair-bot as a child process against the in-process fake Bot API\n\
-         workloads {}; users {}, concurrency {}, orders per dispatcher {}; {build}\n\
-         database {}",
+         workloads {}; users {}, concurrency {}, orders per dispatcher {}; harness: {build}",
         workloads.join(" + "),
         options.users,
         options.concurrency,
         options.orders_per_user,
-        database.display()
     )
 }
 
@@ -52,6 +58,37 @@ fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
     }
     let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
     Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+fn mb(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
+
+/// The bot's CPU per update in ms, when measured.
+fn cpu_per_update_ms(outcome: &Outcome) -> Option<f64> {
+    match outcome.bot_cpu {
+        Some(cpu) if outcome.updates > 0 => Some(ms(cpu) / outcome.updates as f64),
+        _ => None,
+    }
+}
+
+/// Context switches per update (voluntary + involuntary), when measured.
+fn switches_per_update(outcome: &Outcome) -> Option<f64> {
+    match outcome.context_switches {
+        Some(switches) if outcome.updates > 0 => {
+            Some(switches.total() as f64 / outcome.updates as f64)
+        }
+        _ => None,
+    }
+}
+
+/// The column name of a workload's outcome.
+fn column(outcome: &Outcome) -> String {
+    if outcome.floor {
+        format!("floor: {}", outcome.workload.name())
+    } else {
+        outcome.workload.name().to_string()
+    }
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -102,7 +139,7 @@ pub(super) fn table(outcomes: &[Outcome], process: &Process) -> String {
     let mut out = String::new();
     let mut table = Table { rows: Vec::new() };
     let mut header = vec![String::new()];
-    header.extend(outcomes.iter().map(|o| o.workload.name().to_string()));
+    header.extend(outcomes.iter().map(column));
     header.push("target".into());
     table.row(header);
     let sorted: Vec<Vec<Duration>> = outcomes
@@ -173,14 +210,45 @@ pub(super) fn table(outcomes: &[Outcome], process: &Process) -> String {
     ));
     table.row(row(
         "bot CPU per update",
-        &|_, o| match o.bot_cpu {
-            Some(cpu) if o.updates > 0 => {
-                let per = ms(cpu) / o.updates as f64;
-                format!("{per:.3} ms {}", verdict(per <= CPU_PER_UPDATE_MS))
+        &|_, o| match cpu_per_update_ms(o) {
+            Some(per) => format!("{per:.3} ms {}", verdict(per <= CPU_PER_UPDATE_MS)),
+            None => "-".into(),
+        },
+        &format!("<= {CPU_PER_UPDATE_MS} ms"),
+    ));
+    let floor = outcomes
+        .iter()
+        .find(|o| o.floor)
+        .and_then(cpu_per_update_ms);
+    if let Some(floor) = floor {
+        table.row(row(
+            "  bot / floor (CPU per update)",
+            &|_, o| match cpu_per_update_ms(o) {
+                Some(per) if !o.floor && floor > 0.0 => {
+                    let ratio = per / floor;
+                    format!("{ratio:.2}x {}", verdict(ratio <= FLOOR_RATIO))
+                }
+                _ => "-".into(),
+            },
+            &format!("<= {FLOOR_RATIO}x the floor's W1"),
+        ));
+    }
+    table.row(row(
+        "bot context switches per update",
+        &|_, o| match (switches_per_update(o), o.context_switches) {
+            (Some(per), Some(switches)) => {
+                let ended = match switches.threads_ended {
+                    0 => String::new(),
+                    n => format!(", {n} threads ended uncounted"),
+                };
+                format!(
+                    "{per:.2} ({} vol + {} invol{ended})",
+                    switches.voluntary, switches.involuntary
+                )
             }
             _ => "-".into(),
         },
-        &format!("<= {CPU_PER_UPDATE_MS} ms"),
+        "(all threads)",
     ));
     table.row(row(
         "load generator + fake API CPU",
@@ -215,6 +283,24 @@ pub(super) fn table(outcomes: &[Outcome], process: &Process) -> String {
         },
         format!("<= {STARTUP_MS} ms"),
     ]);
+    table.row(vec![
+        "peak RSS (VmHWM) when polling started".into(),
+        match process.peak_rss_at_ready_kb {
+            Some(kb) => format!("{:.1} MB", mb(kb)),
+            None => "-".into(),
+        },
+        String::new(),
+    ]);
+    if let Some((waited, peak)) = process.idle {
+        table.row(vec![
+            "peak RSS (VmHWM) once idle after startup".into(),
+            match peak {
+                Some(kb) => format!("{:.1} MB", mb(kb)),
+                None => "-".into(),
+            },
+            format!("(idle {:.1} s after polling started)", waited.as_secs_f64()),
+        ]);
+    }
     table.row(vec![
         "peak RSS (VmHWM)".into(),
         match process.peak_rss_kb {
@@ -255,6 +341,48 @@ pub(super) fn table(outcomes: &[Outcome], process: &Process) -> String {
             let _ = writeln!(out, "  {workload}: {failure}");
         }
     }
+    out
+}
+
+/// The figures of each column as `figures <who>-<workload> key=value ...` lines (ms, MB), and
+/// one `figures bot-process ...` line, for scripts (benches/bot-figures.sh); "-" where a
+/// figure is unknown.
+pub(super) fn figures(outcomes: &[Outcome], process: &Process) -> String {
+    let number = |value: Option<f64>, decimals: usize| match value {
+        Some(v) => format!("{v:.decimals$}"),
+        None => "-".into(),
+    };
+    let mut out = String::new();
+    for outcome in outcomes {
+        let mut latencies = outcome.latencies.clone();
+        latencies.sort();
+        let _ = writeln!(
+            out,
+            "figures {}-{} updates={} failed={} cpu_ms_per_update={} p99_ms={} peak_rss_mb={} \
+             csw_per_update={}",
+            if outcome.floor { "floor" } else { "bot" },
+            match outcome.workload {
+                super::Workload::Start => "start",
+                super::Workload::Intake => "intake",
+            },
+            outcome.updates,
+            outcome.failed_steps,
+            number(cpu_per_update_ms(outcome), 4),
+            number(percentile(&latencies, 99.0).map(ms), 2),
+            number(outcome.bot_peak_rss_kb.map(mb), 1),
+            number(switches_per_update(outcome), 2),
+        );
+    }
+    let _ = write!(
+        out,
+        "figures bot-process startup_ms={} peak_rss_at_ready_mb={} idle_after_ms={} \
+         peak_rss_idle_mb={} peak_rss_mb={}",
+        number(process.startup.map(ms), 1),
+        number(process.peak_rss_at_ready_kb.map(mb), 1),
+        number(process.idle.map(|(waited, _)| ms(waited)), 0),
+        number(process.idle.and_then(|(_, kb)| kb).map(mb), 1),
+        number(process.peak_rss_kb.map(mb), 1),
+    );
     out
 }
 
