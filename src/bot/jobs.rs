@@ -7,7 +7,7 @@
 //! that counts it (a reminder counted is a reminder queued), and the outbox's sender
 //! delivers it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeDelta};
@@ -19,7 +19,6 @@ use crate::db::backup::{self, BackupReason};
 use crate::domain::ids::{MasterId, OrderId};
 use crate::domain::status::{OrderStatus, Role};
 use crate::store::audit::{self, AuditAction, Entity};
-use crate::store::orders::Order;
 use crate::store::{jobs, masters, orders, users};
 
 const PERIOD: Duration = Duration::from_secs(30);
@@ -191,6 +190,9 @@ async fn sla_alerts(
     now: NaiveDateTime,
     stop: &watch::Receiver<bool>,
 ) -> Result<Vec<(OrderId, OrderStatus)>, super::BoxError> {
+    if stopping(stop) {
+        return Ok(Vec::new());
+    }
     let sla = app.config.sla;
     let thresholds: [(OrderStatus, TimeDelta); 4] = [
         (OrderStatus::New, sla.new),
@@ -198,41 +200,31 @@ async fn sla_alerts(
         (OrderStatus::Accepted, sla.accepted),
         (OrderStatus::Onsite, sla.onsite),
     ];
-    let found = app
-        .db(move |conn| {
-            let mut found = Vec::new();
-            for (status, limit) in thresholds {
-                for order in orders::sla_breaches(conn, status, now - limit)? {
-                    found.push((order, status, limit));
-                }
-            }
-            Ok(found)
-        })
-        .await?;
-    if found.is_empty() || stopping(stop) {
-        return Ok(Vec::new());
-    }
-    // Recorded and queued together: an alert is owed exactly once, whoever else was first.
-    let keys: Vec<(OrderId, OrderStatus)> = found
-        .iter()
-        .map(|(order, status, _)| (order.id, *status))
-        .collect();
+    // Found, recorded and queued in one transaction: an alert is owed exactly once.
     let recorded = app
         .db(move |conn| {
-            orders::record_sla_alerts_then(conn, &keys, now, |conn, recorded| {
-                let recorded: HashSet<&(OrderId, OrderStatus)> = recorded.iter().collect();
-                let mut late: Vec<&(Order, OrderStatus, TimeDelta)> = found
-                    .iter()
-                    .filter(|(order, status, _)| recorded.contains(&(order.id, *status)))
-                    .collect();
-                late.sort_by_key(|(order, _, limit)| (order.status_changed_at + *limit, order.id));
-                let messages = sla_messages(&thresholds, &late);
+            conn.immediate_transaction(|conn| {
+                let mut late = Vec::new();
+                for (status, limit) in thresholds {
+                    let ids = orders::record_sla_breaches(conn, status, now - limit, now)?;
+                    if !ids.is_empty() {
+                        late.push(Late { status, limit, ids });
+                    }
+                }
+                if late.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let messages = sla_messages(conn, &late)?;
                 let admins = users::with_roles(conn, &[Role::Admin])?;
                 let owed: Vec<_> = messages
                     .iter()
                     .flat_map(|text| notices::to_each(&admins, text))
                     .collect();
-                outbox::queue(conn, &owed, now)
+                outbox::queue(conn, &owed, now)?;
+                Ok(late
+                    .into_iter()
+                    .flat_map(|late| late.ids.into_iter().map(move |id| (id, late.status)))
+                    .collect())
             })
         })
         .await?;
@@ -240,27 +232,42 @@ async fn sla_alerts(
     Ok(recorded)
 }
 
-/// One alert per late order, or one summary when there are many.
+/// The orders found late in one status, longest in it first.
+struct Late {
+    status: OrderStatus,
+    limit: TimeDelta,
+    ids: Vec<OrderId>,
+}
+
+/// One alert per late order, or one summary when there are many, naming those late longest.
+/// Only the few orders a message names are read whole.
 fn sla_messages(
-    thresholds: &[(OrderStatus, TimeDelta)],
-    late: &[&(Order, OrderStatus, TimeDelta)],
-) -> Vec<String> {
-    if late.len() > SEPARATE_UP_TO {
-        let per_status: Vec<(OrderStatus, TimeDelta, usize)> = thresholds
-            .iter()
-            .map(|&(status, limit)| {
-                let count = late.iter().filter(|(_, s, _)| *s == status).count();
-                (status, limit, count)
-            })
-            .filter(|&(_, _, count)| count > 0)
-            .collect();
-        let ids: Vec<OrderId> = late.iter().map(|(order, _, _)| order.id).collect();
-        vec![texts::sla_summary(&per_status, named(&ids), ids.len())]
-    } else {
-        late.iter()
-            .map(|(order, status, limit)| texts::sla_alert_after(order, *status, *limit))
-            .collect()
+    conn: &mut diesel::SqliteConnection,
+    late: &[Late],
+) -> diesel::QueryResult<Vec<String>> {
+    let total: usize = late.iter().map(|l| l.ids.len()).sum();
+    let mut longest = Vec::new();
+    for group in late {
+        for &id in group.ids.iter().take(SUMMARY_NAMES.max(SEPARATE_UP_TO)) {
+            if let Some(order) = orders::get(conn, id)? {
+                let late_since = order.status_changed_at + group.limit;
+                longest.push((late_since, order, group.status, group.limit));
+            }
+        }
     }
+    longest.sort_by_key(|(late_since, order, _, _)| (*late_since, order.id));
+    if total > SEPARATE_UP_TO {
+        let per_status: Vec<(OrderStatus, TimeDelta, usize)> = late
+            .iter()
+            .map(|l| (l.status, l.limit, l.ids.len()))
+            .collect();
+        let ids: Vec<OrderId> = longest.iter().map(|(_, order, _, _)| order.id).collect();
+        return Ok(vec![texts::sla_summary(&per_status, named(&ids), total)]);
+    }
+    Ok(longest
+        .iter()
+        .map(|(_, order, status, limit)| texts::sla_alert_after(order, *status, *limit))
+        .collect())
 }
 
 /// Today's occurrence of a local time of day, in UTC.

@@ -408,6 +408,17 @@ diesel::define_sql_function! {
 
 type Condition = Box<dyn BoxableExpression<orders::table, Sqlite, SqlType = Bool>>;
 
+/// An order due for a reminder or an SLA alert: what a round needs to count it, group it and
+/// name it. A round after downtime (or on an adopted database) may find hundreds of thousands;
+/// whole orders would cost hundreds of bytes each, these a few dozen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = orders, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct Due {
+    pub id: OrderId,
+    pub assigned_master_id: Option<MasterId>,
+    pub status_changed_at: NaiveDateTime,
+}
+
 /// ASSIGNED orders whose next reminder is due: with `k` reminders sent, those whose reminder
 /// clock (the last reminder, or the assignment before the first) is at or before
 /// `cutoffs[k]`; orders with `cutoffs.len()` or more reminders are never due. The policy (how
@@ -415,7 +426,7 @@ type Condition = Box<dyn BoxableExpression<orders::table, Sqlite, SqlType = Bool
 pub fn reminders_due(
     conn: &mut SqliteConnection,
     cutoffs: &[NaiveDateTime],
-) -> QueryResult<Vec<Order>> {
+) -> QueryResult<Vec<Due>> {
     match reminders_due_query(cutoffs) {
         Some(query) => query.load(conn),
         None => Ok(Vec::new()),
@@ -435,7 +446,7 @@ pub fn reminders_due_plan(
 
 type DueQuery = diesel::dsl::IntoBoxed<
     'static,
-    diesel::dsl::Select<orders::table, diesel::dsl::AsSelect<Order, Sqlite>>,
+    diesel::dsl::Select<orders::table, diesel::dsl::AsSelect<Due, Sqlite>>,
     Sqlite,
 >;
 
@@ -456,7 +467,7 @@ fn reminders_due_query(cutoffs: &[NaiveDateTime]) -> Option<DueQuery> {
         .reduce(|any, term| Box::new(any.or(term)))?;
     Some(
         orders::table
-            .select(Order::as_select())
+            .select(Due::as_select())
             .filter(due)
             .into_boxed(),
     )
@@ -502,18 +513,9 @@ where
 /// Well under SQLite's limit of bound parameters per statement.
 const MAX_IDS_PER_STATEMENT: usize = 500;
 
-/// Open orders that entered `status` at or before `since` and were not alerted for it yet,
-/// in no particular order. Each candidate is checked against `sla_alerts` by its key, so the
-/// alerts of years are not read every round.
-pub fn sla_breaches(
-    conn: &mut SqliteConnection,
-    status: OrderStatus,
-    since: NaiveDateTime,
-) -> QueryResult<Vec<Order>> {
-    sla_breaches_query(status, since).load(conn)
-}
-
-/// `EXPLAIN QUERY PLAN` of [`sla_breaches`].
+/// Open orders that entered `status` at or before `since` and were not alerted for it yet.
+/// Each candidate is checked against `sla_alerts` by its key, so the alerts of years are not
+/// read every round. `EXPLAIN QUERY PLAN` of the query [`record_sla_breaches`] runs.
 pub fn sla_breaches_plan(
     conn: &mut SqliteConnection,
     status: OrderStatus,
@@ -528,52 +530,45 @@ fn sla_breaches_query(status: OrderStatus, since: NaiveDateTime) -> DueQuery {
         .filter(sla_alerts::order_id.eq(orders::id))
         .filter(sla_alerts::status.eq(status));
     orders::table
-        .select(Order::as_select())
+        .select(Due::as_select())
         .filter(orders::status.eq(status))
         .filter(orders::status_changed_at.le(since))
         .filter(diesel::dsl::not(diesel::dsl::exists(alerted)))
         .into_boxed()
 }
 
-/// Records SLA alerts (order, status) in one transaction and returns those not recorded
-/// before (another process or an earlier round may have been first).
-pub fn record_sla_alerts(
+/// Records an SLA alert for every order that entered `status` at or before `since` and is
+/// still in it, not alerted for it yet; returns those orders, longest in the status first.
+/// Call inside the transaction that queues the alerts. Nothing but their ids passes through memory, so an adopted database with
+/// a hundred thousand overdue orders costs a few megabytes, not whole orders.
+pub fn record_sla_breaches(
     conn: &mut SqliteConnection,
-    alerts: &[(OrderId, OrderStatus)],
+    status: OrderStatus,
+    since: NaiveDateTime,
     now: NaiveDateTime,
-) -> QueryResult<Vec<(OrderId, OrderStatus)>> {
-    record_sla_alerts_then(conn, alerts, now, |_, _| Ok(()))
-}
-
-/// [`record_sla_alerts`], and `then` with those recorded now, in the same transaction (the
-/// alerts are queued there).
-pub fn record_sla_alerts_then<F>(
-    conn: &mut SqliteConnection,
-    alerts: &[(OrderId, OrderStatus)],
-    now: NaiveDateTime,
-    then: F,
-) -> QueryResult<Vec<(OrderId, OrderStatus)>>
-where
-    F: FnOnce(&mut SqliteConnection, &[(OrderId, OrderStatus)]) -> QueryResult<()>,
-{
+) -> QueryResult<Vec<OrderId>> {
     use crate::schema::sla_alerts;
-    conn.immediate_transaction(|conn| {
-        let mut recorded = Vec::new();
-        for &(order_id, status) in alerts {
-            let inserted = diesel::insert_or_ignore_into(sla_alerts::table)
-                .values((
-                    sla_alerts::order_id.eq(order_id),
-                    sla_alerts::status.eq(status),
-                    sla_alerts::alerted_at.eq(now),
-                ))
-                .execute(conn)?;
-            if inserted > 0 {
-                recorded.push((order_id, status));
-            }
-        }
-        then(conn, &recorded)?;
-        Ok(recorded)
-    })
+    // The same query twice in one transaction: what it finds is exactly what it records.
+    let late: Vec<OrderId> = sla_breaches_query(status, since)
+        .select(orders::id)
+        .order((orders::status_changed_at, orders::id))
+        .load(conn)?;
+    if late.is_empty() {
+        return Ok(late);
+    }
+    diesel::insert_or_ignore_into(sla_alerts::table)
+        .values(sla_breaches_query(status, since).select((
+            orders::id,
+            orders::status,
+            now.into_sql::<diesel::sql_types::Timestamp>(),
+        )))
+        .into_columns((
+            sla_alerts::order_id,
+            sla_alerts::status,
+            sla_alerts::alerted_at,
+        ))
+        .execute(conn)?;
+    Ok(late)
 }
 
 /// A field of an order a dispatcher may correct after intake.
