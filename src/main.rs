@@ -206,7 +206,7 @@ fn run_bot(settings: &DatabaseSettings, catalog: &Catalog) -> anyhow::Result<Exi
     runtime.block_on(async {
         // One connection: SQLite writes one at a time anyway, and a single connection keeps
         // its page cache warm and never waits in the busy handler for a sibling's lock.
-        let pool = repair_bot::db::pool::build(&settings.path, 1)?;
+        let pool = repair_bot::db::pool::build(&settings.path)?;
         let mut bot = teloxide::Bot::new(config.token.clone());
         if let Some(url) = config.api_url.clone() {
             bot = bot.set_api_url(url);

@@ -214,7 +214,7 @@ pub async fn master_text(
     };
     let master_id = master.id;
     let (counts, money) = app
-        .db(move |conn| {
+        .db_long(move |conn| {
             Ok((
                 masters::order_counts(conn, master_id)?,
                 masters::money_totals(conn, master_id)?,

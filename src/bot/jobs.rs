@@ -129,7 +129,7 @@ async fn remind(
 ) -> Result<Vec<OrderId>, super::BoxError> {
     let cutoffs = app.config.reminders.cutoffs(now);
     let mut due = app
-        .db(move |conn| orders::reminders_due(conn, &cutoffs))
+        .db_long(move |conn| orders::reminders_due(conn, &cutoffs))
         .await?;
     due.sort_by_key(|order| (order.status_changed_at, order.id));
     // An ASSIGNED order without a master has nobody to remind; it is counted all the same,
@@ -147,7 +147,7 @@ async fn remind(
             break;
         }
         let counted = order_ids.clone();
-        app.db(move |conn| {
+        app.db_long(move |conn| {
             let found = match master_id {
                 Some(master_id) => match masters::by_id(conn, master_id)? {
                     Some(master) => {
@@ -202,7 +202,7 @@ async fn sla_alerts(
     ];
     // Found, recorded and queued in one transaction: an alert is owed exactly once.
     let recorded = app
-        .db(move |conn| {
+        .db_long(move |conn| {
             conn.immediate_transaction(|conn| {
                 let mut late = Vec::new();
                 for (status, limit) in thresholds {
@@ -316,7 +316,7 @@ async fn daily_backup(
         .as_ref()
         .err()
         .map(|error| texts::backup_failed(error));
-    app.db(move |conn| {
+    app.db_long(move |conn| {
         conn.immediate_transaction(|conn| {
             audit::record(conn, None, action, Entity::System, Some(details), now)?;
             jobs::record_run(conn, DAILY_BACKUP, now)?;
@@ -347,11 +347,11 @@ async fn daily_summary(app: &App, now: NaiveDateTime) -> Result<Option<usize>, s
         app.config.timezone,
     );
     let summary = app
-        .db(move |conn| crate::store::reports::daily_summary(conn, from, to))
+        .db_long(move |conn| crate::store::reports::daily_summary(conn, from, to))
         .await?;
     let text = texts::daily_summary(&summary);
     let told = app
-        .db(move |conn| {
+        .db_long(move |conn| {
             conn.immediate_transaction(|conn| {
                 jobs::record_run(conn, DAILY_SUMMARY, now)?;
                 let staff = users::with_roles(conn, &[Role::Admin, Role::Dispatcher])?;

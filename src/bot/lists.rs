@@ -52,7 +52,7 @@ async fn saved_search_page(ctx: Ctx, (cursor, search_id): (Cursor, i64)) -> Hand
     let now = ctx.now();
     let text = ctx
         .app
-        .db(move |conn| search::recall(conn, search_id, now))
+        .db_long(move |conn| search::recall(conn, search_id, now))
         .await?;
     match text {
         Some(text) => search_page(&ctx, &text, page(cursor)).await,
@@ -88,7 +88,7 @@ pub async fn statuses(ctx: Ctx) -> HandlerResult {
     if !ctx.is_staff() {
         return ctx.reply(texts::NO_ACCESS, None).await;
     }
-    let counts = ctx.app.db(search::count_by_status).await?;
+    let counts = ctx.app.db_long(search::count_by_status).await?;
     let rows: Vec<Vec<InlineKeyboardButton>> = counts
         .chunks(2)
         .map(|pair| {
@@ -207,7 +207,7 @@ async fn search_page(ctx: &Ctx, input: &str, cursor: Option<Cursor>) -> HandlerR
     let now = ctx.now();
     let (search_id, page) = ctx
         .app
-        .db(move |conn| {
+        .db_long(move |conn| {
             let search_id = search::remember(conn, &typed, now)?;
             Ok((search_id, search::search(conn, &query, cursor, PAGE_SIZE)?))
         })

@@ -86,13 +86,22 @@ impl App {
         self.clock.now_naive()
     }
 
-    /// A store call on a pooled connection.
+    /// A quick store call (an update's own rows), on the connection when it is free.
     pub async fn db<T, F>(&self, work: F) -> Result<T, PoolError>
+    where
+        F: FnOnce(&mut diesel::SqliteConnection) -> diesel::QueryResult<T>,
+    {
+        pool::run(&self.pool, work).await
+    }
+
+    /// A store call that may read whole tables (reports, lists, searches, periodic rounds):
+    /// on the blocking pool, so that no async worker waits for it.
+    pub async fn db_long<T, F>(&self, work: F) -> Result<T, PoolError>
     where
         T: Send + 'static,
         F: FnOnce(&mut diesel::SqliteConnection) -> diesel::QueryResult<T> + Send + 'static,
     {
-        pool::run(&self.pool, work).await
+        pool::run_long(&self.pool, work).await
     }
 }
 

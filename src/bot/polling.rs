@@ -12,7 +12,7 @@
 //! (replies stop retrying, see [`super::notify`]) within [`GRACE`], else it is abandoned
 //! unacknowledged and comes again at the next start.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
@@ -115,6 +115,20 @@ pub async fn run(
         app: app.clone(),
         storage,
     };
+    // Updates handled but maybe not acknowledged: those a previous run recorded (read once)
+    // and those handled since; forgotten once Telegram has confirmed them.
+    let mut handled: BTreeSet<i64> = loop {
+        match app.db(updates::all_handled).await {
+            Ok(ids) => break ids.into_iter().collect(),
+            Err(error) => {
+                log::error!("cannot read handled update ids: {error}");
+                tokio::select! {
+                    _ = tokio::time::sleep(BACKOFF_FIRST) => {}
+                    _ = stopped(&mut stop) => return Ok(()),
+                }
+            }
+        }
+    };
     // Telegram keeps unacknowledged updates: starting from 0 asks for all of them.
     let mut offset: i32 = 0;
     let mut pruned_below: i32 = 0;
@@ -136,6 +150,7 @@ pub async fn run(
             Ok(batch) => {
                 backoff = BACKOFF_FIRST;
                 forget_acknowledged(&app, offset, &mut pruned_below).await;
+                handled.retain(|&id| id >= i64::from(offset));
                 batch
             }
             Err(error) => {
@@ -158,7 +173,18 @@ pub async fn run(
         let Some(last) = batch.iter().map(|u| u.id.0).max() else {
             continue;
         };
-        let work = handle_batch(handling.clone(), batch);
+        let fresh: Vec<Update> = batch
+            .into_iter()
+            .filter(|update| {
+                let again = handled.contains(&i64::from(update.id.0));
+                if again {
+                    log::info!("update {} was handled already: skipped", update.id.0);
+                }
+                !again
+            })
+            .collect();
+        handled.extend(fresh.iter().map(|update| i64::from(update.id.0)));
+        let work = handle_batch(handling.clone(), fresh);
         tokio::pin!(work);
         let finished = tokio::select! {
             () = &mut work => true,
@@ -194,32 +220,10 @@ async fn forget_acknowledged(app: &App, offset: i32, pruned_below: &mut i32) {
     }
 }
 
-/// Handles one batch: each sender's updates in order, senders concurrently; updates handled
-/// before (a batch fetched again after a crash) are skipped.
+/// Handles one batch: each sender's updates in order, senders concurrently.
 async fn handle_batch(handling: Handling, batch: Vec<Update>) {
-    let ids: Vec<i64> = batch.iter().map(|u| i64::from(u.id.0)).collect();
-    let done = match handling
-        .app
-        .db(move |conn| updates::already_handled(conn, &ids))
-        .await
-    {
-        Ok(done) => done,
-        Err(error) => {
-            // Without the record an update could be handled twice; try the batch again.
-            log::error!("cannot read handled update ids: {error}");
-            tokio::time::sleep(BACKOFF_FIRST).await;
-            return Box::pin(handle_batch(handling, batch)).await;
-        }
-    };
     let mut by_sender: BTreeMap<i64, Vec<Update>> = BTreeMap::new();
     for update in batch {
-        if done.contains(&i64::from(update.id.0)) {
-            log::info!(
-                "update {} was handled before the restart: skipped",
-                update.id.0
-            );
-            continue;
-        }
         by_sender
             .entry(sender_key(&update))
             .or_default()

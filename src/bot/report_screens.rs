@@ -59,7 +59,7 @@ async fn send(ctx: &Ctx, period: Period) -> HandlerResult {
     let (from, to) = utc_range(period, ctx.app.clock.now(), ctx.app.config.timezone);
     let report = ctx
         .app
-        .db(move |conn| reports::report(conn, from, to))
+        .db_long(move |conn| reports::report(conn, from, to))
         .await?;
     let name = texts::period_name(period);
     ctx.reply(&texts::report(&name, &report), None).await?;
@@ -81,7 +81,7 @@ pub async fn my_stats(ctx: Ctx) -> HandlerResult {
         let (from, to) = utc_range(period, now, tz);
         let figures = ctx
             .app
-            .db(move |conn| reports::master_stats(conn, master_id, from, to))
+            .db_long(move |conn| reports::master_stats(conn, master_id, from, to))
             .await?;
         text.push_str(&texts::my_stats(&texts::period_name(period), &figures));
         text.push_str("\n\n");

@@ -1,73 +1,79 @@
-//! The connection pool the running bot uses. Every connection gets the same per-connection
-//! settings as the startup connection (foreign keys on, busy timeout); WAL was switched on
-//! by startup and persists in the file.
+//! The one database connection of the running bot, with the same per-connection settings as
+//! the startup connection (foreign keys on, busy timeout); WAL was switched on by startup and
+//! persists in the file.
+//!
+//! One connection, because SQLite writes one at a time anyway: a second writer would only wait
+//! in the busy handler, and one connection keeps its page cache warm. Callers await their turn
+//! (no thread blocks waiting), then:
+//!
+//! - [`run`] / [`interact`] run the store call right there on the async worker. An update's
+//!   store calls take tens of microseconds; handing each to a blocking thread and back (what a
+//!   pool of connections does) cost more than the call itself: measured with
+//!   `repair-bot sandbox --load`, most of the bot's CPU per /start went to those thread
+//!   hand-offs (futex wake-ups and context switches), not to SQLite.
+//! - [`run_long`] hands the connection to the blocking pool, for calls that read whole tables
+//!   (reports, lists and searches, the periodic rounds), so that they never hold up a worker.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use deadpool_diesel::sqlite::{Hook, HookError, Manager, Pool, Runtime};
 use diesel::SqliteConnection;
+use tokio::sync::Mutex;
 
-use super::connection::configure;
+use super::connection;
 use super::DbError;
 
-pub type DbPool = Pool;
+/// Cheap to clone; every clone shares the one connection.
+#[derive(Clone)]
+pub struct DbPool {
+    connection: Arc<Mutex<SqliteConnection>>,
+}
 
-/// Errors of one pooled database call.
+/// Errors of one database call.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
-    #[error("database pool: {0}")]
+    #[error("database call failed: {0}")]
     Pool(String),
     #[error("database: {0}")]
     Query(#[from] diesel::result::Error),
 }
 
-pub fn build(path: &Path, max_size: usize) -> Result<DbPool, DbError> {
-    let url = path.to_str().ok_or_else(|| DbError::Open {
-        path: path.to_owned(),
-        detail: "the path is not valid UTF-8".into(),
-    })?;
-    let manager = Manager::new(url, Runtime::Tokio1);
-    Pool::builder(manager)
-        .max_size(max_size)
-        .post_create(Hook::async_fn(|connection, _| {
-            Box::pin(async move {
-                connection
-                    .interact(configure)
-                    .await
-                    .map_err(|e| HookError::message(e.to_string()))?
-                    .map_err(|e| HookError::message(e.to_string()))
-            })
-        }))
-        .build()
-        .map_err(|e| DbError::Open {
-            path: path.to_owned(),
-            detail: e.to_string(),
-        })
+/// Opens the bot's connection to the database at `path` (already prepared by startup).
+pub fn build(path: &Path) -> Result<DbPool, DbError> {
+    let connection = connection::open(path)?;
+    Ok(DbPool {
+        connection: Arc::new(Mutex::new(connection)),
+    })
 }
 
-/// Runs `work` on a pooled connection in the blocking thread pool.
+/// Runs a quick store call on the connection, here on the async worker.
 pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, PoolError>
+where
+    F: FnOnce(&mut SqliteConnection) -> Result<T, diesel::result::Error>,
+{
+    let mut connection = pool.connection.lock().await;
+    Ok(work(&mut connection)?)
+}
+
+/// [`run`] for store functions that tell several outcomes apart: their own result type comes
+/// back untouched.
+pub async fn interact<T, E, F>(pool: &DbPool, work: F) -> Result<Result<T, E>, PoolError>
+where
+    F: FnOnce(&mut SqliteConnection) -> Result<T, E>,
+{
+    let mut connection = pool.connection.lock().await;
+    Ok(work(&mut connection))
+}
+
+/// Runs a store call that may take long (it reads whole tables) on the blocking pool.
+pub async fn run_long<T, F>(pool: &DbPool, work: F) -> Result<T, PoolError>
 where
     T: Send + 'static,
     F: FnOnce(&mut SqliteConnection) -> Result<T, diesel::result::Error> + Send + 'static,
 {
-    interact(pool, work).await?.map_err(PoolError::Query)
-}
-
-/// Runs `work` on a pooled connection and hands back its own result type untouched (for
-/// store functions that tell several outcomes apart); only pool trouble is a `PoolError`.
-pub async fn interact<T, E, F>(pool: &DbPool, work: F) -> Result<Result<T, E>, PoolError>
-where
-    T: Send + 'static,
-    E: Send + 'static,
-    F: FnOnce(&mut SqliteConnection) -> Result<T, E> + Send + 'static,
-{
-    let connection = pool
-        .get()
+    let mut connection = Arc::clone(&pool.connection).lock_owned().await;
+    tokio::task::spawn_blocking(move || work(&mut connection))
         .await
-        .map_err(|e| PoolError::Pool(e.to_string()))?;
-    connection
-        .interact(work)
-        .await
-        .map_err(|e| PoolError::Pool(e.to_string()))
+        .map_err(|e| PoolError::Pool(e.to_string()))?
+        .map_err(PoolError::Query)
 }

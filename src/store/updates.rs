@@ -7,10 +7,10 @@ use diesel::prelude::*;
 
 use crate::schema::handled_updates;
 
-/// The ids among `ids` that were handled already.
-pub fn already_handled(conn: &mut SqliteConnection, ids: &[i64]) -> QueryResult<Vec<i64>> {
+/// Every recorded id: the updates handled but maybe not yet acknowledged to Telegram (the
+/// records below the acknowledged offset are forgotten, so there are few).
+pub fn all_handled(conn: &mut SqliteConnection) -> QueryResult<Vec<i64>> {
     handled_updates::table
-        .filter(handled_updates::update_id.eq_any(ids))
         .select(handled_updates::update_id)
         .load(conn)
 }

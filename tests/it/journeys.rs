@@ -82,7 +82,7 @@ impl World {
         config: BotConfig,
     ) -> World {
         drop(startup::prepare(&settings, &Catalog::embedded()).unwrap());
-        let pool = pool::build(&settings.path, 2).unwrap();
+        let pool = pool::build(&settings.path).unwrap();
         let app = App::new(pool, config, Arc::new(clock.clone()), settings.clone());
         let bot = Bot::new(fake.token()).set_api_url(fake.url());
         let serving = bot::Serving::start(bot.clone(), app.clone());

@@ -41,7 +41,7 @@ impl Bench {
         let mut config = bot_config(fake.token(), &[], &[]);
         config.send_limits = limits;
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 7, 0, 0).unwrap());
-        let pool = pool::build(&sandbox.db, 1).unwrap();
+        let pool = pool::build(&sandbox.db).unwrap();
         let app = App::new(pool, config, Arc::new(clock), sandbox.settings());
         let bot = Bot::new(fake.token()).set_api_url(fake.url());
         Bench {
