@@ -42,12 +42,35 @@ const DAILY_SUMMARY: &str = "daily_summary";
 pub struct TickReport {
     /// Orders whose reminder this round counted (one each, or in a summary).
     pub reminded: Vec<OrderId>,
-    pub sla_alerted: Vec<(OrderId, OrderStatus)>,
+    pub sla_alerted: SlaAlerted,
     pub backup: Option<Result<std::path::PathBuf, String>>,
     /// How many people got the daily summary this round.
     pub summary_sent_to: Option<usize>,
     /// The stop signal came during the round: what it did not reach is still due.
     pub stopped: bool,
+}
+
+/// The orders a round alerted about, per status, longest late first. Kept per status as bare
+/// ids: after downtime a round may alert about a hundred thousand orders at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlaAlerted(pub Vec<(OrderStatus, Vec<OrderId>)>);
+
+impl SlaAlerted {
+    pub fn len(&self) -> usize {
+        self.0.iter().map(|(_, ids)| ids.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every (order, status) alerted.
+    pub fn pairs(&self) -> Vec<(OrderId, OrderStatus)> {
+        self.0
+            .iter()
+            .flat_map(|(status, ids)| ids.iter().map(move |&id| (id, *status)))
+            .collect()
+    }
 }
 
 pub async fn run_periodically(app: App, mut stop: watch::Receiver<bool>) {
@@ -189,9 +212,9 @@ async fn sla_alerts(
     app: &App,
     now: NaiveDateTime,
     stop: &watch::Receiver<bool>,
-) -> Result<Vec<(OrderId, OrderStatus)>, super::BoxError> {
+) -> Result<SlaAlerted, super::BoxError> {
     if stopping(stop) {
-        return Ok(Vec::new());
+        return Ok(SlaAlerted::default());
     }
     let sla = app.config.sla;
     let thresholds: [(OrderStatus, TimeDelta); 4] = [
@@ -212,7 +235,7 @@ async fn sla_alerts(
                     }
                 }
                 if late.is_empty() {
-                    return Ok(Vec::new());
+                    return Ok(SlaAlerted::default());
                 }
                 let messages = sla_messages(conn, &late)?;
                 let admins = users::with_roles(conn, &[Role::Admin])?;
@@ -221,10 +244,9 @@ async fn sla_alerts(
                     .flat_map(|text| notices::to_each(&admins, text))
                     .collect();
                 outbox::queue(conn, &owed, now)?;
-                Ok(late
-                    .into_iter()
-                    .flat_map(|late| late.ids.into_iter().map(move |id| (id, late.status)))
-                    .collect())
+                Ok(SlaAlerted(
+                    late.into_iter().map(|late| (late.status, late.ids)).collect(),
+                ))
             })
         })
         .await?;

@@ -1075,7 +1075,7 @@ async fn reminders_and_sla_alerts_fire_at_the_right_times_once_and_not_at_night(
     // SLA: ASSIGNED for more than 4 hours, alerted once.
     world.clock.set(start + TimeDelta::hours(4));
     assert_eq!(
-        tick().await.sla_alerted,
+        tick().await.sla_alerted.pairs(),
         vec![(
             OrderId(order),
             repair_bot::domain::status::OrderStatus::Assigned
@@ -1100,7 +1100,7 @@ async fn reminders_and_sla_alerts_fire_at_the_right_times_once_and_not_at_night(
         .clock
         .set(Utc.with_ymd_and_hms(2026, 11, 24, 5, 0, 0).unwrap()); // 08:00 in Moscow
     assert_eq!(
-        tick().await.sla_alerted,
+        tick().await.sla_alerted.pairs(),
         vec![(
             OrderId(second),
             repair_bot::domain::status::OrderStatus::New
