@@ -245,7 +245,9 @@ async fn sla_alerts(
                     .collect();
                 outbox::queue(conn, &owed, now)?;
                 Ok(SlaAlerted(
-                    late.into_iter().map(|late| (late.status, late.ids)).collect(),
+                    late.into_iter()
+                        .map(|late| (late.status, late.ids))
+                        .collect(),
                 ))
             })
         })
