@@ -27,52 +27,57 @@ pub const DISK_FULL_AT: &str = "REPAIR_BOT_FAULT_DISK_FULL_AT";
 #[doc(hidden)]
 pub const KILL_BEFORE_SEND: &str = "REPAIR_BOT_FAULT_KILL_BEFORE_SEND";
 
-static SENDS: AtomicU64 = AtomicU64::new(0);
+/// A point where the process kills itself on the N-th pass when the variable says N.
+struct KillPoint {
+    variable: &'static str,
+    limit: OnceLock<Option<u64>>,
+    passes: AtomicU64,
+}
+
+impl KillPoint {
+    const fn new(variable: &'static str) -> KillPoint {
+        KillPoint {
+            variable,
+            limit: OnceLock::new(),
+            passes: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts a pass; kills the process on the N-th, saying where (`killed`, given the count).
+    fn pass(&self, killed: &dyn Fn(u64) -> String) {
+        let limit = self.limit.get_or_init(|| {
+            std::env::var(self.variable)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|n| *n > 0)
+        });
+        let Some(limit) = *limit else { return };
+        let count = self.passes.fetch_add(1, Ordering::SeqCst) + 1;
+        if count == limit {
+            // Straight to stderr: the logger may buffer, and nothing runs after the signal.
+            eprintln!(
+                "fault injection ({}={limit}): {}",
+                self.variable,
+                killed(count)
+            );
+            kill_now();
+        }
+    }
+}
+
+static AFTER_COMMIT: KillPoint = KillPoint::new(KILL_AFTER_COMMIT);
+static BEFORE_SEND: KillPoint = KillPoint::new(KILL_BEFORE_SEND);
 
 /// Marks an outbox send about to go out; kills the process here when asked to.
 #[doc(hidden)]
 pub fn before_send(chat_id: i64) {
-    static LIMIT: OnceLock<Option<u64>> = OnceLock::new();
-    let limit = LIMIT.get_or_init(|| {
-        std::env::var(KILL_BEFORE_SEND)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|n| *n > 0)
-    });
-    let Some(limit) = *limit else { return };
-    let count = SENDS.fetch_add(1, Ordering::SeqCst) + 1;
-    if count == limit {
-        eprintln!(
-            "fault injection ({KILL_BEFORE_SEND}={limit}): killed before sending to chat {chat_id}"
-        );
-        kill_now();
-    }
-}
-
-static WRITES: AtomicU64 = AtomicU64::new(0);
-
-fn kill_after() -> Option<u64> {
-    static LIMIT: OnceLock<Option<u64>> = OnceLock::new();
-    *LIMIT.get_or_init(|| {
-        std::env::var(KILL_AFTER_COMMIT)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|n| *n > 0)
-    })
+    BEFORE_SEND.pass(&|_| format!("killed before sending to chat {chat_id}"));
 }
 
 /// Marks a durable write; kills the process here when the fault injection asks for it.
 #[doc(hidden)]
 pub fn durable_write(what: &str) {
-    let Some(limit) = kill_after() else { return };
-    let count = WRITES.fetch_add(1, Ordering::SeqCst) + 1;
-    if count == limit {
-        // Straight to stderr: the logger may buffer, and nothing runs after the signal.
-        eprintln!(
-            "fault injection ({KILL_AFTER_COMMIT}={limit}): killed after write {count}: {what}"
-        );
-        kill_now();
-    }
+    AFTER_COMMIT.pass(&|count| format!("killed after write {count}: {what}"));
 }
 
 fn kill_now() -> ! {
