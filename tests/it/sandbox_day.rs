@@ -1,25 +1,13 @@
 //! `repair-bot sandbox` plays the whole working day through the fake Bot API with the real bot
 //! process and exits 0 only when every scripted expectation held.
 
-use std::process::Command;
+use crate::support::sandbox;
 
 #[test]
 fn the_sandbox_day_passes_every_check() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_repair-bot"))
-        .arg("sandbox")
-        .env_remove("DATABASE_URL")
-        .env_remove("DATABASE_PATH")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = sandbox(dir.path(), &[]);
     let verdict = stdout.lines().last().unwrap_or_default();
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert!(
         verdict.starts_with("ИТОГ: все") && verdict.ends_with("проверок пройдены"),
         "{verdict}"

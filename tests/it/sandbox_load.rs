@@ -1,35 +1,25 @@
 //! `repair-bot sandbox --load` end to end: the real bot binary as a child process against the
 //! fake Bot API, a tiny load of both workloads, the figures printed and the rows checked.
 
-use std::process::Command;
+use std::ffi::OsStr;
+
+use crate::support::sandbox;
 
 /// The real binary runs the load (it starts itself as the bot): no environment of this test
 /// process is changed, which other tests of the crate read at the same time.
 #[test]
 fn a_tiny_load_of_both_workloads_passes_every_check() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_repair-bot"))
-        .args([
-            "sandbox",
-            "--load",
-            "--users",
-            "5",
-            "--concurrency",
-            "2",
-            "--orders",
-            "1",
-        ])
-        .env_remove("DATABASE_URL")
-        .env_remove("DATABASE_PATH")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "a check failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let args = [
+        "--load",
+        "--users",
+        "5",
+        "--concurrency",
+        "2",
+        "--orders",
+        "1",
+    ];
+    let stdout = sandbox(dir.path(), &args.map(OsStr::new));
     // Both workloads ran and were measured.
     for workload in ["W1 start", "W2 intake"] {
         assert!(stdout.contains(workload), "{workload} missing:\n{stdout}");
@@ -42,31 +32,19 @@ fn a_tiny_load_of_both_workloads_passes_every_check() {
 #[test]
 fn the_floor_and_the_bot_side_by_side() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_repair-bot"))
-        .args([
-            "sandbox",
-            "--load",
-            "--floor",
-            "--workload",
-            "start",
-            "--users",
-            "4",
-            "--concurrency",
-            "2",
-            "--bot-exe",
-            env!("CARGO_BIN_EXE_repair-bot"),
-        ])
-        .env_remove("DATABASE_URL")
-        .env_remove("DATABASE_PATH")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "a check failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let args = [
+        "--load",
+        "--floor",
+        "--workload",
+        "start",
+        "--users",
+        "4",
+        "--concurrency",
+        "2",
+        "--bot-exe",
+        env!("CARGO_BIN_EXE_repair-bot"),
+    ];
+    let stdout = sandbox(dir.path(), &args.map(OsStr::new));
     for wanted in [
         "floor: W1 start",
         "bot / floor (CPU per update)",
@@ -103,25 +81,22 @@ fn the_floor_and_the_bot_side_by_side() {
 fn a_database_of_an_earlier_run_serves_again() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("again.db");
-    let run = || {
-        Command::new(env!("CARGO_BIN_EXE_repair-bot"))
-            .args(["sandbox", "--load", "--workload", "start", "--users", "2"])
-            .args(["--concurrency", "1", "--wait-idle", "--database"])
-            .arg(&database)
-            .env_remove("DATABASE_URL")
-            .env_remove("DATABASE_PATH")
-            .current_dir(dir.path())
-            .output()
-            .unwrap()
-    };
-    for attempt in ["first", "second"] {
-        let output = run();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "{attempt} run: a check failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+    let args = [
+        "--load",
+        "--workload",
+        "start",
+        "--users",
+        "2",
+        "--concurrency",
+        "1",
+        "--wait-idle",
+        "--database",
+    ]
+    .map(OsStr::new);
+    let args = [&args[..], &[database.as_os_str()]].concat();
+    // The second run restarts on the database the first one left.
+    for _ in 0..2 {
+        let stdout = sandbox(dir.path(), &args);
         assert!(
             stdout.contains("peak RSS (VmHWM) once idle after startup"),
             "{stdout}"

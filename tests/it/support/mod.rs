@@ -481,3 +481,23 @@ pub fn bot_config(token: &str, admins: &[i64], dispatchers: &[i64]) -> BotConfig
         send_limits: SendLimits::unlimited(),
     }
 }
+
+/// `repair-bot sandbox ARGS` run in `dir` (no database setting of this process leaks in);
+/// its stdout, once it has exited 0 (else the test fails with both outputs).
+pub fn sandbox(dir: &Path, args: &[&std::ffi::OsStr]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_repair-bot"))
+        .arg("sandbox")
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("DATABASE_PATH")
+        .current_dir(dir)
+        .output()
+        .expect("run repair-bot sandbox");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "a check failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
