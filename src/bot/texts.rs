@@ -221,13 +221,14 @@ pub fn order_created(id: OrderId) -> String {
     format!("Заявка <b>№{id}</b> создана.")
 }
 
+/// How a staff copy of a new order begins, and a digest of several.
+pub const NEW_ORDER_HEADING: &str = "🆕 Новая заявка";
+pub const NEW_ORDERS_HEADING: &str = "🆕 Новые заявки";
+
 pub fn new_order_for_staff(order: &Order, author: &str) -> String {
     format!(
-        "🆕 Новая заявка <b>№{}</b> от {}: {} — {}",
-        order.id,
-        esc(author),
-        esc(&order.equipment_type),
-        esc(&order.client_address)
+        "{NEW_ORDER_HEADING} {}",
+        new_order_digest_line(order, author)
     )
 }
 
@@ -248,7 +249,11 @@ pub fn new_order_digest_line(order: &Order, author: &str) -> String {
 /// Several waiting messages of one kind as one.
 pub fn digest(key: &str, lines: &[String]) -> String {
     match key {
-        DIGEST_NEW_ORDERS => format!("🆕 Новые заявки ({}):\n{}", lines.len(), lines.join("\n")),
+        DIGEST_NEW_ORDERS => format!(
+            "{NEW_ORDERS_HEADING} ({}):\n{}",
+            lines.len(),
+            lines.join("\n")
+        ),
         _ => lines.join("\n\n"),
     }
 }

@@ -114,7 +114,7 @@ const FIRST_ID: i64 = 9_000_000_000;
 /// How many failure descriptions a workload keeps for the report.
 const KEEP_FAILURES: usize = 5;
 /// Staff copies of new orders: one, or a digest of several that waited for the same chat.
-const NOTIFICATION_PREFIXES: [&str; 2] = ["🆕 Новая заявка", "🆕 Новые заявки"];
+const NOTIFICATION_PREFIXES: [&str; 2] = [texts::NEW_ORDER_HEADING, texts::NEW_ORDERS_HEADING];
 
 /// Plays the workloads and prints the figures and the checks; Ok(true) only if every check
 /// held (the performance targets are printed next to the figures but are no checks).
