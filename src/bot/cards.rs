@@ -35,13 +35,10 @@ pub fn master_of(
     conn: &mut SqliteConnection,
     order: &Order,
 ) -> QueryResult<Option<(Master, User)>> {
-    let Some(master_id) = order.assigned_master_id else {
-        return Ok(None);
-    };
-    let Some(master) = masters::by_id(conn, master_id)? else {
-        return Ok(None);
-    };
-    Ok(users::by_telegram_id(conn, master.telegram_id)?.map(|user| (master, user)))
+    match order.assigned_master_id {
+        Some(master_id) => masters::with_user(conn, master_id),
+        None => Ok(None),
+    }
 }
 
 /// The card text and its buttons for `viewer` (staff see everything and the history; a master
@@ -176,12 +173,13 @@ fn drawn_in_on(
 /// master with no order of his (the card without any buttons).
 fn group_audience(conn: &mut SqliteConnection, order: &Order, chat: ChatId) -> QueryResult<Actor> {
     let owner = master_of(conn, order)?.filter(|(master, _)| master.work_chat_id == Some(chat.0));
-    Ok(Actor {
-        telegram_id: owner
-            .as_ref()
-            .map_or(TelegramId(0), |(master, _)| master.telegram_id),
-        roles: [Role::Master].into_iter().collect(),
-        master_id: owner.map(|(master, _)| master.id),
+    Ok(match owner {
+        Some((master, _)) => as_master(&master),
+        None => Actor {
+            telegram_id: TelegramId(0),
+            roles: [Role::Master].into_iter().collect(),
+            master_id: None,
+        },
     })
 }
 

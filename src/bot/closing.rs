@@ -8,12 +8,13 @@ use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
 use super::order_actions::show_fresh;
 use super::state::{CardAt, State};
-use super::{cards, keyboards, notices, outbox, texts, BoxError, HandlerResult};
+use super::{cards, keyboards, notices, texts, BoxError, HandlerResult};
 use crate::db::pool;
 use crate::domain::ids::OrderId;
 use crate::domain::money::{close_order, parse_rubles, Kopecks};
 use crate::domain::status::{Action, ActionKind, OrderStatus};
 use crate::store::orders::{self, ClosingMoney, Move, MoveError};
+use crate::store::outbox;
 
 /// The amounts collected so far: order, the status its card showed, total, materials, card.
 type Amounts = (OrderId, OrderStatus, i64, i64, Option<CardAt>);
@@ -122,7 +123,7 @@ async fn close(ctx: Ctx, has_review: bool, amounts: Amounts) -> HandlerResult {
     let now = ctx.now();
     let by = ctx.member.clone();
     let closing = pool::interact(&ctx.app.pool, move |conn| {
-        orders::apply_then(conn, &request, now, |conn, moved| {
+        orders::apply(conn, &request, now, |conn, moved| {
             let told = notices::to_dispatcher(
                 &moved.after,
                 &by,
@@ -130,7 +131,7 @@ async fn close(ctx: Ctx, has_review: bool, amounts: Amounts) -> HandlerResult {
                 None,
                 Some(&breakdown),
             );
-            outbox::queue(conn, told.as_slice(), now)
+            outbox::enqueue(conn, told.as_slice(), now)
         })
     })
     .await?;

@@ -9,9 +9,10 @@ use super::context::{Ctx, Typed};
 use super::intake::{check_field, unless_skip};
 use super::order_actions::load;
 use super::state::State;
-use super::{cards, keyboards, notices, outbox, texts, BoxError, HandlerResult};
+use super::{cards, keyboards, notices, texts, BoxError, HandlerResult};
 use crate::domain::ids::OrderId;
 use crate::store::orders::{self, EditableField};
+use crate::store::outbox;
 
 pub fn typed() -> UpdateHandler<BoxError> {
     dptree::case![State::EditValue { order_id, field }].endpoint(
@@ -79,9 +80,9 @@ async fn value_given(
     let now = ctx.now();
     let tz = ctx.app.config.timezone;
     let edited = crate::db::pool::interact(&ctx.app.pool, move |conn| {
-        orders::edit_then(conn, order_id, by, (field, value), now, |conn, order| {
+        orders::edit(conn, order_id, by, (field, value), now, |conn, order| {
             let owed = notices::master_of_edit(conn, tz, order, field)?;
-            outbox::queue(conn, &owed, now)
+            outbox::enqueue(conn, &owed, now)
         })
     })
     .await?;

@@ -8,10 +8,11 @@ use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
 use super::state::{OrderDraft, State};
 use super::texts::{self, OrderDraftView};
-use super::{cards, keyboards, notices, outbox, BoxError, HandlerResult};
+use super::{cards, keyboards, notices, BoxError, HandlerResult};
 use crate::domain::status::Role;
 use crate::domain::validation::{self, Phone, EQUIPMENT_TYPES};
 use crate::store::orders::{self, EditableField, NewOrder};
+use crate::store::outbox;
 use crate::store::users;
 
 /// Typed steps of the intake.
@@ -228,13 +229,13 @@ async fn create_order(ctx: Ctx, draft: OrderDraft) -> HandlerResult {
     let order = ctx
         .app
         .db(move |conn| {
-            orders::create_then(conn, &new, author, now, |conn, order| {
+            orders::create(conn, &new, author, now, |conn, order| {
                 if !tell_staff {
                     return Ok(());
                 }
                 let staff = users::with_roles(conn, &[Role::Admin, Role::Dispatcher])?;
                 let owed = notices::new_order_to_staff(order, &by, &staff);
-                outbox::queue(conn, &owed, now)
+                outbox::enqueue(conn, &owed, now)
             })
         })
         .await?;

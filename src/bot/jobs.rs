@@ -14,11 +14,12 @@ use chrono::{NaiveDateTime, TimeDelta};
 use tokio::sync::watch;
 
 use super::texts;
-use super::{notices, outbox, App};
+use super::{notices, App};
 use crate::db::backup::{self, BackupReason};
 use crate::domain::ids::{MasterId, OrderId};
 use crate::domain::status::{OrderStatus, Role};
 use crate::store::audit::{self, AuditAction, Entity};
+use crate::store::outbox;
 use crate::store::{jobs, masters, orders, users};
 
 const PERIOD: Duration = Duration::from_secs(30);
@@ -172,15 +173,10 @@ async fn remind(
         let counted = order_ids.clone();
         app.db_long(move |conn| {
             let found = match master_id {
-                Some(master_id) => match masters::by_id(conn, master_id)? {
-                    Some(master) => {
-                        users::by_telegram_id(conn, master.telegram_id)?.map(|user| (master, user))
-                    }
-                    None => None,
-                },
+                Some(master_id) => masters::with_user(conn, master_id)?,
                 None => None,
             };
-            orders::mark_reminded_then(conn, &counted, now, |conn| {
+            orders::mark_reminded(conn, &counted, now, |conn| {
                 let Some((master, user)) = found else {
                     return Ok(());
                 };
@@ -193,7 +189,7 @@ async fn remind(
                     .iter()
                     .map(|text| notices::to_master(&master, &user, text, None))
                     .collect();
-                outbox::queue(conn, &owed, now)
+                outbox::enqueue(conn, &owed, now)
             })
         })
         .await?;
@@ -243,7 +239,7 @@ async fn sla_alerts(
                     .iter()
                     .flat_map(|text| notices::to_each(&admins, text))
                     .collect();
-                outbox::queue(conn, &owed, now)?;
+                outbox::enqueue(conn, &owed, now)?;
                 Ok(SlaAlerted(
                     late.into_iter()
                         .map(|late| (late.status, late.ids))
@@ -346,7 +342,7 @@ async fn daily_backup(
             jobs::record_run(conn, DAILY_BACKUP, now)?;
             if let Some(text) = failure {
                 let admins = users::with_roles(conn, &[Role::Admin])?;
-                outbox::queue(conn, &notices::to_each(&admins, &text), now)?;
+                outbox::enqueue(conn, &notices::to_each(&admins, &text), now)?;
             }
             Ok(())
         })
@@ -379,7 +375,7 @@ async fn daily_summary(app: &App, now: NaiveDateTime) -> Result<Option<usize>, s
             conn.immediate_transaction(|conn| {
                 jobs::record_run(conn, DAILY_SUMMARY, now)?;
                 let staff = users::with_roles(conn, &[Role::Admin, Role::Dispatcher])?;
-                outbox::queue(conn, &notices::to_each(&staff, &text), now)?;
+                outbox::enqueue(conn, &notices::to_each(&staff, &text), now)?;
                 Ok(staff.len())
             })
         })

@@ -7,12 +7,12 @@ use teloxide::prelude::*;
 use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
 use super::state::State;
-use super::{cards, keyboards, outbox, roles, texts, BoxError, HandlerResult};
+use super::{cards, keyboards, notices, texts, BoxError, HandlerResult};
 use crate::domain::ids::{MasterId, TelegramId};
 use crate::domain::status::Role;
 use crate::domain::validation::Phone;
 use crate::store::masters::{self, AddMasterError};
-use crate::store::outbox::NewMessage;
+use crate::store::outbox;
 use crate::store::users;
 
 pub fn typed() -> UpdateHandler<BoxError> {
@@ -138,16 +138,12 @@ async fn specialization_given(
     let added = crate::db::pool::interact(&ctx.app.pool, move |conn| {
         let mut added = None;
         let details = (&phone, specialization.as_str());
-        masters::add_then(conn, by, telegram_id, details, now, |conn, _| {
+        masters::add(conn, by, telegram_id, details, now, |conn, _| {
             added = crate::store::members::member(conn, telegram_id)?;
-            // His menu changes now, not at his next /start.
-            let Some(master) = &added else { return Ok(()) };
-            let mut told = NewMessage::to(
-                master.user.telegram_id.0,
-                texts::now_a_master(&master.user, &roles(master)),
-            );
-            told.reply_markup = outbox::markup_json(keyboards::main_menu(&roles(master)));
-            outbox::queue(conn, &[told], now)
+            match &added {
+                Some(master) => outbox::enqueue(conn, &[notices::to_new_master(master)], now),
+                None => Ok(()),
+            }
         })?;
         Ok::<_, AddMasterError>(added)
     })

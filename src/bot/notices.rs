@@ -7,6 +7,7 @@ use diesel::{QueryResult, SqliteConnection};
 use teloxide::types::InlineKeyboardMarkup;
 
 use super::cards::{self, master_of};
+use super::keyboards;
 use super::outbox::markup_json;
 use super::texts::{self, esc};
 use crate::domain::ids::TelegramId;
@@ -161,6 +162,18 @@ pub fn new_order_to_staff(order: &Order, author: &Member, staff: &[TelegramId]) 
             NewMessage::to(id.0, text.clone()).in_digest(texts::DIGEST_NEW_ORDERS, line.clone())
         })
         .collect()
+}
+
+/// A user who was just made a master: told so, with his new menu at once (not at his next
+/// /start).
+pub fn to_new_master(master: &Member) -> NewMessage {
+    let roles = master.roles();
+    let mut told = NewMessage::to(
+        master.user.telegram_id.0,
+        texts::now_a_master(&master.user, &roles),
+    );
+    told.reply_markup = markup_json(keyboards::main_menu(&roles));
+    told
 }
 
 /// The same text to each of `chats`.

@@ -8,12 +8,13 @@ use teloxide::prelude::*;
 use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
 use super::state::{CardAt, State};
-use super::{cards, keyboards, notices, outbox, texts, BoxError, HandlerResult};
+use super::{cards, keyboards, notices, texts, BoxError, HandlerResult};
 use crate::db::pool;
 use crate::domain::ids::{MasterId, OrderId};
 use crate::domain::status::{available_actions, Action, ActionKind, Denied, OrderStatus};
 use crate::store::masters;
 use crate::store::orders::{self, Move, MoveError, Order};
+use crate::store::outbox;
 
 const REASON_MAX: usize = 500;
 
@@ -236,10 +237,10 @@ pub async fn perform(
     let tz = ctx.app.config.timezone;
     let by = ctx.member.clone();
     let outcome = pool::interact(&ctx.app.pool, move |conn| {
-        orders::apply_then(conn, &request, now, |conn, moved| {
+        orders::apply(conn, &request, now, |conn, moved| {
             let reason = request.reason.as_deref();
             let owed = notices::after_move(conn, tz, moved, &by, action.kind(), reason)?;
-            outbox::queue(conn, &owed, now)
+            outbox::enqueue(conn, &owed, now)
         })
     })
     .await?;

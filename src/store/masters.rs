@@ -61,6 +61,16 @@ pub fn by_telegram_id(
         .optional()
 }
 
+/// A master with his user row (None when either is missing).
+pub fn with_user(conn: &mut SqliteConnection, id: MasterId) -> QueryResult<Option<(Master, User)>> {
+    masters::table
+        .inner_join(users_table::table.on(users_table::telegram_id.eq(masters::telegram_id)))
+        .filter(masters::id.eq(id))
+        .select((Master::as_select(), User::as_select()))
+        .first(conn)
+        .optional()
+}
+
 /// Every master with their user, by name.
 pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<(Master, User)>> {
     masters::table
@@ -85,27 +95,9 @@ pub fn assignable(conn: &mut SqliteConnection) -> QueryResult<Vec<(Master, User)
         .load(conn)
 }
 
-/// Makes a registered user a master (approved and active) and grants the MASTER role.
-pub fn add(
-    conn: &mut SqliteConnection,
-    by: TelegramId,
-    telegram_id: TelegramId,
-    phone: &Phone,
-    specialization: &str,
-    now: NaiveDateTime,
-) -> Result<Master, AddMasterError> {
-    add_then(
-        conn,
-        by,
-        telegram_id,
-        (phone, specialization),
-        now,
-        |_, _| Ok(()),
-    )
-}
-
-/// [`add`], and `then` in the same transaction (the new master's message is queued there).
-pub fn add_then<F>(
+/// Makes a registered user a master (approved and active) and grants the MASTER role; `then`
+/// runs in the same transaction (the new master's message is queued there).
+pub fn add<F>(
     conn: &mut SqliteConnection,
     by: TelegramId,
     telegram_id: TelegramId,

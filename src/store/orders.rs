@@ -7,7 +7,7 @@ use diesel::sql_types::Bool;
 use diesel::sqlite::Sqlite;
 
 use super::audit::{self, AuditAction, Entity};
-use super::{masters, users};
+use super::masters;
 use crate::domain::history::{Details, MasterRef};
 use crate::domain::ids::{MasterId, OrderId, TelegramId};
 use crate::domain::money::Kopecks;
@@ -111,18 +111,9 @@ pub fn history(conn: &mut SqliteConnection, order_id: OrderId) -> QueryResult<Ve
         .load(conn)
 }
 
-/// Saves a new order (NEW), its first history row and the audit row.
-pub fn create(
-    conn: &mut SqliteConnection,
-    order: &NewOrder,
-    dispatcher_id: TelegramId,
-    now: NaiveDateTime,
-) -> QueryResult<Order> {
-    create_then(conn, order, dispatcher_id, now, |_, _| Ok(()))
-}
-
-/// [`create`], and `then` in the same transaction (the staff copies are queued there).
-pub fn create_then<F>(
+/// Saves a new order (NEW), its first history row and the audit row, then runs `then` in the
+/// same transaction (the staff copies are queued there).
+pub fn create<F>(
     conn: &mut SqliteConnection,
     order: &NewOrder,
     dispatcher_id: TelegramId,
@@ -205,17 +196,9 @@ pub enum MoveError {
 
 /// Applies one transition: state machine, order row, history row and audit row in one
 /// IMMEDIATE transaction, so a double press or two people at once can never both win.
-pub fn apply(
-    conn: &mut SqliteConnection,
-    request: &Move,
-    now: NaiveDateTime,
-) -> Result<Moved, MoveError> {
-    apply_then(conn, request, now, |_, _| Ok(()))
-}
-
-/// [`apply`], and `then` in the same transaction once the move is written (the messages it
-/// owes are queued there): if `then` fails, the move is rolled back too.
-pub fn apply_then<F>(
+/// `then` runs in the same transaction once the move is written (the messages it owes are
+/// queued there): if `then` fails, the move is rolled back too.
+pub fn apply<F>(
     conn: &mut SqliteConnection,
     request: &Move,
     now: NaiveDateTime,
@@ -351,10 +334,7 @@ fn describe(
 
 /// A master as history rows name them: `masters.id` and the user's display name now.
 fn master_ref(conn: &mut SqliteConnection, master_id: MasterId) -> QueryResult<MasterRef> {
-    let name = match masters::by_id(conn, master_id)? {
-        Some(master) => users::by_telegram_id(conn, master.telegram_id)?.map(|u| u.display_name()),
-        None => None,
-    };
+    let name = masters::with_user(conn, master_id)?.map(|(_, user)| user.display_name());
     Ok(MasterRef::new(master_id, name))
 }
 
@@ -474,17 +454,9 @@ fn reminders_due_query(cutoffs: &[NaiveDateTime]) -> Option<DueQuery> {
 }
 
 /// Counts one more reminder for each of the orders still ASSIGNED (one accepted meanwhile
-/// keeps its count: a new assignment resets it anyway).
-pub fn mark_reminded(
-    conn: &mut SqliteConnection,
-    order_ids: &[OrderId],
-    now: NaiveDateTime,
-) -> QueryResult<()> {
-    mark_reminded_then(conn, order_ids, now, |_| Ok(()))
-}
-
-/// [`mark_reminded`], and `then` in the same transaction (the reminders are queued there).
-pub fn mark_reminded_then<F>(
+/// keeps its count: a new assignment resets it anyway). `then` runs in the same
+/// transaction (the reminders are queued there).
+pub fn mark_reminded<F>(
     conn: &mut SqliteConnection,
     order_ids: &[OrderId],
     now: NaiveDateTime,
@@ -631,20 +603,9 @@ pub enum EditError {
 }
 
 /// Changes one field of an open order (the value already validated as at intake) and writes
-/// the audit row with the old and the new value, in one IMMEDIATE transaction.
-pub fn edit(
-    conn: &mut SqliteConnection,
-    order_id: OrderId,
-    by: TelegramId,
-    field: EditableField,
-    value: Option<String>,
-    now: NaiveDateTime,
-) -> Result<Order, EditError> {
-    edit_then(conn, order_id, by, (field, value), now, |_, _| Ok(()))
-}
-
-/// [`edit`], and `then` in the same transaction with the order as edited.
-pub fn edit_then<F>(
+/// the audit row with the old and the new value, in one IMMEDIATE transaction. `then` runs in
+/// the same transaction with the order as edited.
+pub fn edit<F>(
     conn: &mut SqliteConnection,
     order_id: OrderId,
     by: TelegramId,

@@ -13,7 +13,7 @@ use crate::schema::outbox;
 
 /// A message as a change leaves it. The bot layer fills `reply_markup` with the Bot API's
 /// JSON; the store does not look inside.
-#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable, Selectable)]
 #[diesel(table_name = outbox, check_for_backend(diesel::sqlite::Sqlite))]
 pub struct NewMessage {
     pub chat_id: i64,
@@ -58,14 +58,17 @@ impl NewMessage {
 #[diesel(table_name = outbox, check_for_backend(diesel::sqlite::Sqlite))]
 pub struct Queued {
     pub id: i64,
-    pub chat_id: i64,
-    pub text: String,
-    pub reply_markup: Option<String>,
-    pub fallback_chat_id: Option<i64>,
-    pub fallback_text: Option<String>,
-    pub digest_key: Option<String>,
-    pub digest_line: Option<String>,
+    #[diesel(embed)]
+    pub message: NewMessage,
     pub attempts: i32,
+}
+
+type Pending =
+    diesel::dsl::And<diesel::dsl::IsNull<outbox::sent_at>, diesel::dsl::IsNull<outbox::failed_at>>;
+
+/// Neither delivered nor given up.
+fn pending() -> Pending {
+    outbox::sent_at.is_null().and(outbox::failed_at.is_null())
 }
 
 /// Queues messages; call inside the transaction of the change that owes them.
@@ -85,8 +88,7 @@ pub fn enqueue(
 /// The oldest pending message of each chat that has any, oldest first, at most `chats`.
 pub fn heads(conn: &mut SqliteConnection, chats: i64) -> QueryResult<Vec<Queued>> {
     let first_per_chat: Vec<Option<i64>> = outbox::table
-        .filter(outbox::sent_at.is_null())
-        .filter(outbox::failed_at.is_null())
+        .filter(pending())
         .group_by(outbox::chat_id)
         .select(diesel::dsl::min(outbox::id))
         .load(conn)?;
@@ -108,21 +110,11 @@ pub fn pending_in(
 ) -> QueryResult<Vec<Queued>> {
     outbox::table
         .filter(outbox::chat_id.eq(chat_id))
-        .filter(outbox::sent_at.is_null())
-        .filter(outbox::failed_at.is_null())
+        .filter(pending())
         .order(outbox::id)
         .limit(limit)
         .select(Queued::as_select())
         .load(conn)
-}
-
-/// How many messages wait to be delivered.
-pub fn backlog(conn: &mut SqliteConnection) -> QueryResult<i64> {
-    outbox::table
-        .filter(outbox::sent_at.is_null())
-        .filter(outbox::failed_at.is_null())
-        .count()
-        .get_result(conn)
 }
 
 /// Telegram took these (one message, or one digest of several).
@@ -195,8 +187,7 @@ pub fn move_chat(conn: &mut SqliteConnection, from: i64, to: i64) -> QueryResult
     diesel::update(
         outbox::table
             .filter(outbox::chat_id.eq(from))
-            .filter(outbox::sent_at.is_null())
-            .filter(outbox::failed_at.is_null()),
+            .filter(pending()),
     )
     .set(outbox::chat_id.eq(to))
     .execute(conn)
@@ -209,11 +200,9 @@ pub fn forget_done_before(
     cutoff: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::delete(
-        outbox::table.filter(outbox::created_at.lt(cutoff)).filter(
-            outbox::sent_at
-                .is_not_null()
-                .or(outbox::failed_at.is_not_null()),
-        ),
+        outbox::table
+            .filter(outbox::created_at.lt(cutoff))
+            .filter(diesel::dsl::not(pending())),
     )
     .execute(conn)
 }

@@ -103,7 +103,7 @@ fn step(
         .then(|| "Нет запчастей".to_string()),
         money,
     };
-    orders::apply(conn, &request, now).expect("transition");
+    orders::apply(conn, &request, now, |_, _| Ok(())).expect("transition");
 }
 
 /// Two masters, one order: assign, reassign, unassign, assign, accept, on site, close.
@@ -117,9 +117,9 @@ fn a_closed_order(db: &mut Db) -> OrderId {
         conn,
         DISPATCHER,
         IVAN,
-        &phone("+79990000001"),
-        "Холодильники",
+        (&phone("+79990000001"), "Холодильники"),
         now,
+        |_, _| Ok(()),
     )
     .expect("master")
     .id;
@@ -127,9 +127,9 @@ fn a_closed_order(db: &mut Db) -> OrderId {
         conn,
         DISPATCHER,
         PETR,
-        &phone("+79990000002"),
-        "Холодильники",
+        (&phone("+79990000002"), "Холодильники"),
         now,
+        |_, _| Ok(()),
     )
     .expect("master")
     .id;
@@ -146,6 +146,7 @@ fn a_closed_order(db: &mut Db) -> OrderId {
         },
         DISPATCHER,
         now,
+        |_, _| Ok(()),
     )
     .expect("order")
     .id;
@@ -322,10 +323,19 @@ fn an_edit_is_audited_with_the_field_and_both_values() {
         },
         DISPATCHER,
         now,
+        |_, _| Ok(()),
     )
     .expect("order")
     .id;
-    orders::edit(conn, order, DISPATCHER, EditableField::Notes, None, now).expect("edit");
+    orders::edit(
+        conn,
+        order,
+        DISPATCHER,
+        (EditableField::Notes, None),
+        now,
+        |_, _| Ok(()),
+    )
+    .expect("edit");
     let details: Option<String> = audit_log::table
         .filter(audit_log::action.eq("ORDER_EDITED"))
         .select(audit_log::details)

@@ -328,8 +328,14 @@ impl World {
                 notes: None,
                 scheduled_time: None,
             };
-            repair_bot::store::orders::create(&mut conn, &order, TelegramId(DISPATCHER), now)
-                .unwrap();
+            repair_bot::store::orders::create(
+                &mut conn,
+                &order,
+                TelegramId(DISPATCHER),
+                now,
+                |_, _| Ok(()),
+            )
+            .unwrap();
         }
     }
 

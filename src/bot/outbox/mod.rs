@@ -28,8 +28,9 @@ use tokio::sync::{watch, Notify};
 
 use super::texts;
 use super::App;
-use crate::store::outbox::{self, NewMessage, Queued};
-pub use pace::{Pace, SendLimits};
+use crate::store::outbox::{self, Queued};
+use pace::Pace;
+pub use pace::SendLimits;
 
 /// How many chats one round looks at (the oldest waiting first).
 const CHATS_PER_ROUND: i64 = 200;
@@ -98,6 +99,13 @@ pub struct Round {
     pub next: Option<Duration>,
 }
 
+impl Round {
+    /// Something waits until `at`: the next round is due no later than that.
+    fn wait_until(&mut self, at: Duration) {
+        self.next = Some(self.next.map_or(at, |next| next.min(at)));
+    }
+}
+
 /// Delivers the outbox until `stop`; then goes on for at most [`DRAIN_GRACE`] with what is due
 /// at once, and leaves the rest for the next start.
 pub async fn run(bot: Bot, app: App, mut stop: watch::Receiver<bool>) {
@@ -152,19 +160,29 @@ pub async fn run(bot: Bot, app: App, mut stop: watch::Receiver<bool>) {
 
 /// One batch of waiting rows for one chat: a single message or a digest of several.
 struct Delivery {
-    chat_id: i64,
     ids: Vec<i64>,
     text: String,
     markup: Option<String>,
-    /// The first row, for its fallback and attempts.
+    /// The first row: its chat, fallback and attempts.
     head: Queued,
+}
+
+impl Delivery {
+    fn chat_id(&self) -> i64 {
+        self.head.message.chat_id
+    }
 }
 
 /// What became of one delivery.
 enum Outcome {
     Sent(i32),
-    /// Try this chat again no sooner than this long from now.
-    Later(Duration, String),
+    /// Try this chat again no sooner than `wait` from now; an error Telegram did not explain
+    /// (`limited`) is given up after [`UNKNOWN_ERROR_ATTEMPTS`].
+    Later {
+        wait: Duration,
+        error: String,
+        limited: bool,
+    },
     /// The chat refuses for good: the fallback, if any, else failed.
     Refused(String),
     /// Telegram moved the group to a supergroup.
@@ -193,12 +211,13 @@ impl Sender {
         {
             let mut pace = self.app.outbox.pace();
             for head in heads {
-                let earliest = pace.earliest(head.chat_id, at);
+                let chat = head.message.chat_id;
+                let earliest = pace.earliest(chat, at);
                 if earliest > at {
-                    round.next = Some(round.next.map_or(earliest, |n: Duration| n.min(earliest)));
+                    round.wait_until(earliest);
                     continue;
                 }
-                pace.record(head.chat_id, at);
+                pace.record(chat, at);
                 chosen.push(head);
             }
         }
@@ -220,7 +239,7 @@ impl Sender {
                 round.sent += 1;
             }
             if let Some(retry_at) = self.record(&delivery, outcome, at).await? {
-                round.next = Some(round.next.map_or(retry_at, |n| n.min(retry_at)));
+                round.wait_until(retry_at);
             }
         }
         // Whatever a sent message left waiting in its chat may go at the chat's next turn.
@@ -233,16 +252,15 @@ impl Sender {
     /// The head alone, or with the waiting rows of its chat that share its digest key.
     async fn gather(&self, head: Queued) -> Result<Delivery, super::BoxError> {
         let single = |head: Queued| Delivery {
-            chat_id: head.chat_id,
             ids: vec![head.id],
-            text: head.text.clone(),
-            markup: head.reply_markup.clone(),
+            text: head.message.text.clone(),
+            markup: head.message.reply_markup.clone(),
             head,
         };
-        let Some(key) = head.digest_key.clone() else {
+        let Some(key) = head.message.digest_key.clone() else {
             return Ok(single(head));
         };
-        let chat = head.chat_id;
+        let chat = head.message.chat_id;
         let waiting = self
             .app
             .db(move |conn| outbox::pending_in(conn, chat, DIGEST_MAX_ROWS))
@@ -252,9 +270,13 @@ impl Sender {
         let mut length = 0;
         for row in waiting
             .iter()
-            .take_while(|row| row.digest_key.as_deref() == Some(key.as_str()))
+            .take_while(|row| row.message.digest_key.as_deref() == Some(key.as_str()))
         {
-            let line = row.digest_line.clone().unwrap_or_else(|| row.text.clone());
+            let message = &row.message;
+            let line = message
+                .digest_line
+                .clone()
+                .unwrap_or_else(|| message.text.clone());
             length += line.chars().count() + 1;
             if !ids.is_empty() && length > DIGEST_MAX_CHARS {
                 break;
@@ -266,7 +288,6 @@ impl Sender {
             return Ok(single(head));
         }
         Ok(Delivery {
-            chat_id: chat,
             text: texts::digest(&key, &lines),
             ids,
             markup: None,
@@ -283,7 +304,7 @@ impl Sender {
     ) -> Result<Option<Duration>, super::BoxError> {
         let now = self.app.now();
         let ids = delivery.ids.clone();
-        let chat = delivery.chat_id;
+        let chat = delivery.chat_id();
         match outcome {
             Outcome::Sent(message_id) => {
                 self.app
@@ -291,12 +312,15 @@ impl Sender {
                     .await?;
                 Ok(None)
             }
-            Outcome::Later(wait, error) => {
+            Outcome::Later {
+                wait,
+                error,
+                limited,
+            } => {
                 log::warn!("outbox: chat {chat}: {error}; trying again in {wait:?}");
                 let retry_at = at + wait;
                 self.app.outbox.pace().block(chat, retry_at);
-                let attempts = delivery.head.attempts + 1;
-                let give_up = error.starts_with(UNEXPLAINED) && attempts >= UNKNOWN_ERROR_ATTEMPTS;
+                let give_up = limited && delivery.head.attempts + 1 >= UNKNOWN_ERROR_ATTEMPTS;
                 self.app
                     .db(move |conn| {
                         if give_up {
@@ -309,7 +333,7 @@ impl Sender {
                 Ok((!give_up).then_some(retry_at))
             }
             Outcome::Refused(reason) => {
-                if delivery.head.fallback_chat_id.is_some() {
+                if delivery.head.message.fallback_chat_id.is_some() {
                     log::warn!(
                         "outbox: chat {chat} refused message {} ({reason}); sending it to its fallback",
                         delivery.head.id
@@ -348,12 +372,9 @@ impl Sender {
     }
 }
 
-/// Marks an error Telegram did not explain (retried a few times, then given up).
-const UNEXPLAINED: &str = "unexplained: ";
-
 async fn send(bot: &Bot, delivery: &Delivery) -> Outcome {
     let mut request = bot
-        .send_message(ChatId(delivery.chat_id), &delivery.text)
+        .send_message(ChatId(delivery.chat_id()), &delivery.text)
         .parse_mode(ParseMode::Html);
     if let Some(json) = &delivery.markup {
         match serde_json::from_str::<ReplyMarkup>(json) {
@@ -361,7 +382,7 @@ async fn send(bot: &Bot, delivery: &Delivery) -> Outcome {
             Err(error) => return Outcome::Refused(format!("unreadable buttons: {error}")),
         }
     }
-    crate::db::fault::before_send(delivery.chat_id);
+    crate::db::fault::before_send(delivery.chat_id());
     match request.await {
         Ok(message) => Outcome::Sent(message.id.0),
         Err(error) => judge(&error, delivery.head.attempts),
@@ -370,38 +391,30 @@ async fn send(bot: &Bot, delivery: &Delivery) -> Outcome {
 
 /// What a failed send means for the message.
 fn judge(error: &RequestError, attempts: i32) -> Outcome {
-    let backoff = || {
-        let doublings = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
-        (BACKOFF_FIRST * 2u32.pow(doublings)).min(BACKOFF_MAX)
+    let doublings = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
+    let backoff = (BACKOFF_FIRST * 2u32.pow(doublings)).min(BACKOFF_MAX);
+    let later = |wait, error: String, limited| Outcome::Later {
+        wait,
+        error,
+        limited,
     };
     match error {
-        RequestError::RetryAfter(seconds) => Outcome::Later(
+        RequestError::RetryAfter(seconds) => later(
             seconds.duration(),
             format!("Telegram asks to wait ({error})"),
+            false,
         ),
         RequestError::MigrateToChatId(to) => Outcome::Moved(*to),
-        RequestError::Network(_) | RequestError::Io(_) => {
-            Outcome::Later(backoff(), error.to_string())
-        }
         // A revoked token is the operator's to fix; the messages wait for the new one.
-        RequestError::Api(ApiError::InvalidToken) => Outcome::Later(backoff(), error.to_string()),
+        RequestError::Network(_)
+        | RequestError::Io(_)
+        | RequestError::Api(ApiError::InvalidToken) => later(backoff, error.to_string(), false),
         RequestError::Api(ApiError::Unknown(description)) => {
-            Outcome::Later(backoff(), format!("{UNEXPLAINED}{description}"))
+            later(backoff, description.clone(), true)
         }
         RequestError::Api(api) => Outcome::Refused(api.to_string()),
-        RequestError::InvalidJson { .. } => {
-            Outcome::Later(backoff(), format!("{UNEXPLAINED}{error}"))
-        }
+        RequestError::InvalidJson { .. } => later(backoff, error.to_string(), true),
     }
-}
-
-/// Queues messages in the caller's transaction (a store call's `then`).
-pub fn queue(
-    conn: &mut diesel::SqliteConnection,
-    messages: &[NewMessage],
-    now: chrono::NaiveDateTime,
-) -> diesel::QueryResult<()> {
-    outbox::enqueue(conn, messages, now)
 }
 
 /// The Bot API JSON of buttons, as the outbox keeps them.
