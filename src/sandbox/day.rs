@@ -10,7 +10,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 
 use super::transcript::{plain, Transcript};
-use super::{BotProcess, Staff};
+use super::{BotProcess, Program, Staff};
 use crate::db::connection::open_read_only;
 use crate::domain::money::Kopecks;
 use crate::fake_telegram::{FakeTelegram, FakeUser, SentMessage};
@@ -57,7 +57,8 @@ pub async fn run(database: Option<&Path>) -> Result<bool, BoxError> {
         admins: vec![admin.user.id],
         dispatchers: vec![olga.user.id, marina.user.id],
     };
-    let mut bot = BotProcess::spawn(&fake, &database, &backups, &staff, "info")?;
+    let program = Program::bot(None)?;
+    let mut bot = BotProcess::spawn(&program, &fake, &database, &backups, &staff, "info")?;
     let mut day = Day {
         fake: fake.clone(),
         log: Transcript::default(),

@@ -166,7 +166,7 @@ pub async fn run(options: &LoadOptions) -> Result<bool, BoxError> {
         database.display()
     );
 
-    let mut bot = BotProcess::spawn_program(&program, &fake, &database, &backups, &staff, "warn")?;
+    let mut bot = BotProcess::spawn(&program, &fake, &database, &backups, &staff, "warn")?;
     let played = play_all(&fake, &routes, &mut bot, options, &plan).await;
     let peak_rss_kb = bot.peak_rss_kb();
     let resident = Resident::read(bot.pid());
@@ -237,7 +237,7 @@ async fn measure_floor(options: &LoadOptions) -> Result<(Option<Outcome>, Vec<Ch
         program.exe.display(),
         super::FLOOR_COMMAND
     );
-    let mut floor = BotProcess::spawn_program(
+    let mut floor = BotProcess::spawn(
         &program,
         &fake,
         &database,

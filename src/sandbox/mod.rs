@@ -81,26 +81,9 @@ pub struct ProcessUsage {
 }
 
 impl BotProcess {
-    /// Starts the bot on `database` with backups in `backup_dir`, talking to `fake`.
+    /// Starts `program` as the bot on `database` with backups in `backup_dir`, talking to
+    /// `fake`.
     pub fn spawn(
-        fake: &FakeTelegram,
-        database: &Path,
-        backup_dir: &Path,
-        staff: &Staff,
-        log_level: &str,
-    ) -> std::io::Result<BotProcess> {
-        Self::spawn_program(
-            &Program::bot(None)?,
-            fake,
-            database,
-            backup_dir,
-            staff,
-            log_level,
-        )
-    }
-
-    /// Starts `program` as the bot, with the environment [`BotProcess::spawn`] gives it.
-    pub fn spawn_program(
         program: &Program,
         fake: &FakeTelegram,
         database: &Path,
