@@ -57,6 +57,8 @@ diesel::table! {
         work_chat_id -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        is_senior -> Bool,
+        fired_at -> Nullable<Timestamp>,
     }
 }
 
@@ -114,6 +116,17 @@ diesel::table! {
         status_changed_at -> Timestamp,
         reminders_sent -> Integer,
         last_reminded_at -> Nullable<Timestamp>,
+        out_of_city -> Bool,
+        payment -> Nullable<Text>,
+        cash_due_kopecks -> Nullable<BigInt>,
+        prepayment_kopecks -> Nullable<BigInt>,
+        expected_ready_on -> Nullable<Date>,
+        parts_note -> Nullable<Text>,
+        visit_at -> Nullable<Timestamp>,
+        visit_reminded_at -> Nullable<Timestamp>,
+        reschedule_count -> Integer,
+        deleted_at -> Nullable<Timestamp>,
+        deleted_by -> Nullable<BigInt>,
     }
 }
 

@@ -78,6 +78,8 @@ fn diesel_type(schema: &SchemaSnapshot, table: &TableSnapshot, column: &str) -> 
         "Double"
     } else if t == "datetime" || t == "timestamp" {
         "Timestamp"
+    } else if t == "date" {
+        "Date"
     } else {
         "<unmapped>"
     };

@@ -1,0 +1,14 @@
+ALTER TABLE masters DROP COLUMN fired_at;
+ALTER TABLE masters DROP COLUMN is_senior;
+DROP INDEX idx_orders_visit_due;
+ALTER TABLE orders DROP COLUMN deleted_by;
+ALTER TABLE orders DROP COLUMN deleted_at;
+ALTER TABLE orders DROP COLUMN reschedule_count;
+ALTER TABLE orders DROP COLUMN visit_reminded_at;
+ALTER TABLE orders DROP COLUMN visit_at;
+ALTER TABLE orders DROP COLUMN parts_note;
+ALTER TABLE orders DROP COLUMN expected_ready_on;
+ALTER TABLE orders DROP COLUMN prepayment_kopecks;
+ALTER TABLE orders DROP COLUMN cash_due_kopecks;
+ALTER TABLE orders DROP COLUMN payment;
+ALTER TABLE orders DROP COLUMN out_of_city;
