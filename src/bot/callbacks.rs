@@ -5,6 +5,7 @@
 use std::str::FromStr;
 
 use crate::domain::ids::{MasterId, OrderId};
+use crate::domain::money::Payment;
 use crate::domain::status::{ActionKind, OrderStatus};
 use crate::store::search::Cursor;
 
@@ -65,6 +66,22 @@ pub enum Callback {
     SavedSearchPage {
         cursor: Cursor,
         search_id: i64,
+    },
+    /// How the client paid, at closing.
+    Paid(Payment),
+    /// An admin corrects a closed order's money.
+    CorrectMoney {
+        order_id: OrderId,
+    },
+    /// Mark an open order as a job outside the city, or not.
+    OutOfCity {
+        order_id: OrderId,
+        on: bool,
+    },
+    /// Make a master senior, or not.
+    MasterSenior {
+        master_id: MasterId,
+        senior: bool,
     },
 }
 
@@ -133,6 +150,12 @@ impl Callback {
             }
             Callback::SavedSearchPage { cursor, search_id } => {
                 format!("sq:{}:{search_id}", cursor.token())
+            }
+            Callback::Paid(payment) => format!("pay:{}", payment.as_str()),
+            Callback::CorrectMoney { order_id } => format!("cm:{order_id}"),
+            Callback::OutOfCity { order_id, on } => format!("oc:{order_id}:{}", u8::from(on)),
+            Callback::MasterSenior { master_id, senior } => {
+                format!("ms:{master_id}:{}", u8::from(senior))
             }
         }
     }
@@ -203,6 +226,18 @@ impl Callback {
                 order_id: part(&parts, 1)?,
                 field: parts[2].parse().ok()?,
             }),
+            "pay" if parts.len() == 2 => Some(Callback::Paid(part(&parts, 1)?)),
+            "cm" if parts.len() == 2 => Some(Callback::CorrectMoney {
+                order_id: part(&parts, 1)?,
+            }),
+            "oc" if parts.len() == 3 => Some(Callback::OutOfCity {
+                order_id: part(&parts, 1)?,
+                on: flag(2)?,
+            }),
+            "ms" if parts.len() == 3 => Some(Callback::MasterSenior {
+                master_id: part(&parts, 1)?,
+                senior: flag(2)?,
+            }),
             _ => None,
         }
     }
@@ -257,6 +292,19 @@ mod tests {
                 order_id: OrderId(5),
                 field: 2,
             },
+            Callback::Paid(Payment::Cash),
+            Callback::Paid(Payment::Cashless),
+            Callback::CorrectMoney {
+                order_id: OrderId(i64::MAX),
+            },
+            Callback::OutOfCity {
+                order_id: OrderId(i64::MAX),
+                on: true,
+            },
+            Callback::MasterSenior {
+                master_id: MasterId(i64::MAX),
+                senior: false,
+            },
         ];
         for sample in samples {
             let data = sample.encode();
@@ -285,6 +333,8 @@ mod tests {
             "rev:2",
             "eq:-1",
             "ma:1:yes",
+            "pay:CARD",
+            "oc:1:2",
         ] {
             assert_eq!(Callback::parse(data), None, "{data}");
         }

@@ -6,12 +6,13 @@ use diesel::{QueryResult, SqliteConnection};
 use teloxide::prelude::*;
 use teloxide::types::{ChatId, InlineKeyboardMarkup, MessageId, ParseMode};
 
+use super::callbacks::Callback;
 use super::notify::send_logged;
 use super::state::CardAt;
 use super::texts::{self, Audience};
 use super::{keyboards, App};
 use crate::domain::ids::TelegramId;
-use crate::domain::status::{available_actions, Actor, Role};
+use crate::domain::status::{available_actions, Actor, OrderStatus, Role};
 use crate::store::masters::{self, Master};
 use crate::store::members::Member;
 use crate::store::orders::{self, Order};
@@ -68,10 +69,30 @@ pub fn render(
         text.push_str(&texts::history(&rows, &name, tz));
     }
     let actions = available_actions(&order.facts(), viewer);
-    let editable = viewer.is_staff() && order.status().is_open();
+    let staff = viewer.is_staff();
+    let mut extras = Vec::new();
+    if staff && order.status().is_open() {
+        let label = if order.out_of_city {
+            texts::BUTTON_OUT_OF_CITY_OFF
+        } else {
+            texts::BUTTON_OUT_OF_CITY_ON
+        };
+        let on = !order.out_of_city;
+        extras.push((
+            label,
+            Callback::OutOfCity {
+                order_id: order.id,
+                on,
+            },
+        ));
+    }
+    if viewer.roles.contains(&Role::Admin) && order.status() == OrderStatus::Closed {
+        let correct = Callback::CorrectMoney { order_id: order.id };
+        extras.push((texts::BUTTON_CORRECT_MONEY, correct));
+    }
     Ok((
         text,
-        keyboards::order_actions(order.id, order.status(), &actions, editable),
+        keyboards::order_actions(order.id, order.status(), &actions, staff, extras),
     ))
 }
 

@@ -9,7 +9,8 @@ use chrono_tz::Tz;
 
 use crate::config::{var, ConfigError};
 use crate::domain::ids::TelegramId;
-use crate::domain::money::{Kopecks, SharePolicy};
+use crate::domain::money::{Kopecks, PayRules, SharePolicy};
+use crate::domain::validation::EQUIPMENT_TYPES;
 use crate::store::members::EnvRoles;
 
 use super::outbox::SendLimits;
@@ -20,7 +21,8 @@ pub struct BotConfig {
     pub api_url: Option<url::Url>,
     pub env_roles: EnvRoles,
     pub timezone: Tz,
-    pub shares: SharePolicy,
+    /// How a closed order's money is split, and what closing and long repair ask.
+    pub pay: PayRules,
     /// Tell the other dispatchers and admins about a new order.
     pub notify_staff_on_new_order: bool,
     pub reminders: ReminderPolicy,
@@ -105,21 +107,7 @@ impl BotConfig {
                     .into(),
             })?;
         let api_url = parsed::<url::Url>("TELOXIDE_API_URL", None)?;
-        let defaults = SharePolicy::default();
-        let shares = SharePolicy {
-            threshold: Kopecks::from_rubles(
-                parsed("SHARE_THRESHOLD_RUB", Some(defaults.threshold.0 / 100))?
-                    .unwrap_or_default(),
-            ),
-            high_percent: percent("SHARE_HIGH_PERCENT", defaults.high_percent)?,
-            low_percent: percent("SHARE_LOW_PERCENT", defaults.low_percent)?,
-            review_bonus_percent: percent("REVIEW_BONUS_PERCENT", defaults.review_bonus_percent)?,
-            review_bonus_enabled: flag("REVIEW_BONUS_ENABLED", defaults.review_bonus_enabled)?,
-        };
-        shares.validate().map_err(|e| ConfigError {
-            variable: "SHARE_HIGH_PERCENT",
-            problem: format!("with REVIEW_BONUS_PERCENT gives an impossible split: {e}"),
-        })?;
+        let pay = pay_rules()?;
         Ok(Self {
             token,
             api_url,
@@ -129,7 +117,7 @@ impl BotConfig {
             },
             timezone: parsed("TIMEZONE", Some(chrono_tz::Europe::Moscow))?
                 .unwrap_or(chrono_tz::Europe::Moscow),
-            shares,
+            pay,
             notify_staff_on_new_order: flag("NOTIFY_STAFF_ON_NEW_ORDER", true)?,
             reminders: ReminderPolicy {
                 first: minutes("REMINDER_FIRST_MINUTES", 15)?,
@@ -153,6 +141,87 @@ impl BotConfig {
             send_limits: SendLimits::default(),
         })
     }
+}
+
+/// The pay rules (SPEC 2.3 and the company's rules), each with its default.
+fn pay_rules() -> Result<PayRules, ConfigError> {
+    let defaults = PayRules::default();
+    let shares = SharePolicy {
+        threshold: Kopecks::from_rubles(
+            parsed(
+                "SHARE_THRESHOLD_RUB",
+                Some(defaults.shares.threshold.0 / 100),
+            )?
+            .unwrap_or_default(),
+        ),
+        high_percent: percent("SHARE_HIGH_PERCENT", defaults.shares.high_percent)?,
+        low_percent: percent("SHARE_LOW_PERCENT", defaults.shares.low_percent)?,
+        review_bonus_percent: percent(
+            "REVIEW_BONUS_PERCENT",
+            defaults.shares.review_bonus_percent,
+        )?,
+        review_bonus_enabled: flag("REVIEW_BONUS_ENABLED", defaults.shares.review_bonus_enabled)?,
+    };
+    let pay = PayRules {
+        shares,
+        equipment_percent: equipment_percent("EQUIPMENT_MASTER_PERCENT")?,
+        out_of_city_bonus_percent: percent(
+            "OUT_OF_CITY_BONUS_PERCENT",
+            defaults.out_of_city_bonus_percent,
+        )?,
+        senior_floor_percent: percent("SENIOR_MASTER_MIN_PERCENT", defaults.senior_floor_percent)?,
+        ask_payment: flag("ASK_PAYMENT_METHOD", defaults.ask_payment)?,
+        ask_prepayment: flag("ASK_PREPAYMENT", defaults.ask_prepayment)?,
+    };
+    pay.validate().map_err(|e| ConfigError {
+        variable: "SHARE_HIGH_PERCENT",
+        problem: format!(
+            "with the bonuses and rates (REVIEW_BONUS_PERCENT, OUT_OF_CITY_BONUS_PERCENT, \
+             EQUIPMENT_MASTER_PERCENT, SENIOR_MASTER_MIN_PERCENT) gives an impossible split: {e}"
+        ),
+    })?;
+    Ok(pay)
+}
+
+/// "Холодильники=45; Кофемашины=50": the master's base percent for these equipment types.
+fn equipment_percent(name: &'static str) -> Result<Vec<(String, u32)>, ConfigError> {
+    let Some(raw) = var(name) else {
+        return Ok(Vec::new());
+    };
+    let problem = |problem: String| ConfigError {
+        variable: name,
+        problem,
+    };
+    let mut rates = Vec::new();
+    for part in raw.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let (kind, value) = part.split_once('=').ok_or_else(|| {
+            problem(format!(
+                "must look like \"Холодильники=45; Кофемашины=50\", got {part:?}"
+            ))
+        })?;
+        let kind = kind.trim();
+        let known = EQUIPMENT_TYPES
+            .iter()
+            .find(|known| known.to_lowercase() == kind.to_lowercase())
+            .ok_or_else(|| {
+                problem(format!(
+                    "names {kind:?}, which is not an equipment type (one of: {})",
+                    EQUIPMENT_TYPES.join(", ")
+                ))
+            })?;
+        let percent: u32 = value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|p| *p <= 100)
+            .ok_or_else(|| {
+                problem(format!(
+                    "percent for {kind:?} must be 0..100, got {value:?}"
+                ))
+            })?;
+        rates.push((known.to_string(), percent));
+    }
+    Ok(rates)
 }
 
 fn parsed<T: FromStr>(name: &'static str, default: Option<T>) -> Result<Option<T>, ConfigError>

@@ -8,6 +8,7 @@ use teloxide::types::{
 use super::callbacks::Callback;
 use super::texts;
 use crate::domain::ids::{MasterId, OrderId};
+use crate::domain::money::Payment;
 use crate::domain::status::{ActionKind, OrderStatus, Role};
 use crate::domain::validation::EQUIPMENT_TYPES;
 use crate::store::masters::Master;
@@ -90,20 +91,43 @@ pub fn review() -> InlineKeyboardMarkup {
     ])
 }
 
-/// The action buttons of an order card, one per allowed action, plus a refresh button.
+pub fn payment() -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(vec![
+        vec![button(
+            texts::BUTTON_PAID_CASH,
+            Callback::Paid(Payment::Cash),
+        )],
+        vec![button(
+            texts::BUTTON_PAID_CASHLESS,
+            Callback::Paid(Payment::Cashless),
+        )],
+        vec![button(texts::BUTTON_CANCEL, Callback::Cancel)],
+    ])
+}
+
+/// The action buttons of an order card, one per allowed action (the master's part marked as
+/// done for him when staff see it), then `extras`, edit and refresh.
 pub fn order_actions(
     order_id: OrderId,
     status: OrderStatus,
     actions: &[ActionKind],
-    editable: bool,
+    staff: bool,
+    extras: Vec<(&'static str, Callback)>,
 ) -> InlineKeyboardMarkup {
+    let label = |kind: ActionKind| {
+        if staff && kind.is_masters_work() {
+            texts::for_master_button(kind)
+        } else {
+            texts::action_button(kind).to_string()
+        }
+    };
     let mut rows: Vec<Vec<InlineKeyboardButton>> = actions
         .chunks(2)
         .map(|pair| {
             pair.iter()
                 .map(|kind| {
                     button(
-                        texts::action_button(*kind),
+                        &label(*kind),
                         Callback::Order {
                             order_id,
                             action: *kind,
@@ -114,7 +138,10 @@ pub fn order_actions(
                 .collect()
         })
         .collect();
-    if editable {
+    for (label, callback) in extras {
+        rows.push(vec![button(label, callback)]);
+    }
+    if staff && status.is_open() {
         rows.push(vec![button(
             texts::BUTTON_EDIT,
             Callback::Edit { order_id },
@@ -171,8 +198,25 @@ pub fn master_admin(master: &Master) -> InlineKeyboardMarkup {
             },
         )
     };
+    let senior = if master.is_senior {
+        button(
+            texts::BUTTON_UNMAKE_SENIOR,
+            Callback::MasterSenior {
+                master_id: master.id,
+                senior: false,
+            },
+        )
+    } else {
+        button(
+            texts::BUTTON_MAKE_SENIOR,
+            Callback::MasterSenior {
+                master_id: master.id,
+                senior: true,
+            },
+        )
+    };
     InlineKeyboardMarkup::new(vec![
-        vec![toggle],
+        vec![toggle, senior],
         vec![button(
             texts::BUTTON_BIND_GROUP,
             Callback::BindGroup {

@@ -39,6 +39,11 @@ pub fn pressed() -> UpdateHandler<BoxError> {
                 .branch(dptree::endpoint(no_access)),
         )
         .branch(
+            dptree::case![Callback::MasterSenior { master_id, senior }]
+                .branch(dptree::filter(admin).endpoint(set_senior))
+                .branch(dptree::endpoint(no_access)),
+        )
+        .branch(
             dptree::case![Callback::BindGroup { master_id }]
                 .branch(dptree::filter(admin).endpoint(ask_group))
                 .branch(dptree::endpoint(no_access)),
@@ -69,6 +74,21 @@ async fn set_active(ctx: Ctx, (master_id, active): (MasterId, bool)) -> HandlerR
         .app
         .db(move |conn| masters::set_active(conn, by, master_id, active, now))
         .await?;
+    redraw(&ctx, master).await
+}
+
+async fn set_senior(ctx: Ctx, (master_id, senior): (MasterId, bool)) -> HandlerResult {
+    let by = ctx.member.user.telegram_id;
+    let now = ctx.now();
+    let master = ctx
+        .app
+        .db(move |conn| masters::set_senior(conn, by, master_id, senior, now))
+        .await?;
+    redraw(&ctx, master).await
+}
+
+/// The master card the button was on, with the change.
+async fn redraw(ctx: &Ctx, master: masters::Master) -> HandlerResult {
     let user = ctx
         .app
         .db(move |conn| users::by_telegram_id(conn, master.telegram_id))

@@ -130,6 +130,7 @@ pub fn schema() -> UpdateHandler<BoxError> {
     .branch(dptree::case![State::Idle].chain(start::menu()))
     .branch(intake::typed())
     .branch(order_actions::typed())
+    .branch(order_actions::long_repair_typed())
     .branch(closing::typed())
     .branch(editing::typed())
     .branch(masters::typed())

@@ -11,7 +11,6 @@ use super::keyboards;
 use super::outbox::markup_json;
 use super::texts::{self, esc};
 use crate::domain::ids::TelegramId;
-use crate::domain::money::Breakdown;
 use crate::domain::status::ActionKind;
 use crate::store::masters::Master;
 use crate::store::members::Member;
@@ -81,19 +80,21 @@ pub fn master_of_edit(
 }
 
 /// Tells the dispatcher who created the order what the master did (not when he did it himself).
-pub fn to_dispatcher(
-    order: &Order,
+fn to_dispatcher(
+    moved: &Moved,
     by: &Member,
     kind: ActionKind,
     reason: Option<&str>,
-    breakdown: Option<&Breakdown>,
 ) -> Option<NewMessage> {
+    let order = &moved.after;
     let dispatcher = order.dispatcher_id?;
     if dispatcher == by.user.telegram_id {
         return None;
     }
-    let mut text = texts::master_did(order.id, &by.user.display_name(), kind, reason);
-    if let Some(breakdown) = breakdown {
+    let by_master = by.master.as_ref().map(|m| m.id);
+    let for_master = by_master.is_none() || by_master != moved.before.assigned_master_id;
+    let mut text = texts::master_did(order.id, &by.user.display_name(), for_master, kind, reason);
+    if let Some(breakdown) = &moved.breakdown {
         text = format!("{text}\n\n{}", texts::breakdown(order.id, breakdown));
     }
     Some(NewMessage::to(dispatcher.0, text))
@@ -124,6 +125,15 @@ pub fn after_move(
             }
         }
     }
+    if kind.is_masters_work() {
+        // Staff acting for the master: he learns what was done in his name.
+        if let Some((master, user)) = master_of(conn, before)? {
+            if master.telegram_id != by.user.telegram_id {
+                let text = texts::done_for_master(after.id, &by.user.display_name(), kind);
+                owed.push(to_master(&master, &user, &text, None));
+            }
+        }
+    }
     match kind {
         ActionKind::Assign => {
             if let Some((master, user)) = master_of(conn, after)? {
@@ -134,7 +144,8 @@ pub fn after_move(
         | ActionKind::Decline
         | ActionKind::GoOnsite
         | ActionKind::LongRepair
-        | ActionKind::ResumeOnsite => owed.extend(to_dispatcher(after, by, kind, reason, None)),
+        | ActionKind::ResumeOnsite
+        | ActionKind::Close => owed.extend(to_dispatcher(moved, by, kind, reason)),
         ActionKind::Refuse => {
             if let Some((master, user)) = master_of(conn, after)? {
                 owed.push(to_master(
@@ -146,6 +157,31 @@ pub fn after_move(
             }
         }
         _ => {}
+    }
+    Ok(owed)
+}
+
+/// After an admin corrected a closed order's money: its master and the creating dispatcher
+/// get both splits (the admin has them in his answer).
+pub fn money_corrected(
+    conn: &mut SqliteConnection,
+    moved: &Moved,
+    by: &Member,
+) -> QueryResult<Vec<NewMessage>> {
+    let Some(breakdown) = &moved.breakdown else {
+        return Ok(Vec::new());
+    };
+    let text = texts::money_corrected(moved.after.id, &moved.before, breakdown);
+    let mut owed = Vec::new();
+    if let Some((master, user)) = master_of(conn, &moved.after)? {
+        if master.telegram_id != by.user.telegram_id {
+            owed.push(to_master(&master, &user, &text, None));
+        }
+    }
+    if let Some(dispatcher) = moved.after.dispatcher_id {
+        if dispatcher != by.user.telegram_id {
+            owed.push(NewMessage::to(dispatcher.0, text));
+        }
     }
     Ok(owed)
 }

@@ -2,18 +2,21 @@
 //! repair, restore. Every one goes through the order state machine; the card is redrawn where
 //! the button was and the people concerned are told.
 
+use chrono::{Datelike, NaiveDate};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 
 use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
+use super::intake::unless_skip;
 use super::state::{CardAt, State};
-use super::{cards, keyboards, notices, texts, BoxError, HandlerResult};
+use super::{cards, closing, keyboards, notices, texts, BoxError, HandlerResult};
 use crate::db::pool;
 use crate::domain::ids::{MasterId, OrderId};
+use crate::domain::money::parse_rubles;
 use crate::domain::status::{available_actions, Action, ActionKind, Denied, OrderStatus};
 use crate::store::masters;
-use crate::store::orders::{self, Move, MoveError, Order};
+use crate::store::orders::{self, LongRepairPlan, Move, MoveError, Order};
 use crate::store::outbox;
 
 const REASON_MAX: usize = 500;
@@ -43,8 +46,70 @@ pub fn typed() -> UpdateHandler<BoxError> {
     )
 }
 
+/// The long repair's questions: parts (typed), the expected date and a prepayment (typed,
+/// or skipped with the button).
+pub fn long_repair_typed() -> UpdateHandler<BoxError> {
+    dptree::entry()
+        .branch(
+            dptree::case![State::LongRepairParts {
+                order_id,
+                seen,
+                card
+            }]
+            .endpoint(parts_given),
+        )
+        .branch(
+            dptree::case![State::LongRepairDate {
+                order_id,
+                seen,
+                card,
+                parts
+            }]
+            .endpoint(ready_date_given),
+        )
+        .branch(
+            dptree::case![State::LongRepairPrepayment {
+                order_id,
+                seen,
+                card,
+                parts,
+                ready_on
+            }]
+            .endpoint(prepayment_given),
+        )
+}
+
 pub fn pressed() -> UpdateHandler<BoxError> {
     dptree::entry()
+        .branch(
+            dptree::case![Callback::Skip]
+                .branch(
+                    dptree::case![State::LongRepairDate {
+                        order_id,
+                        seen,
+                        card,
+                        parts
+                    }]
+                    .endpoint(|ctx: Ctx, asked: DateAsked| ready_date(ctx, asked, None)),
+                )
+                .branch(
+                    dptree::case![State::LongRepairPrepayment {
+                        order_id,
+                        seen,
+                        card,
+                        parts,
+                        ready_on
+                    }]
+                    .endpoint(|ctx: Ctx, asked: PrepaymentAsked| prepayment(ctx, asked, None)),
+                ),
+        )
+        .branch(
+            dptree::case![Callback::OutOfCity { order_id, on }].endpoint(
+                |ctx: Ctx, (order_id, on): (OrderId, bool)| async move {
+                    set_out_of_city(&ctx, order_id, on).await
+                },
+            ),
+        )
         .branch(
             dptree::case![Callback::Order {
                 order_id,
@@ -107,10 +172,13 @@ async fn button(
         ActionKind::Unassign => Action::Unassign,
         ActionKind::Accept => Action::Accept,
         ActionKind::GoOnsite => Action::GoOnsite,
-        ActionKind::LongRepair => Action::LongRepair,
         ActionKind::ResumeOnsite => Action::ResumeOnsite,
         ActionKind::Restore => Action::Restore,
-        ActionKind::Assign | ActionKind::Decline | ActionKind::Refuse | ActionKind::Close => {
+        ActionKind::Assign
+        | ActionKind::Decline
+        | ActionKind::Refuse
+        | ActionKind::Close
+        | ActionKind::LongRepair => {
             return needs_input(&ctx, order_id, kind, seen).await;
         }
     };
@@ -154,14 +222,15 @@ async fn needs_input(
             },
             texts::ASK_REFUSE_REASON,
         ),
-        _ => (
-            State::CloseTotal {
+        ActionKind::LongRepair => (
+            State::LongRepairParts {
                 order_id,
                 seen,
                 card,
             },
-            texts::ASK_TOTAL,
+            texts::ASK_PARTS,
         ),
+        _ => return closing::start(ctx, &order, seen, card).await,
     };
     ctx.enter(state).await?;
     ctx.ask(prompt, false).await
@@ -225,14 +294,21 @@ pub async fn perform(
     reason: Option<String>,
     origin: Option<CardAt>,
 ) -> HandlerResult {
-    let request = Move {
-        order_id,
-        actor: ctx.actor(),
-        action,
-        seen_status: seen,
-        reason,
-        money: None,
-    };
+    perform_move(
+        ctx,
+        Move {
+            seen_status: seen,
+            reason,
+            ..Move::new(order_id, ctx.actor(), action)
+        },
+        origin,
+    )
+    .await
+}
+
+/// [`perform`] for a move carrying more than a reason (a long repair's plan).
+async fn perform_move(ctx: &Ctx, request: Move, origin: Option<CardAt>) -> HandlerResult {
+    let (order_id, action) = (request.order_id, request.action);
     let now = ctx.now();
     let tz = ctx.app.config.timezone;
     let by = ctx.member.clone();
@@ -268,6 +344,173 @@ pub async fn perform(
         Err(MoveError::NotFound) => ctx.reply(texts::ORDER_NOT_FOUND, None).await,
         Err(MoveError::MasterUnavailable) => ctx.reply(texts::MASTER_UNAVAILABLE, None).await,
         Err(MoveError::MoneyMissing) => ctx.reply(texts::TRY_AGAIN_LATER, None).await,
+        Err(MoveError::Money(error)) => ctx.reply(&texts::money_refused(&error), None).await,
         Err(MoveError::Db(error)) => Err(error.into()),
+    }
+}
+
+type LongRepairAsked = (OrderId, OrderStatus, Option<CardAt>);
+
+async fn parts_given(
+    ctx: Ctx,
+    (order_id, seen, card): LongRepairAsked,
+    typed: Typed,
+) -> HandlerResult {
+    let parts = typed.0.trim().to_string();
+    if parts.is_empty() {
+        return ctx.again(texts::REASON_EMPTY).await;
+    }
+    if parts.chars().count() > REASON_MAX {
+        return ctx.again(texts::REASON_TOO_LONG).await;
+    }
+    ctx.enter(State::LongRepairDate {
+        order_id,
+        seen,
+        card,
+        parts,
+    })
+    .await?;
+    ctx.ask(texts::ASK_READY_DATE, true).await
+}
+
+type DateAsked = (OrderId, OrderStatus, Option<CardAt>, String);
+
+async fn ready_date_given(ctx: Ctx, asked: DateAsked, typed: Typed) -> HandlerResult {
+    ready_date(ctx, asked, unless_skip(&typed)).await
+}
+
+/// `input` None: skipped.
+async fn ready_date(ctx: Ctx, asked: DateAsked, input: Option<&str>) -> HandlerResult {
+    let (order_id, seen, card, parts) = asked;
+    let today = ctx
+        .now()
+        .and_utc()
+        .with_timezone(&ctx.app.config.timezone)
+        .date_naive();
+    let ready_on = match input.map(|input| parse_ready_date(input, today)) {
+        None => None,
+        Some(Some(date)) => Some(date),
+        Some(None) => return ctx.again(texts::DATE_INVALID).await,
+    };
+    if !ctx.app.config.pay.ask_prepayment {
+        let plan = LongRepairPlan {
+            ready_on,
+            prepayment: None,
+        };
+        return long_repair(&ctx, (order_id, seen, card), parts, plan).await;
+    }
+    ctx.enter(State::LongRepairPrepayment {
+        order_id,
+        seen,
+        card,
+        parts,
+        ready_on,
+    })
+    .await?;
+    ctx.ask(texts::ASK_PREPAYMENT, true).await
+}
+
+type PrepaymentAsked = (
+    OrderId,
+    OrderStatus,
+    Option<CardAt>,
+    String,
+    Option<NaiveDate>,
+);
+
+async fn prepayment_given(ctx: Ctx, asked: PrepaymentAsked, typed: Typed) -> HandlerResult {
+    prepayment(ctx, asked, unless_skip(&typed)).await
+}
+
+/// `input` None: skipped.
+async fn prepayment(ctx: Ctx, asked: PrepaymentAsked, input: Option<&str>) -> HandlerResult {
+    let (order_id, seen, card, parts, ready_on) = asked;
+    let prepayment = match input.map(parse_rubles) {
+        None => None,
+        Some(Ok(amount)) => Some(amount),
+        Some(Err(_)) => return ctx.again(texts::AMOUNT_INVALID).await,
+    };
+    let plan = LongRepairPlan {
+        ready_on,
+        prepayment,
+    };
+    long_repair(&ctx, (order_id, seen, card), parts, plan).await
+}
+
+async fn long_repair(
+    ctx: &Ctx,
+    (order_id, seen, card): LongRepairAsked,
+    parts: String,
+    plan: LongRepairPlan,
+) -> HandlerResult {
+    ctx.end_dialogue().await?;
+    let request = Move {
+        seen_status: Some(seen),
+        reason: Some(parts),
+        long_repair: Some(plan),
+        ..Move::new(order_id, ctx.actor(), Action::LongRepair)
+    };
+    perform_move(ctx, request, card).await
+}
+
+/// "20.12" or "20.12.2026": a day from `today` on; "20.12" already past means next year.
+fn parse_ready_date(input: &str, today: NaiveDate) -> Option<NaiveDate> {
+    let parts: Vec<&str> = input.trim().split(['.', '/']).collect();
+    let number = |i: usize| parts.get(i)?.trim().parse::<u32>().ok();
+    let (day, month) = (number(0)?, number(1)?);
+    let date = match parts.len() {
+        2 => {
+            let this_year = NaiveDate::from_ymd_opt(today.year(), month, day)?;
+            if this_year >= today {
+                this_year
+            } else {
+                NaiveDate::from_ymd_opt(today.year() + 1, month, day)?
+            }
+        }
+        3 => {
+            let year = i32::try_from(number(2)?).ok()?;
+            let year = if year < 100 { 2000 + year } else { year };
+            NaiveDate::from_ymd_opt(year, month, day)?
+        }
+        _ => return None,
+    };
+    (date >= today).then_some(date)
+}
+
+/// Staff mark an open order as a job outside the city (the master's bonus), or not.
+async fn set_out_of_city(ctx: &Ctx, order_id: OrderId, on: bool) -> HandlerResult {
+    if !ctx.member.is_staff() {
+        return ctx.reply(texts::NO_ACCESS, None).await;
+    }
+    let (by, now) = (ctx.actor().telegram_id, ctx.now());
+    let order = ctx
+        .app
+        .db(move |conn| orders::set_out_of_city(conn, order_id, by, on, now))
+        .await?;
+    match order {
+        Some(order) => {
+            show(ctx, &order).await;
+            Ok(())
+        }
+        None => ctx.reply(texts::ORDER_NOT_FOUND, None).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_dates_are_read_from_today_on() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(parse_ready_date("20.12", today), date(2026, 12, 20));
+        assert_eq!(parse_ready_date("04.12", today), date(2026, 12, 4));
+        assert_eq!(parse_ready_date("10.01", today), date(2027, 1, 10));
+        assert_eq!(parse_ready_date("10.01.2027", today), date(2027, 1, 10));
+        assert_eq!(parse_ready_date("10.01.27", today), date(2027, 1, 10));
+        assert_eq!(parse_ready_date("01.12.2026", today), None);
+        assert_eq!(parse_ready_date("31.02", today), None);
+        assert_eq!(parse_ready_date("завтра", today), None);
     }
 }

@@ -1,6 +1,7 @@
 //! The dialogue state of a chat. Each variant carries what was collected so far; it is stored
 //! as JSON in the `dialogues` table, so a half-finished dialogue survives a restart.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::{MasterId, OrderId, TelegramId};
@@ -49,12 +50,15 @@ pub enum State {
         #[serde(default)]
         card: Option<CardAt>,
     },
-    // Closing an order with money (SPEC 2.3).
+    // Closing an order with money (SPEC 2.3), or an admin correcting a closed order's money
+    // (`correcting`): the same amounts, asked the same way.
     CloseTotal {
         order_id: OrderId,
         seen: OrderStatus,
         #[serde(default)]
         card: Option<CardAt>,
+        #[serde(default)]
+        correcting: bool,
     },
     CloseMaterials {
         order_id: OrderId,
@@ -62,6 +66,8 @@ pub enum State {
         total: i64,
         #[serde(default)]
         card: Option<CardAt>,
+        #[serde(default)]
+        correcting: bool,
     },
     CloseReview {
         order_id: OrderId,
@@ -70,6 +76,37 @@ pub enum State {
         materials: i64,
         #[serde(default)]
         card: Option<CardAt>,
+        #[serde(default)]
+        correcting: bool,
+    },
+    /// Asked only when the pay rules ask how the client paid.
+    ClosePayment {
+        order_id: OrderId,
+        seen: OrderStatus,
+        total: i64,
+        materials: i64,
+        has_review: bool,
+        card: Option<CardAt>,
+        correcting: bool,
+    },
+    // A long repair: the parts it waits for, when it should be ready, a prepayment.
+    LongRepairParts {
+        order_id: OrderId,
+        seen: OrderStatus,
+        card: Option<CardAt>,
+    },
+    LongRepairDate {
+        order_id: OrderId,
+        seen: OrderStatus,
+        card: Option<CardAt>,
+        parts: String,
+    },
+    LongRepairPrepayment {
+        order_id: OrderId,
+        seen: OrderStatus,
+        card: Option<CardAt>,
+        parts: String,
+        ready_on: Option<NaiveDate>,
     },
     // Masters management (admins).
     MasterTelegramId,
@@ -97,7 +134,10 @@ pub enum State {
 impl State {
     /// A step answered by its buttons only (the summary to confirm, the review question).
     pub fn takes_buttons_only(&self) -> bool {
-        matches!(self, State::Confirm { .. } | State::CloseReview { .. })
+        matches!(
+            self,
+            State::Confirm { .. } | State::CloseReview { .. } | State::ClosePayment { .. }
+        )
     }
 
     /// Whether `member`, with the roles read for this very update, may go on with this
@@ -106,11 +146,28 @@ impl State {
     /// machine, which checks the actor on every move anyway.
     pub fn permitted(&self, member: &Member) -> bool {
         match self {
+            // Correcting a closed order's money is for admins only.
+            State::CloseTotal {
+                correcting: true, ..
+            }
+            | State::CloseMaterials {
+                correcting: true, ..
+            }
+            | State::CloseReview {
+                correcting: true, ..
+            }
+            | State::ClosePayment {
+                correcting: true, ..
+            } => member.has(Role::Admin),
             State::Idle
             | State::DeclineReason { .. }
             | State::CloseTotal { .. }
             | State::CloseMaterials { .. }
-            | State::CloseReview { .. } => true,
+            | State::CloseReview { .. }
+            | State::ClosePayment { .. }
+            | State::LongRepairParts { .. }
+            | State::LongRepairDate { .. }
+            | State::LongRepairPrepayment { .. } => true,
             State::MasterTelegramId
             | State::MasterPhone { .. }
             | State::MasterSpecialization { .. }

@@ -5,9 +5,9 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use chrono_tz::Tz;
 
-use crate::domain::history::{Details, MasterRef, Note};
+use crate::domain::history::{ClosedMoney, Details, MasterRef, Note};
 use crate::domain::ids::{OrderId, TelegramId};
-use crate::domain::money::{Breakdown, Kopecks};
+use crate::domain::money::{Breakdown, Kopecks, MoneyError, Payment};
 use crate::domain::status::{ActionKind, Denied, OrderStatus, Role};
 use crate::domain::validation::{PhoneError, TextError};
 use crate::store::masters::Master;
@@ -297,8 +297,44 @@ pub fn order_card(
             text.push_str(&format!("Мастер: {}\n", esc(&user.display_name())));
         }
     }
+    if order.out_of_city {
+        text.push_str("🚗 За городом\n");
+    }
+    if status == OrderStatus::Dr {
+        if let Some(parts) = &order.parts_note {
+            text.push_str(&format!("Ждём: {}\n", esc(parts)));
+        }
+        if let Some(ready_on) = order.expected_ready_on {
+            text.push_str(&format!(
+                "Ожидаем закончить: {}\n",
+                ready_on.format("%d.%m.%Y")
+            ));
+        }
+    }
+    if let Some(prepayment) = order.prepayment_kopecks.filter(|p| *p > Kopecks::ZERO) {
+        text.push_str(&format!("Предоплата: {prepayment}\n"));
+    }
     if let (Some(total), Some(materials)) = (order.total_kopecks, order.materials_kopecks) {
         text.push_str(&format!("Сумма: {total}, материалы: {materials}\n"));
+        if audience == Audience::Staff {
+            if let Some(share) = order.master_share_kopecks {
+                text.push_str(&format!("Мастеру: {share}"));
+            }
+            if let Some(share) = order.company_share_kopecks {
+                text.push_str(&format!(", компании: {share}"));
+            }
+            text.push_str(&format!(
+                ", оплата: {}{}\n",
+                payment_name(order.payment.unwrap_or_default()),
+                cash_due_line(
+                    order
+                        .cash_due_kopecks
+                        .or(order.company_share_kopecks)
+                        .unwrap_or_default()
+                )
+                .replace('\n', ". ")
+            ));
+        }
     }
     text.push_str(&format!("Создана: {}", local_time(order.created_at, tz)));
     text
@@ -360,6 +396,23 @@ pub fn history_note(note: &Note) -> String {
             Kopecks(*company_share),
             if *review { "да" } else { "нет" }
         ),
+        Note::Details(Details::MoneyCorrected { old, new }) => {
+            let money = |m: &ClosedMoney| {
+                format!(
+                    "сумма {}, материалы {}, мастеру {}, компании {}, отзыв: {}",
+                    Kopecks(m.total),
+                    Kopecks(m.materials),
+                    Kopecks(m.master_share),
+                    Kopecks(m.company_share),
+                    if m.review { "да" } else { "нет" }
+                )
+            };
+            format!(
+                "деньги исправлены: было {}; стало {}",
+                money(old),
+                money(new)
+            )
+        }
         Note::Details(Details::Edited { field, old, new }) => {
             let value = |v: &Option<String>| esc(v.as_deref().unwrap_or("—"));
             let name = crate::store::orders::EditableField::ALL
@@ -487,14 +540,50 @@ fn order_numbers(named: &[OrderId], total: usize) -> String {
     }
 }
 
-/// What the creating dispatcher is told after a master's action.
+/// What the creating dispatcher is told after a master's action (`for_master`: staff did it
+/// in the master's name).
 pub fn master_did(
     order_id: OrderId,
-    master: &str,
+    who: &str,
+    for_master: bool,
     kind: ActionKind,
     reason: Option<&str>,
 ) -> String {
-    let what = match kind {
+    let mut text = if for_master {
+        format!(
+            "{} за мастера: {} <b>№{order_id}</b>.",
+            esc(who),
+            action_done(kind)
+        )
+    } else {
+        format!(
+            "Мастер {} {} <b>№{order_id}</b>.",
+            esc(who),
+            action_done(kind)
+        )
+    };
+    if let Some(reason) = reason {
+        text.push_str(&format!("\nПричина: {}", esc(reason)));
+    }
+    text
+}
+
+/// A master's action on a staff card: done in his name.
+pub fn for_master_button(kind: ActionKind) -> String {
+    format!("{} (за мастера)", action_button(kind))
+}
+
+/// To the master after staff did his part of an order for him.
+pub fn done_for_master(order_id: OrderId, who: &str, kind: ActionKind) -> String {
+    format!(
+        "ℹ️ {} за вас: {} <b>№{order_id}</b>.",
+        esc(who),
+        action_done(kind)
+    )
+}
+
+fn action_done(kind: ActionKind) -> &'static str {
+    match kind {
         ActionKind::Accept => "принял заявку",
         ActionKind::Decline => "отклонил заявку",
         ActionKind::GoOnsite => "на месте по заявке",
@@ -502,12 +591,7 @@ pub fn master_did(
         ActionKind::ResumeOnsite => "снова на месте по заявке",
         ActionKind::Close => "закрыл заявку",
         _ => "изменил заявку",
-    };
-    let mut text = format!("Мастер {} {what} <b>№{order_id}</b>.", esc(master));
-    if let Some(reason) = reason {
-        text.push_str(&format!("\nПричина: {}", esc(reason)));
     }
-    text
 }
 
 pub const ASK_TOTAL: &str =
@@ -519,18 +603,125 @@ pub const AMOUNT_INVALID: &str =
 pub const MATERIALS_ABOVE_TOTAL: &str =
     "Материалы не могут стоить больше суммы заказа. Введите стоимость материалов ещё раз:";
 
+/// The split of a closed order with how the master's percent came about, who holds the money
+/// and what the master owes the company (or the company him).
 pub fn breakdown(order_id: OrderId, b: &Breakdown) -> String {
-    format!(
-        "💰 Заявка <b>№{order_id}</b> закрыта.\nСумма: {}\nМатериалы: {}\nЧистая сумма: {}\nМастеру: {} ({}%)\nКомпании: {}\nОтзыв: {}",
+    format!("💰 Заявка <b>№{order_id}</b> закрыта.\n{}", money_lines(b))
+}
+
+fn money_lines(b: &Breakdown) -> String {
+    let p = &b.percent;
+    let mut why = vec![if p.base_from_equipment {
+        format!("{}% по типу техники", p.base)
+    } else {
+        format!("{}% по сумме", p.base)
+    }];
+    if p.review_bonus > 0 {
+        why.push(format!("+{}% за отзыв", p.review_bonus));
+    }
+    if p.out_of_city_bonus > 0 {
+        why.push(format!("+{}% за выезд за город", p.out_of_city_bonus));
+    }
+    if let Some(floor) = p.senior_floor {
+        why.push(format!("старший мастер: не меньше {floor}%"));
+    }
+    let mut text = format!(
+        "Сумма: {}\nМатериалы: {}\nЧистая сумма: {}\nМастеру: {} ({}%: {})\nКомпании: {}\nОтзыв: {}",
         b.total,
         b.materials,
         b.net,
         b.master,
         b.master_percent,
+        why.join(", "),
         b.company,
         if b.has_review { "да" } else { "нет" }
+    );
+    if b.prepayment > Kopecks::ZERO {
+        text.push_str(&format!(
+            "\nПредоплата: {}, при закрытии: {}",
+            b.prepayment,
+            b.due_at_closing()
+        ));
+    }
+    text.push_str(&format!("\nОплата: {}", payment_name(b.payment)));
+    text.push_str(&cash_due_line(b.cash_due));
+    text
+}
+
+/// "Мастер сдаёт в кассу 4 000 ₽" or "Компания должна мастеру 6 000 ₽".
+fn cash_due_line(cash_due: Kopecks) -> String {
+    if cash_due >= Kopecks::ZERO {
+        format!("\nМастер сдаёт в кассу: {cash_due}")
+    } else {
+        format!("\nКомпания должна мастеру: {}", Kopecks::ZERO - cash_due)
+    }
+}
+
+pub fn payment_name(payment: Payment) -> &'static str {
+    match payment {
+        Payment::Cash => "наличными мастеру",
+        Payment::Cashless => "переводом компании",
+    }
+}
+
+pub const ASK_PAYMENT: &str = "Как заплатил клиент?";
+pub const BUTTON_PAID_CASH: &str = "💵 Наличными мастеру";
+pub const BUTTON_PAID_CASHLESS: &str = "💳 Переводом компании";
+
+/// The first closing question, reminding a prepayment taken on a long repair.
+pub fn ask_total(prepayment: Option<Kopecks>) -> String {
+    match prepayment.filter(|p| *p > Kopecks::ZERO) {
+        Some(prepayment) => format!(
+            "{ASK_TOTAL}\nПредоплата {prepayment} уже получена: введите всю сумму вместе с ней."
+        ),
+        None => ASK_TOTAL.to_string(),
+    }
+}
+
+pub fn ask_corrected_total(order_id: OrderId) -> String {
+    format!(
+        "Исправление денег заявки <b>№{order_id}</b>. Введите всю сумму, которую заплатил клиент:"
     )
 }
+
+pub fn money_refused(error: &MoneyError) -> String {
+    match error {
+        MoneyError::TotalBelowPrepayment { prepayment, .. } => format!(
+            "Сумма меньше полученной предоплаты ({prepayment}). Начните закрытие заново и введите всю сумму."
+        ),
+        MoneyError::MaterialsExceedTotal { .. } => MATERIALS_ABOVE_TOTAL.to_string(),
+        MoneyError::Negative | MoneyError::PercentOver100 { .. } => TRY_AGAIN_LATER.to_string(),
+    }
+}
+
+/// To the master and the dispatcher after an admin corrected a closed order's money.
+pub fn money_corrected(order_id: OrderId, old: &Order, new: &Breakdown) -> String {
+    let k = |v: Option<Kopecks>| v.unwrap_or_default();
+    format!(
+        "✏️ Деньги заявки <b>№{order_id}</b> исправлены.\nБыло: сумма {}, материалы {}, мастеру {}, компании {}.\nСтало:\n{}",
+        k(old.total_kopecks),
+        k(old.materials_kopecks),
+        k(old.master_share_kopecks),
+        k(old.company_share_kopecks),
+        money_lines(new)
+    )
+}
+
+pub const BUTTON_CORRECT_MONEY: &str = "✏️ Исправить деньги";
+pub const BUTTON_OUT_OF_CITY_ON: &str = "🚗 Отметить: за городом";
+pub const BUTTON_OUT_OF_CITY_OFF: &str = "🏙 Снять отметку «за городом»";
+pub const BUTTON_MAKE_SENIOR: &str = "⭐ Сделать старшим";
+pub const BUTTON_UNMAKE_SENIOR: &str = "Снять «старший»";
+
+// Long repair.
+pub const ASK_PARTS: &str =
+    "Длительный ремонт. Что нужно для ремонта (запчасти, что заказано)? Напишите коротко:";
+pub const ASK_READY_DATE: &str =
+    "Когда ожидаете закончить? Дата, например <code>20.12</code> или <code>20.12.2026</code> (или «Пропустить»):";
+pub const DATE_INVALID: &str =
+    "Не понял дату. Напишите, например, <code>20.12</code> или <code>20.12.2026</code>, не раньше сегодняшнего дня.";
+pub const ASK_PREPAYMENT: &str =
+    "Предоплата от клиента, если взяли (например, 2 000), или «Пропустить»:";
 
 // Masters management.
 pub const ASK_MASTER_ID: &str = "Введите Telegram id пользователя, который уже писал боту:";
@@ -579,6 +770,9 @@ pub fn master_card(
         },
         group,
     );
+    if master.is_senior {
+        text.push_str("\n⭐ Старший мастер");
+    }
     if !counts.is_empty() {
         text.push_str("\nЗаявки:");
         for (status, n) in counts {

@@ -33,6 +33,16 @@ impl MasterRef {
     }
 }
 
+/// The money of a closed order as a history row remembers it, kopecks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedMoney {
+    pub total: i64,
+    pub materials: i64,
+    pub master_share: i64,
+    pub company_share: i64,
+    pub review: bool,
+}
+
 /// The structured details of one history or audit row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -51,6 +61,8 @@ pub enum Details {
         company_share: i64,
         review: bool,
     },
+    /// An admin corrected a closed order's money: both splits, kopecks.
+    MoneyCorrected { old: ClosedMoney, new: ClosedMoney },
     /// A field of an open order corrected (audit only): the column and both values.
     Edited {
         field: String,
@@ -75,7 +87,9 @@ impl Details {
                 status.is_none_or(|s| s == OrderStatus::Assigned)
             }
             Details::Unassigned { .. } => status.is_none_or(|s| s == OrderStatus::New),
-            Details::Closed { .. } => status.is_none_or(|s| s == OrderStatus::Closed),
+            Details::Closed { .. } | Details::MoneyCorrected { .. } => {
+                status.is_none_or(|s| s == OrderStatus::Closed)
+            }
             Details::Edited { .. } => status.is_none(),
         }
     }

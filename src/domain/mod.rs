@@ -19,7 +19,8 @@ pub mod validation;
 
 pub use ids::{MasterId, OrderId, TelegramId};
 pub use money::{
-    close_order, parse_rubles, AmountError, Breakdown, Kopecks, MoneyError, SharePolicy,
+    parse_rubles, AmountError, Amounts, Breakdown, Job, Kopecks, MoneyError, PayRules, Payment,
+    SharePolicy,
 };
 pub use period::{parse_custom, utc_range, Period};
 pub use status::{

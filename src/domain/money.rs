@@ -239,17 +239,16 @@ impl SharePolicy {
         Ok(())
     }
 
-    /// The master's percent of `net`, bonus included.
-    pub fn master_percent(&self, net: Kopecks, has_review: bool) -> u32 {
-        let base = if net >= self.threshold {
+    /// The master's percent of `net` by the threshold rule, before any bonus.
+    pub fn base_percent(&self, net: Kopecks) -> u32 {
+        if net >= self.threshold {
             self.high_percent
         } else {
             self.low_percent
-        };
-        base.saturating_add(self.bonus_percent(has_review))
+        }
     }
 
-    fn bonus_percent(&self, has_review: bool) -> u32 {
+    pub fn bonus_percent(&self, has_review: bool) -> u32 {
         if has_review && self.review_bonus_enabled {
             self.review_bonus_percent
         } else {
@@ -263,10 +262,225 @@ impl SharePolicy {
 pub enum MoneyError {
     #[error("materials ({materials}) cost more than the client paid ({total})")]
     MaterialsExceedTotal { total: Kopecks, materials: Kopecks },
+    #[error("the client paid {total} in all, less than the prepayment of {prepayment}")]
+    TotalBelowPrepayment { total: Kopecks, prepayment: Kopecks },
     #[error("amounts cannot be negative")]
     Negative,
     #[error("the master's share would be {percent}% of net, more than 100%")]
     PercentOver100 { percent: u32 },
+}
+
+/// How the client paid at closing, which decides who holds the money afterwards.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum Payment {
+    /// The master took the money: he owes the company its share.
+    #[default]
+    Cash,
+    /// The client paid the company: the company owes the master his share and materials.
+    Cashless,
+}
+
+impl Payment {
+    pub const ALL: [Payment; 2] = [Payment::Cash, Payment::Cashless];
+
+    /// The spelling stored in `orders.payment`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Payment::Cash => "CASH",
+            Payment::Cashless => "CASHLESS",
+        }
+    }
+}
+
+impl std::str::FromStr for Payment {
+    type Err = super::status::UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Payment::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| super::status::UnknownName {
+                kind: "payment",
+                value: s.to_string(),
+            })
+    }
+}
+
+/// What the master reports at closing (or an admin when correcting a closed order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amounts {
+    /// Everything the client paid for the order, a prepayment included.
+    pub total: Kopecks,
+    pub materials: Kopecks,
+    pub has_review: bool,
+    pub payment: Payment,
+}
+
+/// What the pay rules look at besides the amounts: the order and its master.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Job<'a> {
+    pub equipment_type: &'a str,
+    pub out_of_city: bool,
+    pub senior_master: bool,
+    /// Taken by the master in cash when the order went into long repair.
+    pub prepayment: Kopecks,
+}
+
+/// The pay rules: configuration, with the SPEC's and the company's defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayRules {
+    pub shares: SharePolicy,
+    /// The master's base percent for these equipment types, instead of the threshold rule.
+    pub equipment_percent: Vec<(String, u32)>,
+    /// Percent of net moved from company to master for a job outside the city.
+    pub out_of_city_bonus_percent: u32,
+    /// A senior master's share never falls below this percent of net.
+    pub senior_floor_percent: u32,
+    /// Ask at closing how the client paid; when off every closing is cash to the master.
+    pub ask_payment: bool,
+    /// Ask for a prepayment when an order goes into long repair.
+    pub ask_prepayment: bool,
+}
+
+impl Default for PayRules {
+    fn default() -> Self {
+        PayRules {
+            shares: SharePolicy::default(),
+            equipment_percent: Vec::new(),
+            out_of_city_bonus_percent: 10,
+            senior_floor_percent: 50,
+            ask_payment: false,
+            ask_prepayment: true,
+        }
+    }
+}
+
+/// How the master's percent came about, shown with every closing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PercentParts {
+    pub base: u32,
+    /// The base came from the equipment type's rate, not the threshold rule.
+    pub base_from_equipment: bool,
+    pub review_bonus: u32,
+    pub out_of_city_bonus: u32,
+    /// Set when the senior master's floor raised the percent to it.
+    pub senior_floor: Option<u32>,
+}
+
+impl PercentParts {
+    pub fn total(&self) -> u32 {
+        let earned = self.base + self.review_bonus + self.out_of_city_bonus;
+        self.senior_floor.map_or(earned, |floor| earned.max(floor))
+    }
+}
+
+impl PayRules {
+    /// Checks that no rule can give the master more than the net; run on configuration at
+    /// start-up, so a bad setting stops the bot instead of failing at the first closed order.
+    pub fn validate(&self) -> Result<(), MoneyError> {
+        self.shares.validate()?;
+        let bases = self.equipment_percent.iter().map(|(_, p)| *p);
+        let highest_base = bases
+            .chain([self.shares.high_percent, self.shares.low_percent])
+            .max()
+            .unwrap_or(0);
+        let highest = highest_base
+            .saturating_add(self.shares.bonus_percent(true))
+            .saturating_add(self.out_of_city_bonus_percent)
+            .max(self.senior_floor_percent);
+        if highest > 100 {
+            return Err(MoneyError::PercentOver100 { percent: highest });
+        }
+        Ok(())
+    }
+
+    /// The master's percent of `net` for this job, and why.
+    pub fn percent(&self, net: Kopecks, has_review: bool, job: &Job) -> PercentParts {
+        let equipment = self
+            .equipment_percent
+            .iter()
+            .find(|(kind, _)| kind.to_lowercase() == job.equipment_type.trim().to_lowercase());
+        let (base, base_from_equipment) = match equipment {
+            Some((_, percent)) => (*percent, true),
+            None => (self.shares.base_percent(net), false),
+        };
+        let mut parts = PercentParts {
+            base,
+            base_from_equipment,
+            review_bonus: self.shares.bonus_percent(has_review),
+            out_of_city_bonus: if job.out_of_city {
+                self.out_of_city_bonus_percent
+            } else {
+                0
+            },
+            senior_floor: None,
+        };
+        if job.senior_master && parts.total() < self.senior_floor_percent {
+            parts.senior_floor = Some(self.senior_floor_percent);
+        }
+        parts
+    }
+
+    /// Splits an order's net between master and company. The master's share is rounded half
+    /// up to the kopeck and the company gets the rest, so nothing is lost or invented by
+    /// rounding: master + company == net, always.
+    pub fn split(&self, amounts: Amounts, job: &Job) -> Result<Breakdown, MoneyError> {
+        self.validate()?;
+        let Amounts {
+            total,
+            materials,
+            has_review,
+            payment,
+        } = amounts;
+        if total < Kopecks::ZERO || materials < Kopecks::ZERO || job.prepayment < Kopecks::ZERO {
+            return Err(MoneyError::Negative);
+        }
+        if materials > total {
+            return Err(MoneyError::MaterialsExceedTotal { total, materials });
+        }
+        if total < job.prepayment {
+            return Err(MoneyError::TotalBelowPrepayment {
+                total,
+                prepayment: job.prepayment,
+            });
+        }
+        let net = total - materials;
+        let percent = self.percent(net, has_review, job);
+        let master_percent = percent.total();
+        let master = percent_rounded_half_up(net, master_percent);
+        // The cash the master holds after the job: everything (cash), or only the prepayment
+        // he took (the rest went to the company). He keeps his share and the materials.
+        let held = match payment {
+            Payment::Cash => total,
+            Payment::Cashless => job.prepayment,
+        };
+        Ok(Breakdown {
+            total,
+            materials,
+            net,
+            master,
+            company: net - master,
+            has_review,
+            master_percent,
+            percent,
+            payment,
+            prepayment: job.prepayment,
+            cash_due: held - master - materials,
+        })
+    }
 }
 
 /// The money of a closed order, as stored and shown.
@@ -279,37 +493,21 @@ pub struct Breakdown {
     pub master: Kopecks,
     pub company: Kopecks,
     pub has_review: bool,
-    /// The percent of net the master got, review bonus included.
+    /// The percent of net the master got, every bonus and floor included.
     pub master_percent: u32,
+    pub percent: PercentParts,
+    pub payment: Payment,
+    /// Part of `total` the client paid before, when the order went into long repair.
+    pub prepayment: Kopecks,
+    /// What the master owes the company for this order; negative when the company owes him.
+    pub cash_due: Kopecks,
 }
 
-/// Splits an order's net between master and company. The master's share is rounded half up
-/// to the kopeck and the company gets the rest, so nothing is lost or invented by rounding.
-pub fn close_order(
-    total: Kopecks,
-    materials: Kopecks,
-    has_review: bool,
-    policy: &SharePolicy,
-) -> Result<Breakdown, MoneyError> {
-    policy.validate()?;
-    if total < Kopecks::ZERO || materials < Kopecks::ZERO {
-        return Err(MoneyError::Negative);
+impl Breakdown {
+    /// What the client still had to pay at closing.
+    pub fn due_at_closing(&self) -> Kopecks {
+        self.total - self.prepayment
     }
-    if materials > total {
-        return Err(MoneyError::MaterialsExceedTotal { total, materials });
-    }
-    let net = total - materials;
-    let master_percent = policy.master_percent(net, has_review);
-    let master = percent_rounded_half_up(net, master_percent);
-    Ok(Breakdown {
-        total,
-        materials,
-        net,
-        master,
-        company: net - master,
-        has_review,
-        master_percent,
-    })
 }
 
 /// `amount * percent / 100`, rounded half up; i128 so no amount can overflow.
@@ -323,7 +521,7 @@ fn percent_rounded_half_up(amount: Kopecks, percent: u32) -> Kopecks {
 
 /// The average of `count` amounts adding up to `total`, rounded half up to the kopeck (the
 /// average check of a report); zero when `count` is not positive. i128, so no total can
-/// overflow; the rounding is that of [`close_order`]'s shares.
+/// overflow; the rounding is that of [`PayRules::split`]'s shares.
 pub fn average(total: Kopecks, count: i64) -> Kopecks {
     if count <= 0 {
         return Kopecks::ZERO;
@@ -342,6 +540,34 @@ mod tests {
 
     fn rub(rubles: i64) -> Kopecks {
         Kopecks::from_rubles(rubles)
+    }
+
+    const PLAIN_JOB: Job = Job {
+        equipment_type: "Стиральные машины",
+        out_of_city: false,
+        senior_master: false,
+        prepayment: Kopecks::ZERO,
+    };
+
+    /// The threshold rule alone (no equipment rates, no out-of-city bonus), cash.
+    fn close_order(
+        total: Kopecks,
+        materials: Kopecks,
+        has_review: bool,
+        policy: &SharePolicy,
+    ) -> Result<Breakdown, MoneyError> {
+        let rules = PayRules {
+            shares: *policy,
+            out_of_city_bonus_percent: 0,
+            ..PayRules::default()
+        };
+        let amounts = Amounts {
+            total,
+            materials,
+            has_review,
+            payment: Payment::Cash,
+        };
+        rules.split(amounts, &PLAIN_JOB)
     }
 
     fn split(total: Kopecks, materials: Kopecks, review: bool) -> (Kopecks, Kopecks) {
@@ -536,6 +762,14 @@ mod tests {
                 company: rub(3_200),
                 has_review: true,
                 master_percent: 60,
+                percent: PercentParts {
+                    base: 50,
+                    review_bonus: 10,
+                    ..PercentParts::default()
+                },
+                payment: Payment::Cash,
+                prepayment: Kopecks::ZERO,
+                cash_due: rub(3_200),
             }
         );
     }
@@ -695,5 +929,188 @@ mod tests {
             }
         }
         assert!(checked > 40_000);
+    }
+
+    // ----- Pay rules -----
+
+    fn rules() -> PayRules {
+        PayRules {
+            equipment_percent: vec![("Холодильники".into(), 45)],
+            ..PayRules::default()
+        }
+    }
+
+    fn cash(total: Kopecks, materials: Kopecks, has_review: bool) -> Amounts {
+        Amounts {
+            total,
+            materials,
+            has_review,
+            payment: Payment::Cash,
+        }
+    }
+
+    #[test]
+    fn an_equipment_rate_replaces_the_threshold_rule() {
+        let fridge = Job {
+            equipment_type: "холодильники ",
+            ..PLAIN_JOB
+        };
+        // Net 10 000 would give 50% by the threshold; the fridge rate is 45%.
+        let b = rules()
+            .split(cash(rub(10_000), rub(0), false), &fridge)
+            .unwrap();
+        assert_eq!(
+            (b.master, b.company, b.master_percent),
+            (rub(4_500), rub(5_500), 45)
+        );
+        assert!(b.percent.base_from_equipment);
+        // Other equipment keeps the threshold rule.
+        let b = rules()
+            .split(cash(rub(10_000), rub(0), false), &PLAIN_JOB)
+            .unwrap();
+        assert_eq!(
+            (b.master_percent, b.percent.base_from_equipment),
+            (50, false)
+        );
+    }
+
+    #[test]
+    fn out_of_city_adds_its_bonus_on_top_of_the_review() {
+        let far = Job {
+            out_of_city: true,
+            ..PLAIN_JOB
+        };
+        // 40% + 10% review + 10% out of city of net 5 000.
+        let b = rules().split(cash(rub(5_000), rub(0), true), &far).unwrap();
+        assert_eq!(
+            (b.master, b.company, b.master_percent),
+            (rub(3_000), rub(2_000), 60)
+        );
+        assert_eq!(b.percent.out_of_city_bonus, 10);
+    }
+
+    #[test]
+    fn a_senior_master_never_gets_less_than_the_floor() {
+        let senior = Job {
+            senior_master: true,
+            ..PLAIN_JOB
+        };
+        // 40% by the threshold is raised to 50%.
+        let b = rules()
+            .split(cash(rub(5_000), rub(0), false), &senior)
+            .unwrap();
+        assert_eq!((b.master, b.master_percent), (rub(2_500), 50));
+        assert_eq!(b.percent.senior_floor, Some(50));
+        // Above the floor the bonuses count as usual and the floor is not mentioned.
+        let b = rules()
+            .split(cash(rub(10_000), rub(0), true), &senior)
+            .unwrap();
+        assert_eq!((b.master_percent, b.percent.senior_floor), (60, None));
+    }
+
+    #[test]
+    fn cash_due_is_what_the_master_holds_beyond_his_share_and_materials() {
+        // Cash: he holds 10 000, keeps 4 000 + 2 000 materials, owes the company 4 000.
+        let b = rules()
+            .split(cash(rub(10_000), rub(2_000), false), &PLAIN_JOB)
+            .unwrap();
+        assert_eq!(b.cash_due, b.company);
+        assert_eq!(b.cash_due, rub(4_000));
+        // Cashless: the company got everything and owes him his share and materials.
+        let cashless = Amounts {
+            payment: Payment::Cashless,
+            ..cash(rub(10_000), rub(2_000), false)
+        };
+        let b = rules().split(cashless, &PLAIN_JOB).unwrap();
+        assert_eq!(b.cash_due, rub(-6_000));
+        // Cashless after a cash prepayment of 3 000: he holds 3 000, is owed 6 000.
+        let prepaid = Job {
+            prepayment: rub(3_000),
+            ..PLAIN_JOB
+        };
+        let b = rules().split(cashless, &prepaid).unwrap();
+        assert_eq!((b.cash_due, b.due_at_closing()), (rub(-3_000), rub(7_000)));
+    }
+
+    #[test]
+    fn a_total_below_the_prepayment_is_refused() {
+        let prepaid = Job {
+            prepayment: rub(3_000),
+            ..PLAIN_JOB
+        };
+        assert_eq!(
+            rules().split(cash(rub(2_999), rub(0), false), &prepaid),
+            Err(MoneyError::TotalBelowPrepayment {
+                total: rub(2_999),
+                prepayment: rub(3_000)
+            })
+        );
+    }
+
+    #[test]
+    fn rules_that_could_give_more_than_the_net_are_refused() {
+        let greedy = PayRules {
+            equipment_percent: vec![("Холодильники".into(), 85)],
+            ..PayRules::default()
+        };
+        // 85 + 10 review + 10 out of city.
+        assert_eq!(
+            greedy.validate(),
+            Err(MoneyError::PercentOver100 { percent: 105 })
+        );
+        let floor = PayRules {
+            senior_floor_percent: 101,
+            ..PayRules::default()
+        };
+        assert_eq!(
+            floor.validate(),
+            Err(MoneyError::PercentOver100 { percent: 101 })
+        );
+        assert_eq!(PayRules::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn every_rule_together_still_adds_up_to_net_and_balances_the_cash() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |bound: i64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            ((seed >> 11) % (bound as u64 + 1)) as i64
+        };
+        for _ in 0..20_000 {
+            let total = Kopecks(next(MAX_AMOUNT.get()));
+            let materials = Kopecks(next(total.get()));
+            let prepayment = Kopecks(next(total.get()));
+            let job = Job {
+                equipment_type: if next(1) == 1 {
+                    "Холодильники"
+                } else {
+                    "Кофемашины"
+                },
+                out_of_city: next(1) == 1,
+                senior_master: next(1) == 1,
+                prepayment,
+            };
+            let payment = if next(1) == 1 {
+                Payment::Cash
+            } else {
+                Payment::Cashless
+            };
+            let amounts = Amounts {
+                total,
+                materials,
+                has_review: next(1) == 1,
+                payment,
+            };
+            let b = rules().split(amounts, &job).unwrap();
+            assert_eq!(b.master + b.company, b.net, "{b:?}");
+            assert!(Kopecks::ZERO <= b.master && b.master <= b.net, "{b:?}");
+            // What the master holds = his share + materials + what he owes the company.
+            let held = if payment == Payment::Cash {
+                total
+            } else {
+                prepayment
+            };
+            assert_eq!(held, b.master + b.materials + b.cash_due, "{b:?}");
+        }
     }
 }

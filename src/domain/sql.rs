@@ -8,7 +8,7 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::sqlite::{Sqlite, SqliteValue};
 
 use super::ids::{MasterId, OrderId, TelegramId};
-use super::money::Kopecks;
+use super::money::{Kopecks, Payment};
 use super::status::{OrderStatus, Role};
 use super::validation::Phone;
 
@@ -33,6 +33,7 @@ macro_rules! spelled_as_text {
 
 spelled_as_text!(OrderStatus);
 spelled_as_text!(Role);
+spelled_as_text!(Payment);
 
 /// A newtype over an integer column.
 macro_rules! integer_column {

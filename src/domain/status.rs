@@ -202,7 +202,14 @@ impl ActionKind {
         ActionKind::Restore,
     ];
 
-    /// Staff (dispatchers, admins) manage orders; the assigned master does the work.
+    /// The master's own part of an order (accept, on site, long repair, close...): staff may
+    /// do it for him, except declining (they unassign instead).
+    pub fn is_masters_work(self) -> bool {
+        self.performer() == Performer::AssignedMaster
+    }
+
+    /// Staff (dispatchers, admins) manage orders; the assigned master does the work, and
+    /// staff may do it in his name (a master without a phone, a closing he cannot do).
     fn performer(self) -> Performer {
         match self {
             ActionKind::Assign
@@ -224,7 +231,9 @@ impl ActionKind {
         match self {
             ActionKind::Assign => matches!(status, New | Assigned | Accepted),
             ActionKind::Unassign => matches!(status, Assigned | Accepted),
-            ActionKind::Accept | ActionKind::Decline => status == Assigned,
+            ActionKind::Accept => status == Assigned,
+            // A master may give an order back after accepting it too (with a reason).
+            ActionKind::Decline => matches!(status, Assigned | Accepted),
             ActionKind::GoOnsite => status == Accepted,
             ActionKind::LongRepair => status == Onsite,
             ActionKind::ResumeOnsite => status == Dr,
@@ -390,9 +399,11 @@ pub fn client_phone_visible_to_master(status: OrderStatus) -> bool {
 /// Everything but the choice of master: role, then status, then ownership.
 fn check(order: &OrderFacts, actor: &Actor, kind: ActionKind) -> Result<(), Denied> {
     let performer = kind.performer();
+    let for_master =
+        performer == Performer::AssignedMaster && kind != ActionKind::Decline && actor.is_staff();
     let has_role = match performer {
         Performer::Staff => actor.is_staff(),
-        Performer::AssignedMaster => actor.acting_master_id().is_some(),
+        Performer::AssignedMaster => actor.acting_master_id().is_some() || for_master,
     };
     if !has_role {
         return Err(Denied::NotAllowedForRole { action: kind });
@@ -404,7 +415,10 @@ fn check(order: &OrderFacts, actor: &Actor, kind: ActionKind) -> Result<(), Deni
         });
     }
     if performer == Performer::AssignedMaster && !actor.is_assigned_master(order) {
-        return Err(Denied::NotYourOrder);
+        // Staff act for the master only on an order that has one.
+        if !(for_master && order.assigned_master_id.is_some()) {
+            return Err(Denied::NotYourOrder);
+        }
     }
     Ok(())
 }
@@ -541,6 +555,8 @@ mod tests {
     enum By {
         Staff,
         Master,
+        /// The assigned master, or staff in his name on an order that has one.
+        MasterOrStaffForHim,
     }
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -577,6 +593,7 @@ mod tests {
             After::Kept,
         ),
         (ActionKind::Decline, Assigned, By::Master, New, After::Unset),
+        (ActionKind::Decline, Accepted, By::Master, New, After::Unset),
         (
             ActionKind::GoOnsite,
             Accepted,
@@ -621,7 +638,8 @@ mod tests {
             | ActionKind::Unassign
             | ActionKind::Refuse
             | ActionKind::Restore => By::Staff,
-            _ => By::Master,
+            ActionKind::Decline => By::Master,
+            _ => By::MasterOrStaffForHim,
         }
     }
 
@@ -631,6 +649,7 @@ mod tests {
         let role_ok = match by {
             By::Staff => is_staff(who),
             By::Master => works_as_master(who),
+            By::MasterOrStaffForHim => works_as_master(who) || is_staff(who),
         };
         if !role_ok {
             return Err(Denied::NotAllowedForRole { action: kind });
@@ -644,7 +663,9 @@ mod tests {
                 action: kind,
             });
         };
-        if by == By::Master && !is_the_assigned_master(who) {
+        let for_him =
+            by == By::MasterOrStaffForHim && is_staff(who) && order.assigned_master_id.is_some();
+        if by != By::Staff && !is_the_assigned_master(who) && !for_him {
             return Err(Denied::NotYourOrder);
         }
         let master_after = match (after, action) {
@@ -764,9 +785,15 @@ mod tests {
             available_actions(&assigned, &actor(Who::AssignedMaster)),
             [ActionKind::Accept, ActionKind::Decline]
         );
+        // Staff may accept for the master, not decline for him (they unassign).
         assert_eq!(
             available_actions(&assigned, &actor(Who::Dispatcher)),
-            [ActionKind::Assign, ActionKind::Unassign, ActionKind::Refuse]
+            [
+                ActionKind::Assign,
+                ActionKind::Unassign,
+                ActionKind::Accept,
+                ActionKind::Refuse
+            ]
         );
         assert_eq!(
             available_actions(&assigned, &actor(Who::DispatcherAssignedMaster)),

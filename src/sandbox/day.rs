@@ -386,6 +386,9 @@ impl Day {
             if order == dr_order {
                 self.press_card(master, chat, order, "⏳ Длительный ремонт")
                     .await;
+                self.say(master, "Ждём плату управления").await;
+                self.press(master, "Пропустить").await;
+                self.press(master, "Пропустить").await;
                 self.expect(self.status(order) == "DR", "заявка в длительном ремонте");
                 self.press_card(master, chat, order, "🏠 Снова на месте")
                     .await;

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::audit::{self, AuditAction, Entity};
 use super::users::{self, User};
+use crate::domain::history::Details;
 use crate::domain::ids::{MasterId, TelegramId};
 use crate::domain::status::{OrderStatus, Role};
 use crate::domain::validation::Phone;
@@ -24,11 +25,15 @@ pub struct Master {
     pub work_chat_id: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// A senior master's share never falls below the configured floor.
+    pub is_senior: bool,
+    /// Fired masters keep their history but never work again.
+    pub fired_at: Option<NaiveDateTime>,
 }
 
 impl Master {
     pub fn is_assignable(&self) -> bool {
-        self.is_active && self.is_approved
+        self.is_active && self.is_approved && self.fired_at.is_none()
     }
 }
 
@@ -159,6 +164,37 @@ pub fn set_active(
             AuditAction::MasterDeactivated
         };
         audit::record(conn, Some(by), action, Entity::Master(master_id), None, now)?;
+        Ok(master)
+    })
+}
+
+/// Makes a master senior (his share never falls below the configured floor) or not, audited
+/// with both values.
+pub fn set_senior(
+    conn: &mut SqliteConnection,
+    by: TelegramId,
+    master_id: MasterId,
+    senior: bool,
+    now: NaiveDateTime,
+) -> QueryResult<Master> {
+    conn.immediate_transaction(|conn| {
+        let master = diesel::update(masters::table.find(master_id))
+            .set((masters::is_senior.eq(senior), masters::updated_at.eq(now)))
+            .returning(Master::as_returning())
+            .get_result(conn)?;
+        let details = Details::Edited {
+            field: "is_senior".into(),
+            old: Some((!senior).to_string()),
+            new: Some(senior.to_string()),
+        };
+        audit::record(
+            conn,
+            Some(by),
+            AuditAction::MasterSeniority,
+            Entity::Master(master_id),
+            Some(details.to_json()),
+            now,
+        )?;
         Ok(master)
     })
 }

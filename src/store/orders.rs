@@ -1,16 +1,16 @@
 //! Orders: intake, and every status change through the one state machine
 //! (`domain::status::decide`), written together with its status-history and audit rows.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use diesel::sqlite::Sqlite;
 
 use super::audit::{self, AuditAction, Entity};
 use super::masters;
-use crate::domain::history::{Details, MasterRef};
+use crate::domain::history::{ClosedMoney, Details, MasterRef};
 use crate::domain::ids::{MasterId, OrderId, TelegramId};
-use crate::domain::money::Kopecks;
+use crate::domain::money::{Amounts, Breakdown, Job, Kopecks, MoneyError, PayRules, Payment};
 use crate::domain::status::{decide, Action, Actor, Denied, OrderFacts, OrderStatus};
 use crate::domain::validation::Phone;
 use crate::schema::{order_status_history, orders};
@@ -39,6 +39,17 @@ pub struct Order {
     pub status_changed_at: NaiveDateTime,
     pub reminders_sent: i32,
     pub last_reminded_at: Option<NaiveDateTime>,
+    pub out_of_city: bool,
+    pub payment: Option<Payment>,
+    pub cash_due_kopecks: Option<Kopecks>,
+    pub prepayment_kopecks: Option<Kopecks>,
+    pub expected_ready_on: Option<NaiveDate>,
+    pub parts_note: Option<String>,
+    pub visit_at: Option<NaiveDateTime>,
+    pub visit_reminded_at: Option<NaiveDateTime>,
+    pub reschedule_count: i32,
+    pub deleted_at: Option<NaiveDateTime>,
+    pub deleted_by: Option<TelegramId>,
 }
 
 impl Order {
@@ -67,20 +78,52 @@ pub struct NewOrder {
     pub scheduled_time: Option<String>,
 }
 
-/// Money of a closed order, in kopecks (already split by `domain::money`): the columns a
-/// closing sets.
+/// Money of a closed order, in kopecks (split by `domain::money::PayRules`): the columns a
+/// closing or a correction sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsChangeset)]
 #[diesel(table_name = orders, check_for_backend(diesel::sqlite::Sqlite))]
-pub struct ClosingMoney {
+struct ClosingMoney {
     #[diesel(column_name = total_kopecks)]
-    pub total: Kopecks,
+    total: Kopecks,
     #[diesel(column_name = materials_kopecks)]
-    pub materials: Kopecks,
+    materials: Kopecks,
     #[diesel(column_name = master_share_kopecks)]
-    pub master_share: Kopecks,
+    master_share: Kopecks,
     #[diesel(column_name = company_share_kopecks)]
-    pub company_share: Kopecks,
-    pub has_review: bool,
+    company_share: Kopecks,
+    has_review: bool,
+    payment: Payment,
+    #[diesel(column_name = cash_due_kopecks)]
+    cash_due: Kopecks,
+}
+
+impl From<&Breakdown> for ClosingMoney {
+    fn from(b: &Breakdown) -> Self {
+        ClosingMoney {
+            total: b.total,
+            materials: b.materials,
+            master_share: b.master,
+            company_share: b.company,
+            has_review: b.has_review,
+            payment: b.payment,
+            cash_due: b.cash_due,
+        }
+    }
+}
+
+/// What closing an order needs: the amounts as reported and the rules that split them. The
+/// split itself happens inside the move's transaction, from the order and master as they are.
+#[derive(Debug, Clone)]
+pub struct Closing {
+    pub amounts: Amounts,
+    pub rules: PayRules,
+}
+
+/// What a long repair records besides the parts it waits for (the move's reason).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LongRepairPlan {
+    pub ready_on: Option<NaiveDate>,
+    pub prepayment: Option<Kopecks>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -169,13 +212,32 @@ pub struct Move {
     /// Reason of a decline or a refusal.
     pub reason: Option<String>,
     /// Required to close.
-    pub money: Option<ClosingMoney>,
+    pub closing: Option<Closing>,
+    /// The date and prepayment of a long repair.
+    pub long_repair: Option<LongRepairPlan>,
+}
+
+impl Move {
+    /// A move with nothing but its action (no reason, money or plan).
+    pub fn new(order_id: OrderId, actor: Actor, action: Action) -> Move {
+        Move {
+            order_id,
+            actor,
+            action,
+            seen_status: None,
+            reason: None,
+            closing: None,
+            long_repair: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Moved {
     pub before: Order,
     pub after: Order,
+    /// The split, when the move closed the order.
+    pub breakdown: Option<Breakdown>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +252,8 @@ pub enum MoveError {
     MasterUnavailable,
     #[error("closing needs the amounts")]
     MoneyMissing,
+    #[error(transparent)]
+    Money(#[from] MoneyError),
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
 }
@@ -223,8 +287,11 @@ where
                 return Err(MoveError::MasterUnavailable);
             }
         }
-        let money = match request.action {
-            Action::Close => Some(request.money.ok_or(MoveError::MoneyMissing)?),
+        let breakdown = match request.action {
+            Action::Close => {
+                let closing = request.closing.as_ref().ok_or(MoveError::MoneyMissing)?;
+                Some(split(conn, &before, closing)?)
+            }
             _ => None,
         };
 
@@ -246,11 +313,22 @@ where
                 ))
                 .execute(conn)?;
         }
-        if let Some(money) = money {
-            diesel::update(target).set(money).execute(conn)?;
+        if let Some(breakdown) = &breakdown {
+            diesel::update(target)
+                .set(ClosingMoney::from(breakdown))
+                .execute(conn)?;
+        }
+        if let (Action::LongRepair, Some(plan)) = (request.action, request.long_repair) {
+            diesel::update(target)
+                .set((
+                    orders::parts_note.eq(request.reason.as_deref()),
+                    orders::expected_ready_on.eq(plan.ready_on),
+                    orders::prepayment_kopecks.eq(plan.prepayment),
+                ))
+                .execute(conn)?;
         }
 
-        let (audit_action, details) = describe(conn, &before, request, money.as_ref())?;
+        let (audit_action, details) = describe(conn, &before, request, breakdown.as_ref())?;
         write_history(
             conn,
             before.id,
@@ -269,10 +347,147 @@ where
             now,
         )?;
         let after = get(conn, before.id)?.ok_or(MoveError::NotFound)?;
-        let moved = Moved { before, after };
+        let moved = Moved {
+            before,
+            after,
+            breakdown,
+        };
         then(conn, &moved)?;
         Ok(moved)
     })
+}
+
+/// An admin corrects a closed order's money: split again by today's rules with the order's
+/// facts and master as they are now; the closing date stays (reports count the order where it
+/// was closed). Both splits go to the history and the audit log; `then` runs in the same
+/// transaction (the master and the dispatcher are told). Only a CLOSED order has money to
+/// correct: any other is returned as [`MoveError::Stale`].
+pub fn correct_money<F>(
+    conn: &mut SqliteConnection,
+    order_id: OrderId,
+    by: TelegramId,
+    closing: &Closing,
+    now: NaiveDateTime,
+    then: F,
+) -> Result<Moved, MoveError>
+where
+    F: FnOnce(&mut SqliteConnection, &Moved) -> QueryResult<()>,
+{
+    conn.immediate_transaction(|conn| {
+        let before = get(conn, order_id)?.ok_or(MoveError::NotFound)?;
+        if before.status() != OrderStatus::Closed {
+            return Err(MoveError::Stale(Box::new(before)));
+        }
+        let breakdown = split(conn, &before, closing)?;
+        diesel::update(orders::table.find(order_id))
+            .set((ClosingMoney::from(&breakdown), orders::updated_at.eq(now)))
+            .execute(conn)?;
+        let details = Details::MoneyCorrected {
+            old: closed_money(&before),
+            new: ClosedMoney {
+                total: breakdown.total.get(),
+                materials: breakdown.materials.get(),
+                master_share: breakdown.master.get(),
+                company_share: breakdown.company.get(),
+                review: breakdown.has_review,
+            },
+        }
+        .to_json();
+        let closed = Some(OrderStatus::Closed);
+        write_history(
+            conn,
+            order_id,
+            closed,
+            OrderStatus::Closed,
+            by,
+            Some(details.clone()),
+            now,
+        )?;
+        audit::record(
+            conn,
+            Some(by),
+            AuditAction::OrderMoneyCorrected,
+            Entity::Order(order_id),
+            Some(details),
+            now,
+        )?;
+        let after = get(conn, order_id)?.ok_or(MoveError::NotFound)?;
+        let moved = Moved {
+            before,
+            after,
+            breakdown: Some(breakdown),
+        };
+        then(conn, &moved)?;
+        Ok(moved)
+    })
+}
+
+fn closed_money(order: &Order) -> ClosedMoney {
+    let kopecks = |k: Option<Kopecks>| k.unwrap_or_default().get();
+    ClosedMoney {
+        total: kopecks(order.total_kopecks),
+        materials: kopecks(order.materials_kopecks),
+        master_share: kopecks(order.master_share_kopecks),
+        company_share: kopecks(order.company_share_kopecks),
+        review: order.has_review,
+    }
+}
+
+/// Marks an open order as a job outside the city (or not), audited with both values.
+pub fn set_out_of_city(
+    conn: &mut SqliteConnection,
+    order_id: OrderId,
+    by: TelegramId,
+    out_of_city: bool,
+    now: NaiveDateTime,
+) -> QueryResult<Option<Order>> {
+    conn.immediate_transaction(|conn| {
+        let Some(before) = get(conn, order_id)? else {
+            return Ok(None);
+        };
+        if !before.status().is_open() || before.out_of_city == out_of_city {
+            return Ok(Some(before));
+        }
+        diesel::update(orders::table.find(order_id))
+            .set((
+                orders::out_of_city.eq(out_of_city),
+                orders::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        let details = Details::Edited {
+            field: "out_of_city".into(),
+            old: Some(before.out_of_city.to_string()),
+            new: Some(out_of_city.to_string()),
+        };
+        audit::record(
+            conn,
+            Some(by),
+            AuditAction::OrderOutOfCity,
+            Entity::Order(order_id),
+            Some(details.to_json()),
+            now,
+        )?;
+        get(conn, order_id)
+    })
+}
+
+/// Splits the money of `order` by the rules, with its master's seniority as it is now.
+fn split(
+    conn: &mut SqliteConnection,
+    order: &Order,
+    closing: &Closing,
+) -> Result<Breakdown, MoveError> {
+    let senior_master = match order.assigned_master_id {
+        Some(id) => masters::by_id(conn, id)?.is_some_and(|m| m.is_senior),
+        None => false,
+    };
+    let job = Job {
+        equipment_type: &order.equipment_type,
+        out_of_city: order.out_of_city,
+        senior_master,
+        prepayment: order.prepayment_kopecks.unwrap_or_default(),
+    };
+    Ok(closing.rules.split(closing.amounts, &job)?)
 }
 
 /// The audit action and the note kept with the history row and the audit row: the JSON of
@@ -281,7 +496,7 @@ fn describe(
     conn: &mut SqliteConnection,
     before: &Order,
     request: &Move,
-    money: Option<&ClosingMoney>,
+    money: Option<&Breakdown>,
 ) -> QueryResult<(AuditAction, Option<String>)> {
     let reason = request.reason.clone();
     let json = |details: Details| Some(details.to_json());
@@ -321,8 +536,8 @@ fn describe(
                 json(Details::Closed {
                     total: m.total.get(),
                     materials: m.materials.get(),
-                    master_share: m.master_share.get(),
-                    company_share: m.company_share.get(),
+                    master_share: m.master.get(),
+                    company_share: m.company.get(),
                     review: m.has_review,
                 })
             }),

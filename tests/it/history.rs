@@ -13,12 +13,12 @@ use repair_bot::bot::texts;
 use repair_bot::db::migrations::Catalog;
 use repair_bot::db::startup::{self, PreparedDatabase};
 use repair_bot::domain::ids::{MasterId, OrderId, TelegramId};
-use repair_bot::domain::money::{close_order, Kopecks, SharePolicy};
+use repair_bot::domain::money::{Amounts, Kopecks, PayRules, Payment};
 use repair_bot::domain::status::{Action, Actor, Role};
 use repair_bot::domain::Phone;
 use repair_bot::schema::{audit_log, order_status_history, users};
 use repair_bot::store::masters;
-use repair_bot::store::orders::{self, ClosingMoney, EditableField, Move, NewOrder};
+use repair_bot::store::orders::{self, Closing, EditableField, Move, NewOrder};
 
 const DISPATCHER: TelegramId = TelegramId(500);
 const IVAN: TelegramId = TelegramId(1001);
@@ -88,20 +88,17 @@ fn step(
     order_id: OrderId,
     actor: Actor,
     action: Action,
-    money: Option<ClosingMoney>,
+    closing: Option<Closing>,
     now: NaiveDateTime,
 ) {
     let request = Move {
-        order_id,
-        actor,
-        action,
-        seen_status: None,
         reason: matches!(
             action,
             Action::Decline | Action::Refuse | Action::LongRepair
         )
         .then(|| "Нет запчастей".to_string()),
-        money,
+        closing,
+        ..Move::new(order_id, actor, action)
     };
     orders::apply(conn, &request, now, |_, _| Ok(())).expect("transition");
 }
@@ -212,19 +209,14 @@ fn a_closed_order(db: &mut Db) -> OrderId {
         None,
         next(),
     );
-    let b = close_order(
-        Kopecks::from_rubles(10_000),
-        Kopecks::from_rubles(500),
-        false,
-        &SharePolicy::default(),
-    )
-    .expect("split");
-    let money = ClosingMoney {
-        total: b.total,
-        materials: b.materials,
-        master_share: b.master,
-        company_share: b.company,
-        has_review: b.has_review,
+    let money = Closing {
+        amounts: Amounts {
+            total: Kopecks::from_rubles(10_000),
+            materials: Kopecks::from_rubles(500),
+            has_review: false,
+            payment: Payment::Cash,
+        },
+        rules: PayRules::default(),
     };
     step(
         conn,

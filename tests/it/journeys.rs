@@ -881,14 +881,40 @@ async fn master_accepts_goes_on_site_long_repair_and_closes_with_money() {
         onsite.text
     );
     world.wait_text(DISPATCHER, "на месте по заявке").await;
+    // A long repair: the parts it waits for, the expected date, a prepayment in cash.
     world.press(&world.master1, "⏳ Длительный ремонт").await;
-    world.settle().await;
+    world.say(&world.master1, "Ждём компрессор").await;
+    let past = world.say(&world.master1, "01.11.2026").await;
+    assert!(past.text.contains("Не понял дату"), "{}", past.text);
+    world.say(&world.master1, "20.12").await;
+    let bad = world.say(&world.master1, "половина").await;
+    assert!(bad.text.contains("Не понял сумму"), "{}", bad.text);
+    let card = world.say(&world.master1, "1 500").await;
+    assert!(
+        card.text.contains("Ждём: Ждём компрессор")
+            && card.text.contains("Ожидаем закончить: 20.12.2026")
+            && card.text.contains("Предоплата: 1 500 ₽"),
+        "{}",
+        card.text
+    );
     assert_eq!(world.status(order), "DR");
+    let plan = world.text(&format!(
+        "SELECT parts_note || '/' || expected_ready_on || '/' || prepayment_kopecks AS v FROM orders WHERE id = {order}"
+    ));
+    assert_eq!(plan.unwrap(), "Ждём компрессор/2026-12-20/150000");
+    world
+        .wait_text(DISPATCHER, "перевёл в длительный ремонт")
+        .await;
     world.press(&world.master1, "🏠 Снова на месте").await;
     world.settle().await;
     assert_eq!(world.status(order), "ONSITE");
 
-    world.press(&world.master1, "💰 Закрыть заявку").await;
+    let ask = world.press(&world.master1, "💰 Закрыть заявку").await;
+    assert!(
+        ask.text.contains("Предоплата 1 500 ₽ уже получена"),
+        "{}",
+        ask.text
+    );
     let bad = world.say(&world.master1, "много").await;
     assert!(bad.text.contains("Не понял сумму"), "{}", bad.text);
     world.say(&world.master1, "10 000").await;
@@ -901,6 +927,16 @@ async fn master_accepts_goes_on_site_long_repair_and_closes_with_money() {
         "{}",
         closed.text
     );
+    // How the percent came about, the prepayment, and the cash he owes the company.
+    assert!(
+        closed.text.contains("60%: 50% по сумме, +10% за отзыв")
+            && closed
+                .text
+                .contains("Предоплата: 1 500 ₽, при закрытии: 8 500 ₽")
+            && closed.text.contains("Мастер сдаёт в кассу: 3 200 ₽"),
+        "{}",
+        closed.text
+    );
     let told = world.wait_text(DISPATCHER, "закрыл заявку").await;
     assert!(
         told.text.contains("4 800") && told.text.contains("3 200"),
@@ -910,9 +946,9 @@ async fn master_accepts_goes_on_site_long_repair_and_closes_with_money() {
 
     assert_eq!(world.status(order), "CLOSED");
     let money = world.text(&format!(
-        "SELECT total_kopecks || '/' || materials_kopecks || '/' || master_share_kopecks || '/' || company_share_kopecks || '/' || has_review AS v FROM orders WHERE id = {order}"
+        "SELECT total_kopecks || '/' || materials_kopecks || '/' || master_share_kopecks || '/' || company_share_kopecks || '/' || has_review || '/' || payment || '/' || cash_due_kopecks AS v FROM orders WHERE id = {order}"
     ));
-    assert_eq!(money.unwrap(), "1000000/200000/480000/320000/1");
+    assert_eq!(money.unwrap(), "1000000/200000/480000/320000/1/CASH/320000");
     // NEW, ASSIGNED, ACCEPTED, ONSITE, DR, ONSITE, CLOSED: one history and one audit row each.
     assert_eq!(history_rows(&world, order), 7);
     assert_eq!(audit_rows(&world, order), 7);

@@ -16,7 +16,7 @@ use repair_bot::db::backup::BackupPolicy;
 use repair_bot::db::migrations::Catalog;
 use repair_bot::db::startup::{self, DatabaseSettings, PreparedDatabase};
 use repair_bot::domain::ids::MasterId;
-use repair_bot::domain::money::{close_order, Kopecks, SharePolicy, MAX_AMOUNT};
+use repair_bot::domain::money::{Amounts, Job, Kopecks, PayRules, Payment, MAX_AMOUNT};
 use repair_bot::domain::period::{utc_range, Period};
 use repair_bot::domain::status::OrderStatus;
 use repair_bot::domain::validation::EQUIPMENT_TYPES;
@@ -175,13 +175,21 @@ fn insert_all(conn: &mut SqliteConnection, rows: &[Row]) {
 
 /// The money of a closed order, split by the real rules so the shares add up.
 fn money(total: i64, materials: i64, review: bool) -> Money {
-    let b = close_order(
-        Kopecks(total),
-        Kopecks(materials),
-        review,
-        &SharePolicy::default(),
-    )
-    .expect("valid amounts");
+    let amounts = Amounts {
+        total: Kopecks(total),
+        materials: Kopecks(materials),
+        has_review: review,
+        payment: Payment::Cash,
+    };
+    let job = Job {
+        equipment_type: "Холодильники",
+        out_of_city: false,
+        senior_master: false,
+        prepayment: Kopecks::ZERO,
+    };
+    let b = PayRules::default()
+        .split(amounts, &job)
+        .expect("valid amounts");
     Money {
         total: b.total.get(),
         materials: b.materials.get(),

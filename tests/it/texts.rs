@@ -35,6 +35,17 @@ fn order(status: OrderStatus) -> Order {
         status_changed_at: now,
         reminders_sent: 0,
         last_reminded_at: None,
+        out_of_city: false,
+        payment: None,
+        cash_due_kopecks: None,
+        prepayment_kopecks: None,
+        expected_ready_on: None,
+        parts_note: None,
+        visit_at: None,
+        visit_reminded_at: None,
+        reschedule_count: 0,
+        deleted_at: None,
+        deleted_by: None,
     }
 }
 

@@ -21,7 +21,7 @@ use repair_bot::db::migrations::Catalog;
 use repair_bot::db::snapshot::{self, SchemaSnapshot};
 use repair_bot::db::startup::{self, DatabaseSettings, StartupReport};
 use repair_bot::domain::ids::TelegramId;
-use repair_bot::domain::money::SharePolicy;
+use repair_bot::domain::money::PayRules;
 use repair_bot::store::members::EnvRoles;
 use tempfile::TempDir;
 
@@ -461,7 +461,7 @@ pub fn bot_config(token: &str, admins: &[i64], dispatchers: &[i64]) -> BotConfig
             dispatchers: dispatchers.iter().map(|&id| TelegramId(id)).collect(),
         },
         timezone: chrono_tz::Europe::Moscow,
-        shares: SharePolicy::default(),
+        pay: PayRules::default(),
         notify_staff_on_new_order: true,
         reminders: ReminderPolicy {
             first: TimeDelta::minutes(15),
