@@ -321,6 +321,11 @@ fn the_bot_refuses_to_start_on_invalid_configuration_naming_the_variable() {
         ("SHARE_HIGH_PERCENT", "150"),
         ("REVIEW_BONUS_ENABLED", "maybe"),
         ("BACKUP_TIME", "25:00"),
+        ("EQUIPMENT_MASTER_PERCENT", "Пылесосы=40"),
+        ("EQUIPMENT_MASTER_PERCENT", "Холодильники=140"),
+        ("EQUIPMENT_MASTER_PERCENT", "Холодильники 40"),
+        ("OUT_OF_CITY_BONUS_PERCENT", "-5"),
+        ("ASK_PAYMENT_METHOD", "sometimes"),
     ] {
         let output = CliOutput::from(
             sandbox

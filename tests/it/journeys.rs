@@ -964,6 +964,190 @@ async fn master_accepts_goes_on_site_long_repair_and_closes_with_money() {
     world.stop().await;
 }
 
+impl World {
+    /// A world whose configuration the test changes first.
+    async fn start_with(change: impl FnOnce(&mut BotConfig)) -> World {
+        World::start().await.restart_configured(change).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_rules_out_of_city_senior_floor_and_cashless_show_in_the_breakdown() {
+    let world = World::start_with(|config| {
+        config.pay.ask_payment = true;
+        config.pay.equipment_percent = vec![("Холодильники".into(), 30)];
+    })
+    .await;
+    world.with_masters().await;
+
+    // The admin makes Алексей (the last card of the list) a senior master.
+    world.press_menu(&world.admin, "👷 Мастера").await;
+    world.wait_text(ADMIN, "Алексей").await;
+    world.press(&world.admin, "⭐ Сделать старшим").await;
+    world.settle().await;
+    let senior = world.fake.last_message(ADMIN).unwrap();
+    assert!(senior.text.contains("⭐ Старший мастер"), "{}", senior.text);
+    assert!(senior.buttons().contains(&"Снять «старший»".to_string()));
+
+    // The dispatcher marks the order as a job outside the city.
+    let order = world.create_order().await;
+    world.open_card(&world.dispatcher, order).await;
+    let card = world
+        .press(&world.dispatcher, "🚗 Отметить: за городом")
+        .await;
+    assert!(card.text.contains("🚗 За городом"), "{}", card.text);
+    assert!(card
+        .buttons()
+        .contains(&"🏙 Снять отметку «за городом»".to_string()));
+
+    world.assign(order, "Алексей").await;
+    world.wait_text(MASTER_2, &format!("№{order}")).await;
+    world.press(&world.master2, "✅ Принять").await;
+    world.press(&world.master2, "🏠 На месте").await;
+    world.press(&world.master2, "💰 Закрыть заявку").await;
+    world.say(&world.master2, "10 000").await;
+    world.say(&world.master2, "2 000").await;
+    let asked = world.press(&world.master2, "Нет").await;
+    assert!(asked.text.contains("Как заплатил клиент"), "{}", asked.text);
+    let closed = world.press(&world.master2, "💳 Переводом компании").await;
+    // Fridges pay 30%, +10% out of the city = 40%, raised to the senior floor of 50%.
+    assert!(
+        closed.text.contains("Мастеру: 4 000 ₽ (50%: 30% по типу техники, +10% за выезд за город, старший мастер: не меньше 50%)")
+            && closed.text.contains("Компании: 4 000 ₽")
+            && closed.text.contains("Оплата: переводом компании")
+            && closed.text.contains("Компания должна мастеру: 6 000 ₽"),
+        "{}",
+        closed.text
+    );
+    let money = world.text(&format!(
+        "SELECT master_share_kopecks || '/' || company_share_kopecks || '/' || payment || '/' || cash_due_kopecks || '/' || out_of_city AS v FROM orders WHERE id = {order}"
+    ));
+    assert_eq!(money.unwrap(), "400000/400000/CASHLESS/-600000/1");
+    for action in ["ORDER_OUT_OF_CITY", "MASTER_SENIORITY"] {
+        assert_eq!(
+            world.scalar(&format!(
+                "SELECT COUNT(*) AS v FROM audit_log WHERE action = '{action}' AND user_id = {}",
+                if action == "MASTER_SENIORITY" {
+                    ADMIN
+                } else {
+                    DISPATCHER
+                }
+            )),
+            1,
+            "{action}"
+        );
+    }
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_corrects_a_closed_orders_money_and_the_history_keeps_both() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let order = world.create_order().await;
+    world.assign(order, "Сергей").await;
+    world
+        .close_as(&world.master1, order, "10 000", "2 000", "Нет")
+        .await;
+
+    // Dispatchers neither see the button nor can forge it.
+    let card = world.open_card(&world.dispatcher, order).await;
+    assert!(!card.buttons().contains(&"✏️ Исправить деньги".to_string()));
+    let forged = world
+        .press_data(&world.dispatcher, card.message_id, &format!("cm:{order}"))
+        .await;
+    assert!(forged.text.contains("недоступно"), "{}", forged.text);
+
+    world.open_card(&world.admin, order).await;
+    let ask = world.press(&world.admin, "✏️ Исправить деньги").await;
+    assert!(ask.text.contains(&format!("№{order}")), "{}", ask.text);
+    world.say(&world.admin, "12 000").await;
+    world.say(&world.admin, "2 000").await;
+    let fixed = world.press(&world.admin, "Нет").await;
+    assert!(
+        fixed.text.contains("исправлены")
+            && fixed
+                .text
+                .contains("Было: сумма 10 000 ₽, материалы 2 000 ₽, мастеру 4 000 ₽")
+            && fixed.text.contains("Мастеру: 5 000 ₽"),
+        "{}",
+        fixed.text
+    );
+    let money = world.text(&format!(
+        "SELECT total_kopecks || '/' || master_share_kopecks || '/' || company_share_kopecks || '/' || cash_due_kopecks || '/' || status AS v FROM orders WHERE id = {order}"
+    ));
+    assert_eq!(money.unwrap(), "1200000/500000/500000/500000/CLOSED");
+    // The master and the dispatcher learn both.
+    world.wait_text(MASTER_1, "исправлены").await;
+    world.wait_text(DISPATCHER, "исправлены").await;
+    // Both splits in the history the card shows, and one audit row.
+    let card = world.open_card(&world.admin, order).await;
+    assert!(
+        card.text.contains("деньги исправлены: было сумма 10 000 ₽")
+            && card.text.contains("стало сумма 12 000 ₽"),
+        "{}",
+        card.text
+    );
+    assert_eq!(
+        world.scalar(&format!(
+            "SELECT COUNT(*) AS v FROM audit_log WHERE action = 'ORDER_MONEY_CORRECTED' AND entity_id = {order} AND user_id = {ADMIN}"
+        )),
+        1
+    );
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_gives_back_an_accepted_order_and_staff_close_one_for_him() {
+    let world = World::start().await;
+    world.with_masters().await;
+    let order = world.create_order().await;
+    world.assign(order, "Сергей").await;
+    world.wait_text(MASTER_1, &format!("№{order}")).await;
+    world.press(&world.master1, "✅ Принять").await;
+    world.settle().await;
+    assert_eq!(world.status(order), "ACCEPTED");
+
+    // After accepting he can still give it back, with a reason.
+    world.press(&world.master1, "🚫 Отклонить").await;
+    world.say(&world.master1, "Заболел").await;
+    world.settle().await;
+    assert_eq!(world.status(order), "NEW");
+    let told = world.wait_text(DISPATCHER, "отклонил заявку").await;
+    assert!(told.text.contains("Заболел"), "{}", told.text);
+
+    // The dispatcher does the master's part for him, to the end.
+    world.assign(order, "Сергей").await;
+    world.open_card(&world.dispatcher, order).await;
+    world
+        .press(&world.dispatcher, "✅ Принять (за мастера)")
+        .await;
+    world.settle().await;
+    assert_eq!(world.status(order), "ACCEPTED");
+    world.open_card(&world.dispatcher, order).await;
+    world
+        .press(&world.dispatcher, "🏠 На месте (за мастера)")
+        .await;
+    world.open_card(&world.dispatcher, order).await;
+    world
+        .press(&world.dispatcher, "💰 Закрыть заявку (за мастера)")
+        .await;
+    world.say(&world.dispatcher, "5 000").await;
+    world.say(&world.dispatcher, "0").await;
+    let closed = world.press(&world.dispatcher, "Нет").await;
+    assert!(closed.text.contains("Мастеру: 2 000 ₽"), "{}", closed.text);
+    assert_eq!(world.status(order), "CLOSED");
+    // The master learns what was done in his name; the history names who did it.
+    world.wait_text(MASTER_1, "за вас: закрыл заявку").await;
+    assert_eq!(
+        world.scalar(&format!(
+            "SELECT changed_by AS v FROM order_status_history WHERE order_id = {order} AND new_status = 'CLOSED'"
+        )),
+        DISPATCHER
+    );
+    world.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn decline_refuse_restore_and_reassign_tell_the_right_people() {
     let world = World::start().await;
