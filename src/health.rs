@@ -384,7 +384,7 @@ fn copy_state(
     }
     let last_failure = match audit::latest(conn, AuditAction::BackupCopyFailed) {
         Ok(Some((at, details))) => format!(
-            "; last failure at {} UTC: {}",
+            "; the last copy that failed, at {} UTC: {}",
             at.format("%Y-%m-%d %H:%M:%S"),
             details.unwrap_or_default()
         ),

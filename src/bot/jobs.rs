@@ -390,7 +390,7 @@ pub fn record_backup_copy(
                 None,
                 AuditAction::BackupCopied,
                 Entity::System,
-                Some(copy.backup.display().to_string()),
+                Some(copy.details()),
                 now,
             )?;
             let Some(taken_at) = backup::taken_at(&copy.backup).map(|t| t.naive_utc()) else {
@@ -408,7 +408,7 @@ pub fn record_backup_copy(
                 None,
                 AuditAction::BackupCopyFailed,
                 Entity::System,
-                Some(copy.summary()),
+                Some(copy.details()),
                 now,
             )?;
             let text = texts::backup_copy_failed(&file, status, output);

@@ -51,7 +51,20 @@ impl CopyReport {
         self.outcome == CopyOutcome::Copied
     }
 
-    /// One line for the log and the audit log.
+    /// The audit log's details: the file, and for a failure how it ended and what it said.
+    pub fn details(&self) -> String {
+        match &self.outcome {
+            CopyOutcome::Copied => self.backup.display().to_string(),
+            CopyOutcome::Failed { status, output } if output.is_empty() => {
+                format!("{}: {status}", self.backup.display())
+            }
+            CopyOutcome::Failed { status, output } => {
+                format!("{}: {status}: {output}", self.backup.display())
+            }
+        }
+    }
+
+    /// One line for the log and the operator.
     pub fn summary(&self) -> String {
         match &self.outcome {
             CopyOutcome::Copied => format!(
