@@ -507,26 +507,16 @@ fn print_copy(out: &mut Out, copy: &CopyReport) -> std::io::Result<()> {
     }
 }
 
-/// Writes down a backup copy's result as the bot does (audit log, `repair-bot health`, the
-/// admins told of a failure through the outbox), in a database the bot runs on. A database of
-/// the old bot, or one reverted below the outbox, has nowhere to keep it: the log says so.
+/// Writes down a backup copy's result as the bot does; a failure to do so is only logged (the
+/// copy itself is done).
 fn record_copy(conn: &mut SqliteConnection, copy: &CopyReport) {
-    let tables = repair_bot::db::snapshot::object_names(conn).unwrap_or_default();
-    let has = |name: &str| tables.iter().any(|(kind, n)| kind == "table" && n == name);
-    if !["__diesel_schema_migrations", "job_runs", "outbox"]
-        .into_iter()
-        .all(has)
-    {
-        log::warn!(
-            "the backup copy's result is not recorded: the database is not migrated to this              version yet"
-        );
-        return;
-    }
-    let now = Utc::now().naive_utc();
-    let recorded =
-        conn.immediate_transaction(|conn| bot::jobs::record_backup_copy(conn, copy, now));
-    if let Err(error) = recorded {
-        log::warn!("the backup copy's result is not recorded: {error}");
+    match bot::jobs::record_backup_copy_alone(conn, copy, Utc::now().naive_utc()) {
+        Ok(true) => {}
+        Ok(false) => log::warn!(
+            "the backup copy's result is not recorded: the database is not migrated to this \
+             version yet"
+        ),
+        Err(error) => log::warn!("the backup copy's result is not recorded: {error}"),
     }
 }
 

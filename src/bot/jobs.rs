@@ -371,6 +371,26 @@ async fn daily_backup(
     Ok(Some((taken.map(|taken| taken.path), copy)))
 }
 
+/// [`record_backup_copy`] for the start and the operator commands, in a transaction of its
+/// own. Only a database the bot runs on can keep it: an old bot's, or one reverted below the
+/// outbox, cannot (Ok(false)).
+pub fn record_backup_copy_alone(
+    conn: &mut diesel::SqliteConnection,
+    copy: &CopyReport,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<bool> {
+    let tables = crate::db::snapshot::object_names(conn)?;
+    let has = |name: &str| tables.iter().any(|(kind, n)| kind == "table" && n == name);
+    if !["__diesel_schema_migrations", "job_runs", "outbox"]
+        .into_iter()
+        .all(has)
+    {
+        return Ok(false);
+    }
+    conn.immediate_transaction(|conn| record_backup_copy(conn, copy, now))?;
+    Ok(true)
+}
+
 /// Writes down what became of a backup's off-machine copy, inside the caller's transaction:
 /// the audit log always; on success the newest backup known copied (what `repair-bot health`
 /// compares the newest backup with); on failure a message to every admin.
