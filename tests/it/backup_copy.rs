@@ -285,3 +285,36 @@ fn a_manual_backup_whose_copy_fails_exits_non_zero() {
         1
     );
 }
+
+#[test]
+fn a_backup_of_the_old_bots_database_is_copied_and_nothing_is_written_into_it() {
+    let sandbox = Sandbox::with_fixture("B");
+    let before = sandbox.bytes();
+    let offsite = tempfile::tempdir().unwrap();
+    let output = support::CliOutput::from(
+        sandbox
+            .cli(&["backup", "create"])
+            .env(
+                "BACKUP_COPY_COMMAND",
+                format!(r#"cp "$1" {}/"#, quoted(offsite.path())),
+            )
+            .output()
+            .unwrap(),
+    );
+    output.assert_success();
+    let backup = only_file(&sandbox.backups);
+    let there = only_file(offsite.path());
+    assert_eq!(
+        std::fs::read(&there).unwrap(),
+        std::fs::read(&backup).unwrap()
+    );
+    assert!(
+        output.stderr.contains("not recorded"),
+        "the log says why: {output:#?}"
+    );
+    assert_eq!(
+        sandbox.bytes(),
+        before,
+        "the old bot's file is left as it was"
+    );
+}
