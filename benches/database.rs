@@ -215,6 +215,7 @@ fn bench_up_to_date(ctx: &Ctx, report: &mut Report) -> PathBuf {
         backup: BackupPolicy {
             dir: backups.clone(),
             keep: 20,
+            copy: None,
         },
     };
     let catalog = Catalog::embedded();
@@ -288,6 +289,7 @@ fn bench_backup(ctx: &Ctx, db: &Path, report: &mut Report) {
     let policy = BackupPolicy {
         dir: backups.clone(),
         keep: 20,
+        copy: None,
     };
     let cli_copy = ctx.dir.join("managed/cli_backup.db");
     let mut ours = Vec::new();
@@ -1195,6 +1197,7 @@ fn database_only(db: &Path) -> std::process::ExitCode {
         backup: BackupPolicy {
             dir: backups.path().to_path_buf(),
             keep: 1,
+            copy: None,
         },
     };
     build_managed(&settings, &sizes);

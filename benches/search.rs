@@ -52,6 +52,7 @@ fn main() {
         backup: BackupPolicy {
             dir: dir.path().join("backup"),
             keep: 5,
+            copy: None,
         },
     };
     println!("repair-bot search benchmark");

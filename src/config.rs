@@ -2,10 +2,14 @@
 //! the start with an error naming the variable.
 
 use std::env;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::db::backup::BackupPolicy;
+use crate::db::backup_copy::{self, CopyCommand};
 use crate::db::startup::DatabaseSettings;
+use crate::health::Limits;
 
 pub const DEFAULT_DATABASE: &str = "bot_database.db";
 pub const DEFAULT_BACKUP_DIR: &str = "backup";
@@ -143,7 +147,84 @@ pub fn database_settings() -> Result<DatabaseSettings, ConfigError> {
     };
     Ok(DatabaseSettings {
         path,
-        backup: BackupPolicy { dir, keep },
+        backup: BackupPolicy {
+            dir,
+            keep,
+            copy: backup_copy()?,
+        },
+    })
+}
+
+/// `BACKUP_COPY_COMMAND` (None when unset) with `BACKUP_COPY_TIMEOUT_SECONDS`.
+fn backup_copy() -> Result<Option<CopyCommand>, ConfigError> {
+    let timeout = seconds("BACKUP_COPY_TIMEOUT_SECONDS", backup_copy::DEFAULT_TIMEOUT)?;
+    Ok(var("BACKUP_COPY_COMMAND").map(|command| CopyCommand { command, timeout }))
+}
+
+/// A positive whole number of seconds, or the default when unset.
+fn seconds(variable: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+    let Some(raw) = var(variable) else {
+        return Ok(default);
+    };
+    raw.parse::<u64>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .map(Duration::from_secs)
+        .ok_or_else(|| ConfigError {
+            variable,
+            problem: format!("must be a whole number of seconds, at least 1, got {raw:?}"),
+        })
+}
+
+/// A whole number, at least 1, or the default when unset.
+fn count(variable: &'static str, default: u64) -> Result<u64, ConfigError> {
+    let Some(raw) = var(variable) else {
+        return Ok(default);
+    };
+    raw.parse::<u64>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| ConfigError {
+            variable,
+            problem: format!("must be a whole number, at least 1, got {raw:?}"),
+        })
+}
+
+/// The limits of `repair-bot health` and `/healthz`.
+pub fn health_limits() -> Result<Limits, ConfigError> {
+    let defaults = Limits::default();
+    // With daily backups switched off, their age says nothing unless the operator asks.
+    let backup_default = match var("BACKUP_TIME").as_deref() {
+        Some("off") => None,
+        _ => defaults.backup_age,
+    };
+    let backup_age = match var("HEALTH_MAX_BACKUP_AGE_HOURS").as_deref() {
+        None => backup_default,
+        Some("off") => None,
+        Some(_) => Some(Duration::from_secs(
+            3600 * count("HEALTH_MAX_BACKUP_AGE_HOURS", 1)?,
+        )),
+    };
+    Ok(Limits {
+        poll_age: seconds("HEALTH_MAX_POLL_AGE_SECONDS", defaults.poll_age)?,
+        outbox_pending: count("HEALTH_MAX_OUTBOX_PENDING", defaults.outbox_pending)?,
+        outbox_age: seconds("HEALTH_MAX_OUTBOX_AGE_SECONDS", defaults.outbox_age)?,
+        backup_age,
+    })
+}
+
+/// `METRICS_ADDR`: where `/healthz` and `/metrics` are served; None (the default) serves
+/// nothing.
+pub fn metrics_addr() -> Result<Option<SocketAddr>, ConfigError> {
+    let Some(raw) = var("METRICS_ADDR") else {
+        return Ok(None);
+    };
+    if raw == "off" {
+        return Ok(None);
+    }
+    raw.parse().map(Some).map_err(|_| ConfigError {
+        variable: "METRICS_ADDR",
+        problem: format!("must be an address and port like 127.0.0.1:9100, got {raw:?}"),
     })
 }
 

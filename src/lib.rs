@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod fake_telegram;
+pub mod health;
 pub mod reports;
 pub mod sandbox;
 pub mod schema;

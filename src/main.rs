@@ -5,13 +5,16 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
+use diesel::SqliteConnection;
 use std::sync::Arc;
 
 use repair_bot::bot::{self, App, BotConfig};
 use repair_bot::clock::SystemClock;
 use repair_bot::config;
 use repair_bot::db::backup::{self, BackupReason};
+use repair_bot::db::backup_copy::{CopyOutcome, CopyReport};
 use repair_bot::db::migrations::Catalog;
 use repair_bot::db::operations::{self, LineState};
 use repair_bot::db::startup::{self, DatabaseSettings};
@@ -71,6 +74,17 @@ enum Command {
         /// first round of reminders and SLA alerts runs at start) and report its peak RSS then.
         #[arg(long, requires = "load")]
         wait_idle: bool,
+    },
+    /// Read-only checks for scripts and Docker's HEALTHCHECK, one line each: the database is
+    /// at the newest migration; the bot's last successful getUpdates is recent; the outbox
+    /// backlog is small; the newest backup is recent and was copied off the machine (with
+    /// BACKUP_COPY_COMMAND). Limits: HEALTH_* in .env.example. Exit code 0 when all pass, else
+    /// that of the first failing check: 2 database, 3 getUpdates, 4 outbox, 5 backup,
+    /// 6 backup copy; 1 for an error before any check (a bad setting).
+    Health {
+        /// Judge at this moment instead of now (RFC 3339, for tests).
+        #[arg(long, hide = true)]
+        at: Option<DateTime<Utc>>,
     },
     /// The floor of `sandbox --load --floor`: a bare teloxide bot that answers every private
     /// text message with one sendMessage (BOT_TOKEN, TELOXIDE_API_URL). Not for production.
@@ -185,6 +199,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Some(Command::Health { at }) => {
+            let limits = config::health_limits()?;
+            let report =
+                repair_bot::health::check_file(&settings, &limits, at.unwrap_or_else(Utc::now));
+            for check in &report.checks {
+                writeln!(out, "{check}")?;
+            }
+            match report
+                .checks
+                .iter()
+                .find(|c| c.verdict == repair_bot::health::Verdict::Fail)
+            {
+                None => writeln!(out, "healthy")?,
+                Some(failed) => writeln!(
+                    out,
+                    "NOT healthy (exit code {}: {})",
+                    failed.area.exit_code(),
+                    failed.area.name()
+                )?,
+            }
+            Ok(ExitCode::from(report.exit_code()))
+        }
         Some(Command::SandboxFloor) => {
             repair_bot::sandbox::floor::run(&BotConfig::from_env()?)
                 .map_err(|e| anyhow::anyhow!("sandbox floor: {e}"))?;
@@ -195,7 +231,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn run_bot(settings: &DatabaseSettings, catalog: &Catalog) -> anyhow::Result<ExitCode> {
     let config = BotConfig::from_env()?;
-    let prepared = startup::prepare(settings, catalog)?;
+    let mut prepared = startup::prepare(settings, catalog)?;
+    if let Some(copy) = &prepared.report.copy {
+        record_copy(&mut prepared.connection, copy);
+    }
     // Two workers for two cores and a small blocking pool (diesel calls run there): every
     // extra thread costs memory and wake-ups without adding throughput to one SQLite file.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -211,8 +250,14 @@ fn run_bot(settings: &DatabaseSettings, catalog: &Catalog) -> anyhow::Result<Exi
         if let Some(url) = config.api_url.clone() {
             bot = bot.set_api_url(url);
         }
+        let metrics = match config.metrics_addr {
+            Some(address) => Some(bot::metrics::bind(address).await.map_err(|e| {
+                anyhow::anyhow!("configuration: METRICS_ADDR {address} cannot be served: {e}")
+            })?),
+            None => None,
+        };
         let app = App::new(pool, config, Arc::new(SystemClock), settings.clone());
-        bot::run(bot, app).await?;
+        bot::run(bot, app, metrics).await?;
         anyhow::Ok(())
     })?;
     // The lock is held until the bot has stopped.
@@ -228,7 +273,11 @@ fn migrate(
 ) -> anyhow::Result<ExitCode> {
     match command {
         MigrateCommand::Run => {
-            let prepared = startup::prepare(settings, catalog)?;
+            let mut prepared = startup::prepare(settings, catalog)?;
+            if let Some(copy) = &prepared.report.copy {
+                record_copy(&mut prepared.connection, copy);
+                print_copy(out, copy)?;
+            }
             let report = &prepared.report;
             if report.ran.is_empty() && report.stamped.is_empty() {
                 writeln!(out, "{}: up to date", settings.path.display())?;
@@ -261,6 +310,7 @@ fn migrate(
         MigrateCommand::Revert { steps } => {
             let report = operations::revert(settings, catalog, steps as usize)?;
             writeln!(out, "backup: {}", report.backup.display())?;
+            record_copy_after(out, settings, report.copy.as_ref())?;
             for name in report.reverted {
                 writeln!(out, "reverted {name}")?;
             }
@@ -268,6 +318,7 @@ fn migrate(
         MigrateCommand::Redo => {
             let report = operations::redo(settings, catalog)?;
             writeln!(out, "backup: {}", report.backup.display())?;
+            record_copy_after(out, settings, report.copy.as_ref())?;
             for name in report.reverted {
                 writeln!(out, "reverted {name}")?;
             }
@@ -350,8 +401,13 @@ fn backup_command(
                     settings.path.display()
                 );
             }
-            let file = backup::create(&settings.path, &settings.backup, &BackupReason::Manual)?;
-            writeln!(out, "{}", file.display())?;
+            let taken = backup::take(&settings.path, &settings.backup, &BackupReason::Manual)?;
+            writeln!(out, "{}", taken.path.display())?;
+            record_copy_after(out, settings, taken.copy.as_ref())?;
+            if let Some(CopyOutcome::Failed { .. }) = taken.copy.as_ref().map(|c| &c.outcome) {
+                // The backup is good; the operator asked for a copy elsewhere too and has none.
+                return Ok(ExitCode::FAILURE);
+            }
         }
         BackupCommand::List => {
             let backups = backup::list(&settings.path, &settings.backup.dir)?;
@@ -408,9 +464,10 @@ fn backup_command(
         }
         BackupCommand::Restore { file } => {
             let restored = operations::restore(settings, &file)?;
-            if let Some(pre) = restored.pre_restore_backup {
+            if let Some(pre) = &restored.pre_restore_backup {
                 writeln!(out, "previous database saved as {}", pre.display())?;
             }
+            record_copy_after(out, settings, restored.copy.as_ref())?;
             writeln!(
                 out,
                 "restored {} from {} (schema version {}); the next start migrates it if needed",
@@ -421,6 +478,46 @@ fn backup_command(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints what became of an operator command's backup copy and writes it down in the database.
+fn record_copy_after(
+    out: &mut Out,
+    settings: &DatabaseSettings,
+    copy: Option<&CopyReport>,
+) -> std::io::Result<()> {
+    let Some(copy) = copy else {
+        return Ok(());
+    };
+    print_copy(out, copy)?;
+    match repair_bot::db::connection::open(&settings.path) {
+        Ok(mut conn) => record_copy(&mut conn, copy),
+        Err(error) => log::warn!("the backup copy's result is not recorded: {error}"),
+    }
+    Ok(())
+}
+
+fn print_copy(out: &mut Out, copy: &CopyReport) -> std::io::Result<()> {
+    match &copy.outcome {
+        CopyOutcome::Copied => writeln!(out, "copied off the machine: {}", copy.backup.display()),
+        CopyOutcome::Failed { .. } => {
+            let _ = writeln!(std::io::stderr(), "error: {}", copy.summary());
+            Ok(())
+        }
+    }
+}
+
+/// Writes down a backup copy's result as the bot does; a failure to do so is only logged (the
+/// copy itself is done).
+fn record_copy(conn: &mut SqliteConnection, copy: &CopyReport) {
+    match bot::jobs::record_backup_copy_alone(conn, copy, Utc::now().naive_utc()) {
+        Ok(true) => {}
+        Ok(false) => log::warn!(
+            "the backup copy's result is not recorded: the database is not migrated to this \
+             version yet"
+        ),
+        Err(error) => log::warn!("the backup copy's result is not recorded: {error}"),
+    }
 }
 
 /// Standard output for the results of operator commands. A reader that went away

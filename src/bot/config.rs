@@ -2,6 +2,7 @@
 //! `.env.example`; an invalid value stops the start with an error naming it.
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::str::FromStr;
 
 use chrono::{NaiveDateTime, NaiveTime, TimeDelta};
@@ -11,6 +12,7 @@ use crate::config::{var, ConfigError};
 use crate::domain::ids::TelegramId;
 use crate::domain::money::{Kopecks, PayRules, SharePolicy};
 use crate::domain::validation::EQUIPMENT_TYPES;
+use crate::health::Limits;
 use crate::store::members::EnvRoles;
 
 use super::outbox::SendLimits;
@@ -34,6 +36,10 @@ pub struct BotConfig {
     pub summary_at: Option<NaiveTime>,
     /// How fast the outbox may send (Telegram's limits unless a test says otherwise).
     pub send_limits: SendLimits,
+    /// What `/healthz` holds the bot to (the same as `repair-bot health`).
+    pub health: Limits,
+    /// Where `/healthz` and `/metrics` are served; None: nowhere.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// First reminder `first` after the assignment, then each gap twice the one before it
@@ -139,6 +145,8 @@ impl BotConfig {
                 _ => Some(time("DAILY_SUMMARY_TIME", "20:00")?),
             },
             send_limits: SendLimits::default(),
+            health: crate::config::health_limits()?,
+            metrics_addr: crate::config::metrics_addr()?,
         })
     }
 }

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use super::texts;
 use super::{notices, App};
 use crate::db::backup::{self, BackupReason};
+use crate::db::backup_copy::{CopyOutcome, CopyReport};
 use crate::domain::ids::{MasterId, OrderId};
 use crate::domain::status::{OrderStatus, Role};
 use crate::store::audit::{self, AuditAction, Entity};
@@ -44,7 +45,10 @@ pub struct TickReport {
     /// Orders whose reminder this round counted (one each, or in a summary).
     pub reminded: Vec<OrderId>,
     pub sla_alerted: SlaAlerted,
+    /// The daily backup's file (or why there is none), when this round took it.
     pub backup: Option<Result<std::path::PathBuf, String>>,
+    /// What became of its off-machine copy (None: no copy command, or no backup).
+    pub backup_copy: Option<CopyReport>,
     /// How many people got the daily summary this round.
     pub summary_sent_to: Option<usize>,
     /// The stop signal came during the round: what it did not reach is still due.
@@ -137,7 +141,10 @@ pub async fn tick_until(
         report.sla_alerted = sla_alerts(app, now, stop).await?;
     }
     if !stopping(stop) {
-        report.backup = daily_backup(app, now).await?;
+        if let Some((file, copy)) = daily_backup(app, now).await? {
+            report.backup = Some(file);
+            report.backup_copy = copy;
+        }
     }
     if !stopping(stop) {
         report.summary_sent_to = daily_summary(app, now).await?;
@@ -315,27 +322,32 @@ async fn daily_due(
     Ok(last.is_none_or(|last| last < due))
 }
 
+/// The file (or why there is none) and what became of its copy, when a backup was due.
+type DailyBackup = (Result<std::path::PathBuf, String>, Option<CopyReport>);
+
 async fn daily_backup(
     app: &App,
     now: NaiveDateTime,
-) -> Result<Option<Result<std::path::PathBuf, String>>, super::BoxError> {
+) -> Result<Option<DailyBackup>, super::BoxError> {
     if !daily_due(app, now, app.config.backup_at, DAILY_BACKUP).await? {
         return Ok(None);
     }
     let settings = app.database.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        backup::create(&settings.path, &settings.backup, &BackupReason::Scheduled)
+    let taken = tokio::task::spawn_blocking(move || {
+        backup::take(&settings.path, &settings.backup, &BackupReason::Scheduled)
     })
     .await?
     .map_err(|e| e.to_string());
-    let (action, details) = match &result {
-        Ok(path) => (AuditAction::BackupCreated, path.display().to_string()),
+    let (action, details) = match &taken {
+        Ok(taken) => (AuditAction::BackupCreated, taken.path.display().to_string()),
         Err(error) => (AuditAction::BackupFailed, error.clone()),
     };
-    let failure = result
+    let failure = taken
         .as_ref()
         .err()
         .map(|error| texts::backup_failed(error));
+    let copy = taken.as_ref().ok().and_then(|taken| taken.copy.clone());
+    let recorded_copy = copy.clone();
     app.db_long(move |conn| {
         conn.immediate_transaction(|conn| {
             audit::record(conn, None, action, Entity::System, Some(details), now)?;
@@ -344,16 +356,86 @@ async fn daily_backup(
                 let admins = users::with_roles(conn, &[Role::Admin])?;
                 outbox::enqueue(conn, &notices::to_each(&admins, &text), now)?;
             }
+            if let Some(copy) = &recorded_copy {
+                record_backup_copy(conn, copy, now)?;
+            }
             Ok(())
         })
     })
     .await?;
     app.outbox.wake();
-    match &result {
-        Ok(path) => log::info!("scheduled backup written to {}", path.display()),
+    match &taken {
+        Ok(taken) => log::info!("scheduled backup written to {}", taken.path.display()),
         Err(error) => log::error!("scheduled backup failed: {error}"),
     }
-    Ok(Some(result))
+    Ok(Some((taken.map(|taken| taken.path), copy)))
+}
+
+/// [`record_backup_copy`] for the start and the operator commands, in a transaction of its
+/// own. Only a database the bot runs on can keep it: an old bot's, or one reverted below the
+/// outbox, cannot (Ok(false)).
+pub fn record_backup_copy_alone(
+    conn: &mut diesel::SqliteConnection,
+    copy: &CopyReport,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<bool> {
+    let tables = crate::db::snapshot::object_names(conn)?;
+    let has = |name: &str| tables.iter().any(|(kind, n)| kind == "table" && n == name);
+    if !["__diesel_schema_migrations", "job_runs", "outbox"]
+        .into_iter()
+        .all(has)
+    {
+        return Ok(false);
+    }
+    conn.immediate_transaction(|conn| record_backup_copy(conn, copy, now))?;
+    Ok(true)
+}
+
+/// Writes down what became of a backup's off-machine copy, inside the caller's transaction:
+/// the audit log always; on success the newest backup known copied (what `repair-bot health`
+/// compares the newest backup with); on failure a message to every admin.
+pub fn record_backup_copy(
+    conn: &mut diesel::SqliteConnection,
+    copy: &CopyReport,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    let file = copy.backup.file_name().map_or_else(
+        || copy.backup.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    match &copy.outcome {
+        CopyOutcome::Copied => {
+            audit::record(
+                conn,
+                None,
+                AuditAction::BackupCopied,
+                Entity::System,
+                Some(copy.details()),
+                now,
+            )?;
+            let Some(taken_at) = backup::taken_at(&copy.backup).map(|t| t.naive_utc()) else {
+                return Ok(());
+            };
+            // An older backup copied late (a retry by hand) does not hide a newer one.
+            if jobs::last_run(conn, jobs::BACKUP_COPY)?.is_none_or(|copied| copied < taken_at) {
+                jobs::record_run(conn, jobs::BACKUP_COPY, taken_at)?;
+            }
+            Ok(())
+        }
+        CopyOutcome::Failed { status, output } => {
+            audit::record(
+                conn,
+                None,
+                AuditAction::BackupCopyFailed,
+                Entity::System,
+                Some(copy.details()),
+                now,
+            )?;
+            let text = texts::backup_copy_failed(&file, status, output);
+            let admins = users::with_roles(conn, &[Role::Admin])?;
+            outbox::enqueue(conn, &notices::to_each(&admins, &text), now)
+        }
+    }
 }
 
 /// The day's summary (new, open per status, closed with money) to admins and dispatchers.

@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod keyboards;
 pub mod lists;
 pub mod masters;
+pub mod metrics;
 pub mod notices;
 pub mod notify;
 pub mod order_actions;
@@ -63,6 +64,8 @@ pub struct App {
     pub database: Arc<DatabaseSettings>,
     /// Wakes the sender of queued messages.
     pub outbox: outbox::Outbox,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl App {
@@ -79,6 +82,7 @@ impl App {
             clock,
             database: Arc::new(database),
             outbox,
+            metrics: Arc::default(),
         }
     }
 
@@ -308,11 +312,18 @@ pub async fn serve(
 /// Runs the bot until Ctrl-C or SIGTERM: in-flight updates finish (within
 /// [`polling::GRACE`]), the periodic jobs stop before their next person (within
 /// [`jobs::ROUND_GRACE`]), the outbox delivers what is due (within
-/// [`outbox::DRAIN_GRACE`]), then return. A token Telegram rejects is an error.
-pub async fn run(bot: Bot, app: App) -> Result<(), polling::PollingError> {
+/// [`outbox::DRAIN_GRACE`]), then return. A token Telegram rejects is an error. With a
+/// `metrics` listener (`METRICS_ADDR`), `/healthz` and `/metrics` are served on it meanwhile.
+pub async fn run(
+    bot: Bot,
+    app: App,
+    metrics: Option<tokio::net::TcpListener>,
+) -> Result<(), polling::PollingError> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let stop = Arc::new(stop);
     let delivering = Delivering::start(&bot, &app);
+    let monitoring = metrics
+        .map(|listener| tokio::spawn(metrics::serve(listener, app.clone(), stopped.clone())));
     let mut jobs = tokio::spawn(jobs::run_periodically(app.clone(), stopped.clone()));
     let serving = tokio::spawn(serve(bot, app, stopped));
     let signals = tokio::spawn({
@@ -344,6 +355,9 @@ pub async fn run(bot: Bot, app: App) -> Result<(), polling::PollingError> {
         let _ = jobs.await;
     }
     delivering.stop().await;
+    if let Some(monitoring) = monitoring {
+        let _ = monitoring.await;
+    }
     log::info!("bot stopped");
     result
 }

@@ -3,7 +3,7 @@
 //! other errors are returned (and logged by the caller). Once the bot is stopping, a failed
 //! send is not retried, so that shutdown stays bounded.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use teloxide::prelude::*;
@@ -15,6 +15,13 @@ pub const RETRY_BUDGET: Duration = Duration::from_secs(60);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
 static STOPPING: AtomicBool = AtomicBool::new(false);
+/// Replies retried, for `/metrics`. Process-wide like [`STOPPING`]: one bot per process.
+static RETRIES: AtomicU64 = AtomicU64::new(0);
+
+/// How many sends were retried since the process started.
+pub fn retries() -> u64 {
+    RETRIES.load(Ordering::Relaxed)
+}
 
 /// From now on failed sends are not retried (the process is shutting down).
 pub fn stop_retrying() {
@@ -44,6 +51,7 @@ pub async fn send(
             Ok(message) => return Ok(message),
             Err(error) if !stopping() => match retry_delay(&error, attempt) {
                 Some(delay) if started.elapsed() + delay <= RETRY_BUDGET => {
+                    RETRIES.fetch_add(1, Ordering::Relaxed);
                     log::warn!(
                         "sending to chat {} failed ({error}); retrying in {delay:?}",
                         chat_id.0

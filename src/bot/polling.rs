@@ -25,12 +25,15 @@ use tokio::sync::watch;
 
 use super::{texts, App, BoxError};
 use crate::store::dialogues::DbStorage;
-use crate::store::updates;
+use crate::store::{jobs, updates};
 
 /// The long-poll timeout Telegram holds a getUpdates open (below teloxide's HTTP timeout).
 const POLL_TIMEOUT_SECS: u32 = 10;
 /// How long a batch in progress may take to finish once a stop is asked for.
 pub const GRACE: Duration = Duration::from_secs(15);
+/// How often a successful getUpdates is written down for `repair-bot health`: one small write
+/// a half minute whatever the traffic, instead of one per poll.
+pub const RECORD_POLL_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 /// Back-off between failed getUpdates calls: doubles up to the cap.
 const BACKOFF_FIRST: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
@@ -132,6 +135,7 @@ pub async fn run(
     // Telegram keeps unacknowledged updates: starting from 0 asks for all of them.
     let mut offset: i32 = 0;
     let mut pruned_below: i32 = 0;
+    let mut poll_recorded: Option<chrono::NaiveDateTime> = None;
     let mut backoff = BACKOFF_FIRST;
     loop {
         if *stop.borrow() {
@@ -149,6 +153,7 @@ pub async fn run(
         let batch = match fetched {
             Ok(batch) => {
                 backoff = BACKOFF_FIRST;
+                note_polled(&app, &mut poll_recorded).await;
                 forget_acknowledged(&app, offset, &mut pruned_below).await;
                 handled.retain(|&id| id >= i64::from(offset));
                 batch
@@ -200,6 +205,23 @@ pub async fn run(
             return Ok(());
         }
         offset = last as i32 + 1;
+    }
+}
+
+/// Telegram answered a getUpdates: the metrics learn it each time, the database at most every
+/// [`RECORD_POLL_EVERY`].
+async fn note_polled(app: &App, recorded: &mut Option<chrono::NaiveDateTime>) {
+    let now = app.now();
+    app.metrics.polled(now);
+    if recorded.is_some_and(|at| now - at < RECORD_POLL_EVERY && now >= at) {
+        return;
+    }
+    match app
+        .db(move |conn| jobs::record_run(conn, jobs::GET_UPDATES, now))
+        .await
+    {
+        Ok(()) => *recorded = Some(now),
+        Err(error) => log::warn!("cannot record the successful getUpdates: {error}"),
     }
 }
 
@@ -267,6 +289,8 @@ async fn handle_one(handling: &Handling, update: Update) {
     if let Some(query) = press {
         outcome = super::buttons::answer(&handling.bot, &handling.storage, &query, outcome).await;
     }
+    let failed = matches!(outcome, ControlFlow::Break(Err(_)));
+    handling.app.metrics.update_handled(failed);
     match outcome {
         ControlFlow::Break(Ok(())) => {}
         ControlFlow::Break(Err(error)) => {

@@ -817,6 +817,20 @@ pub fn backup_failed(detail: &str) -> String {
     format!("⚠️ Плановая резервная копия не создана: {}", esc(detail))
 }
 
+/// `status` and `output` are the copy command's own words (an exit code, its stderr).
+pub fn backup_copy_failed(file: &str, status: &str, output: &str) -> String {
+    let mut text = format!(
+        "⚠️ Резервная копия {} не скопирована за пределы сервера (BACKUP_COPY_COMMAND: {}).",
+        esc(file),
+        esc(status)
+    );
+    if !output.is_empty() {
+        text.push_str(&format!("\n<code>{}</code>", esc(output)));
+    }
+    text.push_str("\nКопия на этом сервере есть; проверьте команду копирования.");
+    text
+}
+
 pub const BUTTON_EDIT: &str = "✏️ Изменить";
 pub const ASK_FIELD: &str = "Что изменить?";
 pub const ORDER_NOT_OPEN: &str = "Заявка закрыта или в отказе: изменять её нельзя.";

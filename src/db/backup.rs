@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use diesel::sql_query;
 use diesel::sql_types::Text;
 
+use super::backup_copy::{self, CopyCommand, CopyReport};
 use super::connection::open_read_only;
 use super::migrations::read_state;
 use super::{fault, sqlite_copy, DbError};
@@ -42,11 +43,13 @@ impl fmt::Display for BackupReason {
     }
 }
 
-/// Where backups of one database go and how many are kept.
+/// Where backups of one database go, how many are kept, and how they leave the machine.
 #[derive(Debug, Clone)]
 pub struct BackupPolicy {
     pub dir: PathBuf,
     pub keep: usize,
+    /// Run on every backup the bot or an operator command takes, once it is verified.
+    pub copy: Option<CopyCommand>,
 }
 
 /// A backup file found in the backup folder.
@@ -97,6 +100,36 @@ fn parse_name(name: &str) -> Option<(String, DateTime<Utc>, String)> {
         .ok()?
         .and_utc();
     Some((stem, taken_at, reason))
+}
+
+/// A backup the bot or an operator command took: the verified file, and what became of its
+/// off-machine copy (None when no copy command is configured).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    pub path: PathBuf,
+    pub copy: Option<CopyReport>,
+}
+
+/// [`create`], then the policy's copy command on the new file. A failed copy is reported in
+/// [`Taken::copy`], not as an error: the backup itself is good, and what it protects (a
+/// migration, a restore) may go on.
+pub fn take(
+    db_path: &Path,
+    policy: &BackupPolicy,
+    reason: &BackupReason,
+) -> Result<Taken, DbError> {
+    let path = create(db_path, policy, reason)?;
+    let copy = policy
+        .copy
+        .as_ref()
+        .map(|copy| backup_copy::run(copy, &path));
+    Ok(Taken { path, copy })
+}
+
+/// When the backup in this file was taken, from its name; None for a file that is not one.
+pub fn taken_at(path: &Path) -> Option<DateTime<Utc>> {
+    let name = path.file_name()?.to_str()?;
+    parse_name(name).map(|(_, taken_at, _)| taken_at)
 }
 
 /// Copies the database into the backup folder (created if missing), checks the copy's
@@ -416,6 +449,8 @@ fn current_version(db_path: &Path) -> Option<String> {
 #[derive(Debug, Clone)]
 pub struct Restored {
     pub pre_restore_backup: Option<PathBuf>,
+    /// What became of the pre-restore backup's off-machine copy.
+    pub copy: Option<CopyReport>,
     pub schema_version: Option<String>,
 }
 
@@ -425,10 +460,14 @@ pub struct Restored {
 /// a leftover WAL can never be replayed onto the restored file.
 pub fn restore(db_path: &Path, policy: &BackupPolicy, file: &Path) -> Result<Restored, DbError> {
     let verified = verify(file)?;
-    let pre_restore_backup = if db_path.is_file() {
-        Some(create(db_path, policy, &BackupReason::PreRestore)?)
+    let pre_restore = if db_path.is_file() {
+        Some(take(db_path, policy, &BackupReason::PreRestore)?)
     } else {
         None
+    };
+    let (pre_restore_backup, copy) = match pre_restore {
+        Some(taken) => (Some(taken.path), taken.copy),
+        None => (None, None),
     };
     sqlite_copy::copy(file, db_path).map_err(|detail| DbError::Backup {
         what: format!("restore of {} from {}", db_path.display(), file.display()),
@@ -437,6 +476,7 @@ pub fn restore(db_path: &Path, policy: &BackupPolicy, file: &Path) -> Result<Res
     integrity_check(db_path)?;
     Ok(Restored {
         pre_restore_backup,
+        copy,
         schema_version: verified.schema_version,
     })
 }

@@ -1,6 +1,7 @@
 //! The database: connections, the startup sequence, legacy adoption, migrations, backups.
 
 pub mod backup;
+pub mod backup_copy;
 pub mod connection;
 pub mod error;
 #[doc(hidden)]

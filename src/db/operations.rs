@@ -6,6 +6,7 @@ use std::time::Instant;
 use log::info;
 
 use super::backup::{self, BackupReason, Restored};
+use super::backup_copy::CopyReport;
 use super::connection::{enable_wal, open, open_read_only, DatabaseLock};
 use super::legacy::{self, Classification};
 use super::migrations::{self, Catalog, Comparison, MigrationState};
@@ -180,6 +181,8 @@ fn open_managed(
 #[derive(Debug, Clone)]
 pub struct RevertReport {
     pub backup: PathBuf,
+    /// What became of the backup's off-machine copy.
+    pub copy: Option<CopyReport>,
     pub reverted: Vec<String>,
     pub reapplied: Vec<String>,
 }
@@ -213,11 +216,12 @@ fn revert_then(
             reason: "no migration is applied".into(),
         });
     }
-    let backup = backup::create(
+    let taken = backup::take(
         &settings.path,
         &settings.backup,
         &BackupReason::PreRevert(newest[0].clone()),
     )?;
+    let backup = taken.path;
     info!("backed up to {}", backup.display());
     // What this run committed before a failure stays: named in the error.
     let attach = |error: DbError, done: &RevertReport| {
@@ -228,6 +232,7 @@ fn revert_then(
     };
     let mut report = RevertReport {
         backup: backup.clone(),
+        copy: taken.copy,
         reverted: Vec::new(),
         reapplied: Vec::new(),
     };

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use log::{info, warn};
 
 use super::backup::{self, BackupPolicy, BackupReason};
+use super::backup_copy::CopyReport;
 use super::connection::{enable_wal, open, DatabaseLock};
 use super::legacy::{self, Classification};
 use super::migrations::{self, Catalog, MigrationSource, LEDGER_VERSION, REBUILD_VERSION};
@@ -30,6 +31,8 @@ pub struct StartupReport {
     pub stamped: Vec<String>,
     pub ran: Vec<String>,
     pub backup: Option<PathBuf>,
+    /// What became of the backup's off-machine copy (None: no backup, or no copy command).
+    pub copy: Option<CopyReport>,
     /// Checksums recorded for migrations diesel CLI had applied.
     pub recorded: Vec<String>,
 }
@@ -129,9 +132,10 @@ pub fn prepare(
         step.done("new database: nothing to back up");
     } else {
         let target = catalog.latest_version().unwrap_or_default();
-        let file = backup::create(path, &settings.backup, &BackupReason::PreMigrate(target))?;
-        step.done(format!("backed up to {}", file.display()));
-        report.backup = Some(file);
+        let taken = backup::take(path, &settings.backup, &BackupReason::PreMigrate(target))?;
+        step.done(format!("backed up to {}", taken.path.display()));
+        report.backup = Some(taken.path);
+        report.copy = taken.copy;
     }
 
     let step = Step::start(6);

@@ -36,6 +36,8 @@ pub enum AuditAction {
     MasterWorkChatBound,
     BackupCreated,
     BackupFailed,
+    BackupCopied,
+    BackupCopyFailed,
 }
 
 impl AuditAction {
@@ -66,6 +68,8 @@ impl AuditAction {
             AuditAction::MasterWorkChatBound => "MASTER_WORK_CHAT_BOUND",
             AuditAction::BackupCreated => "BACKUP_CREATED",
             AuditAction::BackupFailed => "BACKUP_FAILED",
+            AuditAction::BackupCopied => "BACKUP_COPIED",
+            AuditAction::BackupCopyFailed => "BACKUP_COPY_FAILED",
         }
     }
 }
@@ -113,6 +117,19 @@ pub fn record(
         ))
         .execute(conn)
         .map(drop)
+}
+
+/// The newest row of an action: when, and its details.
+pub fn latest(
+    conn: &mut SqliteConnection,
+    action: AuditAction,
+) -> QueryResult<Option<(NaiveDateTime, Option<String>)>> {
+    audit_log::table
+        .filter(audit_log::action.eq(action.as_str()))
+        .order(audit_log::id.desc())
+        .select((audit_log::created_at, audit_log::details))
+        .first(conn)
+        .optional()
 }
 
 impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for AuditAction {

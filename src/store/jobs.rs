@@ -5,6 +5,14 @@ use diesel::prelude::*;
 
 use crate::schema::job_runs;
 
+/// The running bot's last successful getUpdates, written at most every
+/// `polling::RECORD_POLL_EVERY` (read by `repair-bot health`).
+pub const GET_UPDATES: &str = "get_updates";
+/// The newest backup known to be copied off the machine: its `last_run_at` is that backup's
+/// taken-at time (from its file name), so that it compares exactly with the newest backup in
+/// the folder, whatever the clock did meanwhile.
+pub const BACKUP_COPY: &str = "backup_copy";
+
 pub fn last_run(conn: &mut SqliteConnection, job: &str) -> QueryResult<Option<NaiveDateTime>> {
     job_runs::table
         .find(job)

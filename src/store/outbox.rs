@@ -102,6 +102,17 @@ pub fn heads(conn: &mut SqliteConnection, chats: i64) -> QueryResult<Vec<Queued>
         .load(conn)
 }
 
+/// How many messages are pending, and when the oldest of them was queued.
+pub fn backlog(conn: &mut SqliteConnection) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+    outbox::table
+        .filter(pending())
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(outbox::created_at),
+        ))
+        .first(conn)
+}
+
 /// The pending messages of one chat, oldest first, at most `limit`.
 pub fn pending_in(
     conn: &mut SqliteConnection,

@@ -21,7 +21,11 @@ fn migrated() -> Sandbox {
 }
 
 fn policy(dir: std::path::PathBuf, keep: usize) -> BackupPolicy {
-    BackupPolicy { dir, keep }
+    BackupPolicy {
+        dir,
+        keep,
+        copy: None,
+    }
 }
 
 #[test]

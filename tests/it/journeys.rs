@@ -57,6 +57,7 @@ impl World {
             backup: BackupPolicy {
                 dir: dir.path().join("backup"),
                 keep: 5,
+                copy: None,
             },
         };
         let fake = FakeTelegram::start().await.unwrap();

@@ -5,12 +5,15 @@
 mod support;
 
 mod adoption;
+mod backup_copy;
 mod backups;
 mod bot_start;
 mod cli;
 mod fake_telegram;
+mod health;
 mod history;
 mod journeys;
+mod metrics;
 mod migrations;
 mod outbox;
 mod reports;

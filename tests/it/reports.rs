@@ -40,6 +40,7 @@ impl Db {
             backup: BackupPolicy {
                 dir: dir.path().join("backup"),
                 keep: 3,
+                copy: None,
             },
         };
         let prepared = startup::prepare(&settings, &Catalog::embedded()).expect("prepare");

@@ -318,6 +318,7 @@ impl Sender {
                 limited,
             } => {
                 log::warn!("outbox: chat {chat}: {error}; trying again in {wait:?}");
+                self.app.metrics.outbox_retry();
                 let retry_at = at + wait;
                 self.app.outbox.pace().block(chat, retry_at);
                 let give_up = limited && delivery.head.attempts + 1 >= UNKNOWN_ERROR_ATTEMPTS;

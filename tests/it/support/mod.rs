@@ -97,6 +97,7 @@ impl Sandbox {
             backup: BackupPolicy {
                 dir: self.backups.clone(),
                 keep,
+                copy: None,
             },
         }
     }
@@ -480,6 +481,8 @@ pub fn bot_config(token: &str, admins: &[i64], dispatchers: &[i64]) -> BotConfig
         backup_at: None,
         summary_at: None,
         send_limits: SendLimits::unlimited(),
+        health: repair_bot::health::Limits::default(),
+        metrics_addr: None,
     }
 }
 
