@@ -75,8 +75,9 @@ enum Command {
         #[arg(long, requires = "load")]
         wait_idle: bool,
     },
-    /// Read-only checks for scripts and Docker's HEALTHCHECK, one line each: the database is
-    /// at the newest migration; the bot's last successful getUpdates is recent; the outbox
+    /// Read-only health checks for scripts and Docker's HEALTHCHECK (exit 0: all pass).
+    ///
+    /// One line each: the database is at the newest migration; the bot's last successful getUpdates is recent; the outbox
     /// backlog is small; the newest backup is recent and was copied off the machine (with
     /// BACKUP_COPY_COMMAND). Limits: HEALTH_* in .env.example. Exit code 0 when all pass, else
     /// that of the first failing check: 2 database, 3 getUpdates, 4 outbox, 5 backup,
