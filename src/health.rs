@@ -263,14 +263,26 @@ pub fn check(
             Verdict::Skipped,
             "not checked (BACKUP_TIME=off or HEALTH_MAX_BACKUP_AGE_HOURS=off)".to_string(),
         ),
-        (Some(_), None) => (
-            Verdict::Fail,
-            format!(
-                "no backup of {} in {}",
-                settings.path.display(),
-                settings.backup.dir.display()
+        // A fresh install has nothing to back up before its first daily backup: a database
+        // younger than the limit is not yet late.
+        (Some(limit), None) => match managed_since(conn) {
+            Some(since) if age(now_naive, since) <= limit => (
+                Verdict::Ok,
+                format!(
+                    "no backup yet; the database was created {} ago (limit {})",
+                    human(age(now_naive, since)),
+                    human(limit)
+                ),
             ),
-        ),
+            _ => (
+                Verdict::Fail,
+                format!(
+                    "no backup of {} in {}",
+                    settings.path.display(),
+                    settings.backup.dir.display()
+                ),
+            ),
+        },
         (Some(limit), Some(newest)) => {
             let age = age(now_naive, newest.taken_at.naive_utc());
             judge(
@@ -289,6 +301,17 @@ pub fn check(
     let (verdict, detail) = copy_state(conn, settings, newest.as_ref());
     report.push(Area::BackupCopy, verdict, detail);
     report
+}
+
+/// When the bot first ran its migrations on this file (created it, or adopted it).
+fn managed_since(conn: &mut SqliteConnection) -> Option<NaiveDateTime> {
+    use crate::schema::migration_ledger::dsl::*;
+    use diesel::prelude::*;
+    migration_ledger
+        .select(diesel::dsl::min(recorded_at))
+        .first::<Option<NaiveDateTime>>(conn)
+        .ok()
+        .flatten()
 }
 
 fn judge(ok: bool, detail: String) -> (Verdict, String) {
