@@ -24,6 +24,7 @@ pub mod notify;
 pub mod order_actions;
 pub mod outbox;
 pub mod polling;
+pub mod rate_limit;
 pub mod report_screens;
 pub mod start;
 pub mod state;

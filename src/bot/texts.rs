@@ -161,6 +161,9 @@ pub const OPEN_PRIVATE_CHAT: &str =
     "Чтобы продолжить, откройте личный чат с ботом и нажмите «Запустить» (/start), затем нажмите кнопку ещё раз.";
 pub const TRY_AGAIN_LATER: &str = "Не получилось выполнить действие. Попробуйте ещё раз.";
 pub const USE_BUTTONS: &str = "Пожалуйста, выберите вариант кнопкой.";
+/// To someone over the rate limit: their extra messages and presses are not handled.
+pub const SLOW_DOWN: &str =
+    "Слишком много сообщений подряд — подождите несколько секунд. Последние сообщения и нажатия бот пропустил: повторите их чуть позже.";
 
 // Intake dialogue.
 pub const ASK_EQUIPMENT: &str = "Новая заявка. Шаг 1 из 7: выберите тип техники.";
