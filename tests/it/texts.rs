@@ -83,7 +83,7 @@ fn mentions_none(text: &str, what: &[&str]) {
     }
 }
 
-const STAFF_ITEMS: [&str; 7] = [
+const STAFF_ITEMS: [&str; 9] = [
     texts::MENU_NEW_ORDER,
     texts::MENU_ORDERS,
     texts::MENU_SEARCH,
@@ -91,8 +91,18 @@ const STAFF_ITEMS: [&str; 7] = [
     texts::BUTTON_EDIT,
     "назнач",
     ".xlsx",
+    texts::MENU_MASTERS,
+    texts::BUTTON_CLIENT_WAITING,
 ];
-const ADMIN_ITEMS: [&str; 3] = [texts::MENU_ADD_MASTER, texts::MENU_MASTERS, "SLA"];
+const ADMIN_ITEMS: [&str; 7] = [
+    texts::MENU_ADD_MASTER,
+    texts::BUTTON_FIRE,
+    texts::BUTTON_DELETE,
+    texts::MENU_JOURNAL,
+    texts::MENU_USERS,
+    texts::MENU_SETTINGS,
+    "SLA",
+];
 const MASTER_ITEMS: [&str; 4] = [
     texts::MENU_MY_ORDERS,
     texts::MENU_MY_STATS,
