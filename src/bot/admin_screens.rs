@@ -131,9 +131,13 @@ async fn users_page(ctx: &Ctx, cursor: Option<Cursor>) -> HandlerResult {
     if !ctx.has(Role::Admin) {
         return ctx.reply(texts::NO_ACCESS, None).await;
     }
-    let page = ctx
+    let (page, fired) = ctx
         .app
-        .db_long(move |conn| users::page_with_roles(conn, cursor, USERS_PAGE))
+        .db_long(move |conn| {
+            let page = users::page_with_roles(conn, cursor, USERS_PAGE)?;
+            let people: Vec<TelegramId> = page.items.iter().map(|(u, _)| u.telegram_id).collect();
+            Ok((page, masters::fired_among(conn, &people)?))
+        })
         .await?;
     let text = if page.items.is_empty() {
         texts::USERS_EMPTY.to_string()
@@ -141,7 +145,7 @@ async fn users_page(ctx: &Ctx, cursor: Option<Cursor>) -> HandlerResult {
         let lines: Vec<String> = page
             .items
             .iter()
-            .map(|(user, roles)| texts::user_line(user, roles))
+            .map(|(user, roles)| texts::user_line(user, roles, fired.contains(&user.telegram_id)))
             .collect();
         format!("{}\n\n{}", texts::USERS_HEADER, lines.join("\n"))
     };

@@ -1190,21 +1190,22 @@ pub fn journal_subject(row: &AuditRow, name: Option<&str>) -> Option<String> {
 pub const USERS_HEADER: &str = "<b>👥 Пользователи</b> — все, кто писал боту, новые сверху:";
 pub const USERS_EMPTY: &str = "Пока никто не писал боту.";
 
-/// "• Иван (@admin_ivan) · 1001 · администратор, диспетчер".
-pub fn user_line(user: &User, roles: &std::collections::BTreeSet<Role>) -> String {
+/// "• Иван (@admin_ivan) · 1001 · администратор, диспетчер"; a fired master: "уволенный
+/// мастер".
+pub fn user_line(user: &User, roles: &std::collections::BTreeSet<Role>, fired: bool) -> String {
     let username = user
         .username
         .as_deref()
         .map(|u| format!(" (@{})", esc(u)))
         .unwrap_or_default();
-    let roles = if roles.is_empty() {
+    let mut names: Vec<&str> = roles.iter().map(|r| role_name(*r)).collect();
+    if fired {
+        names.push("уволенный мастер");
+    }
+    let roles = if names.is_empty() {
         "без роли".to_string()
     } else {
-        roles
-            .iter()
-            .map(|r| role_name(*r))
-            .collect::<Vec<_>>()
-            .join(", ")
+        names.join(", ")
     };
     let name = [user.first_name.as_deref(), user.last_name.as_deref()]
         .into_iter()

@@ -198,6 +198,19 @@ pub fn bind_work_chat(
     })
 }
 
+/// Which of these people are fired masters.
+pub fn fired_among(
+    conn: &mut SqliteConnection,
+    people: &[TelegramId],
+) -> QueryResult<std::collections::BTreeSet<TelegramId>> {
+    let fired: Vec<TelegramId> = masters::table
+        .filter(masters::telegram_id.eq_any(people))
+        .filter(masters::fired_at.is_not_null())
+        .select(masters::telegram_id)
+        .load(conn)?;
+    Ok(fired.into_iter().collect())
+}
+
 /// The masters whose work group is `chat` (usually one).
 pub fn by_work_chat(conn: &mut SqliteConnection, chat: i64) -> QueryResult<Vec<Master>> {
     masters::table

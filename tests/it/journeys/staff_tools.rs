@@ -631,6 +631,14 @@ async fn firing_a_master_returns_his_open_orders_to_new_and_keeps_his_history() 
     assert_eq!(world.status(assigned), "NEW");
     let start = world.say(&world.master1, "/start").await;
     assert!(!start.text.contains("мастер"), "{}", start.text);
+    let users = world.press_menu(&world.admin, texts::MENU_USERS).await;
+    assert!(
+        users
+            .text
+            .contains("• Сергей (@master_sergey) · <code>2001</code> · уволенный мастер"),
+        "{}",
+        users.text
+    );
 
     // Nobody can give him an order: only the other master is offered.
     world.open_card(&world.dispatcher, assigned).await;
