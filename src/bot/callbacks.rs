@@ -83,6 +83,61 @@ pub enum Callback {
         master_id: MasterId,
         senior: bool,
     },
+    /// «Клиент ждёт»: send the client's phone to the master, with the status the card showed.
+    ClientWaiting {
+        order_id: OrderId,
+        seen: OrderStatus,
+    },
+    /// Delete an order: asks to confirm.
+    Delete {
+        order_id: OrderId,
+    },
+    DeleteConfirmed {
+        order_id: OrderId,
+    },
+    /// Bring a deleted order back.
+    Undelete {
+        order_id: OrderId,
+    },
+    /// The card of a deleted order.
+    DeletedCard {
+        order_id: OrderId,
+    },
+    /// A page of the deleted orders (no cursor: the newest page).
+    DeletedList {
+        cursor: Option<Cursor>,
+    },
+    /// A page of the audit log.
+    Journal {
+        cursor: Option<Cursor>,
+    },
+    /// A page of the users.
+    Users {
+        cursor: Option<Cursor>,
+    },
+    /// A master's card afresh.
+    MasterCard {
+        master_id: MasterId,
+    },
+    /// Fire a master: asks to confirm.
+    Fire {
+        master_id: MasterId,
+    },
+    FireConfirmed {
+        master_id: MasterId,
+    },
+}
+
+/// A page cursor in button data: its token, or "-" for the newest page.
+fn cursor_token(cursor: Option<Cursor>) -> String {
+    cursor.map_or("-".into(), |c| c.token())
+}
+
+fn cursor_of(token: &str) -> Option<Option<Cursor>> {
+    match token {
+        "-" => Some(None),
+        token => Cursor::from_token(token).map(Some),
+    }
 }
 
 fn action_code(kind: ActionKind) -> &'static str {
@@ -157,6 +212,19 @@ impl Callback {
             Callback::MasterSenior { master_id, senior } => {
                 format!("ms:{master_id}:{}", u8::from(senior))
             }
+            Callback::ClientWaiting { order_id, seen } => {
+                format!("cw:{order_id}:{}", seen.as_str())
+            }
+            Callback::Delete { order_id } => format!("del:{order_id}"),
+            Callback::DeleteConfirmed { order_id } => format!("delok:{order_id}"),
+            Callback::Undelete { order_id } => format!("undel:{order_id}"),
+            Callback::DeletedCard { order_id } => format!("dc:{order_id}"),
+            Callback::DeletedList { cursor } => format!("ld:{}", cursor_token(cursor)),
+            Callback::Journal { cursor } => format!("j:{}", cursor_token(cursor)),
+            Callback::Users { cursor } => format!("u:{}", cursor_token(cursor)),
+            Callback::MasterCard { master_id } => format!("mc:{master_id}"),
+            Callback::Fire { master_id } => format!("fire:{master_id}"),
+            Callback::FireConfirmed { master_id } => format!("fireok:{master_id}"),
         }
     }
 
@@ -238,6 +306,40 @@ impl Callback {
                 master_id: part(&parts, 1)?,
                 senior: flag(2)?,
             }),
+            "cw" if parts.len() == 3 => Some(Callback::ClientWaiting {
+                order_id: part(&parts, 1)?,
+                seen: status(2)?,
+            }),
+            "del" if parts.len() == 2 => Some(Callback::Delete {
+                order_id: part(&parts, 1)?,
+            }),
+            "delok" if parts.len() == 2 => Some(Callback::DeleteConfirmed {
+                order_id: part(&parts, 1)?,
+            }),
+            "undel" if parts.len() == 2 => Some(Callback::Undelete {
+                order_id: part(&parts, 1)?,
+            }),
+            "dc" if parts.len() == 2 => Some(Callback::DeletedCard {
+                order_id: part(&parts, 1)?,
+            }),
+            "ld" if parts.len() == 2 => Some(Callback::DeletedList {
+                cursor: cursor_of(parts[1])?,
+            }),
+            "j" if parts.len() == 2 => Some(Callback::Journal {
+                cursor: cursor_of(parts[1])?,
+            }),
+            "u" if parts.len() == 2 => Some(Callback::Users {
+                cursor: cursor_of(parts[1])?,
+            }),
+            "mc" if parts.len() == 2 => Some(Callback::MasterCard {
+                master_id: part(&parts, 1)?,
+            }),
+            "fire" if parts.len() == 2 => Some(Callback::Fire {
+                master_id: part(&parts, 1)?,
+            }),
+            "fireok" if parts.len() == 2 => Some(Callback::FireConfirmed {
+                master_id: part(&parts, 1)?,
+            }),
             _ => None,
         }
     }
@@ -305,6 +407,42 @@ mod tests {
                 master_id: MasterId(i64::MAX),
                 senior: false,
             },
+            Callback::ClientWaiting {
+                order_id: OrderId(i64::MAX),
+                seen: OrderStatus::Accepted,
+            },
+            Callback::Delete {
+                order_id: OrderId(i64::MAX),
+            },
+            Callback::DeleteConfirmed {
+                order_id: OrderId(i64::MAX),
+            },
+            Callback::Undelete {
+                order_id: OrderId(i64::MAX),
+            },
+            Callback::DeletedCard {
+                order_id: OrderId(i64::MAX),
+            },
+            Callback::DeletedList { cursor: None },
+            Callback::DeletedList {
+                cursor: Some(Cursor::After(i64::MAX)),
+            },
+            Callback::Journal {
+                cursor: Some(Cursor::Before(i64::MAX)),
+            },
+            Callback::Journal { cursor: None },
+            Callback::Users {
+                cursor: Some(Cursor::After(7)),
+            },
+            Callback::MasterCard {
+                master_id: MasterId(i64::MAX),
+            },
+            Callback::Fire {
+                master_id: MasterId(i64::MAX),
+            },
+            Callback::FireConfirmed {
+                master_id: MasterId(i64::MAX),
+            },
         ];
         for sample in samples {
             let data = sample.encode();
@@ -335,6 +473,12 @@ mod tests {
             "ma:1:yes",
             "pay:CARD",
             "oc:1:2",
+            "cw:1:OPEN",
+            "cw:1",
+            "del:x",
+            "j:x5",
+            "u:",
+            "fire:1:2",
         ] {
             assert_eq!(Callback::parse(data), None, "{data}");
         }

@@ -6,16 +6,16 @@ use diesel::{QueryResult, SqliteConnection};
 use teloxide::prelude::*;
 use teloxide::types::{ChatId, InlineKeyboardMarkup, MessageId, ParseMode};
 
-use super::callbacks::Callback;
 use super::notify::send_logged;
 use super::state::CardAt;
 use super::texts::{self, Audience};
 use super::{keyboards, App};
 use crate::domain::ids::TelegramId;
-use crate::domain::status::{available_actions, Actor, OrderStatus, Role};
+use crate::domain::status::{available_actions, Actor, Role};
+use crate::store::audit::{self, AuditAction};
 use crate::store::masters::{self, Master};
 use crate::store::members::Member;
-use crate::store::orders::{self, Order};
+use crate::store::orders::{self, Deletion, Order};
 use crate::store::users::{self, User};
 
 /// Whether this member may look at this order at all.
@@ -50,6 +50,30 @@ pub fn render(
     order: &Order,
     viewer: &Actor,
 ) -> QueryResult<(String, InlineKeyboardMarkup)> {
+    let text = card_text(conn, tz, order, viewer)?;
+    let actions = available_actions(&order.facts(), viewer);
+    let staff = viewer.is_staff();
+    let mut markup = keyboards::order_actions(order.id, order.status(), &actions, staff);
+    keyboards::add_order_tools(&mut markup, order, viewer);
+    Ok((text, markup))
+}
+
+/// What the audit log adds to an order's history on its card.
+const CARD_AUDIT: [AuditAction; 4] = [
+    AuditAction::OrderEdited,
+    AuditAction::OrderDeleted,
+    AuditAction::OrderUndeleted,
+    AuditAction::ClientPhoneRevealed,
+];
+
+/// The card's text: the order as `viewer` may see it, and for staff its history (status
+/// changes, corrections with old and new values, deletion, the phone sent ahead).
+fn card_text(
+    conn: &mut SqliteConnection,
+    tz: Tz,
+    order: &Order,
+    viewer: &Actor,
+) -> QueryResult<String> {
     let audience = if viewer.is_staff() {
         Audience::Staff
     } else {
@@ -59,41 +83,57 @@ pub fn render(
     let mut text = texts::order_card(order, master.as_ref().map(|(m, u)| (m, u)), audience, tz);
     if audience == Audience::Staff {
         let rows = orders::history(conn, order.id)?;
-        let mut names = std::collections::BTreeMap::new();
-        for id in rows.iter().filter_map(|r| r.changed_by) {
-            if let Some(user) = users::by_telegram_id(conn, id)? {
-                names.insert(id, user.display_name());
-            }
-        }
+        let audit = audit::for_order(conn, order.id, &CARD_AUDIT)?;
+        let people = rows
+            .iter()
+            .filter_map(|r| r.changed_by)
+            .chain(audit.iter().filter_map(|r| r.user_id));
+        let names = display_names(conn, people)?;
         let name = |id: TelegramId| names.get(&id).cloned().unwrap_or_else(|| id.to_string());
-        text.push_str(&texts::history(&rows, &name, tz));
+        text.push_str(&texts::order_history(&rows, &audit, &name, tz));
     }
-    let actions = available_actions(&order.facts(), viewer);
-    let staff = viewer.is_staff();
-    let mut extras = Vec::new();
-    if staff && order.status().is_open() {
-        let label = if order.out_of_city {
-            texts::BUTTON_OUT_OF_CITY_OFF
-        } else {
-            texts::BUTTON_OUT_OF_CITY_ON
-        };
-        let on = !order.out_of_city;
-        extras.push((
-            label,
-            Callback::OutOfCity {
-                order_id: order.id,
-                on,
-            },
-        ));
+    Ok(text)
+}
+
+/// The display names of these people, by Telegram id (those never registered left out).
+pub fn display_names(
+    conn: &mut SqliteConnection,
+    people: impl IntoIterator<Item = TelegramId>,
+) -> QueryResult<std::collections::BTreeMap<TelegramId, String>> {
+    let mut names = std::collections::BTreeMap::new();
+    for id in people {
+        if names.contains_key(&id) {
+            continue;
+        }
+        if let Some(user) = users::by_telegram_id(conn, id)? {
+            names.insert(id, user.display_name());
+        }
     }
-    if viewer.roles.contains(&Role::Admin) && order.status() == OrderStatus::Closed {
-        let correct = Callback::CorrectMoney { order_id: order.id };
-        extras.push((texts::BUTTON_CORRECT_MONEY, correct));
-    }
-    Ok((
-        text,
-        keyboards::order_actions(order.id, order.status(), &actions, staff, extras),
-    ))
+    Ok(names)
+}
+
+/// A soft-deleted order's card for staff: it says so (when, by whom) above the order and its
+/// history; admins may bring it back.
+pub fn render_deleted(
+    conn: &mut SqliteConnection,
+    tz: Tz,
+    order: &Order,
+    deletion: &Deletion,
+    viewer: &Actor,
+) -> QueryResult<(String, InlineKeyboardMarkup)> {
+    let by = match deletion.by {
+        Some(id) => display_names(conn, [id])?
+            .remove(&id)
+            .unwrap_or_else(|| id.to_string()),
+        None => "—".into(),
+    };
+    let text = format!(
+        "{}{}",
+        texts::deleted_banner(deletion.at, &by, tz),
+        card_text(conn, tz, order, viewer)?
+    );
+    let admin = viewer.roles.contains(&Role::Admin);
+    Ok((text, keyboards::deleted_card(order.id, admin)))
 }
 
 /// Shows the card by editing the message the button was on, or as a new message.
@@ -241,11 +281,9 @@ pub async fn master_text(
         })
         .await?;
     let counts: Vec<_> = counts.into_iter().collect();
-    Ok(texts::master_card(
-        master,
-        user,
-        group_title.as_deref(),
-        &counts,
-        &money,
-    ))
+    let mut text = texts::master_card(master, user, group_title.as_deref(), &counts, &money);
+    if let Some(at) = master.fired_at {
+        text.push_str(&texts::fired_on(at, app.config.timezone));
+    }
+    Ok(text)
 }

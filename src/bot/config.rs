@@ -16,6 +16,7 @@ use crate::health::Limits;
 use crate::store::members::EnvRoles;
 
 use super::outbox::SendLimits;
+use super::rate_limit::RateLimit;
 
 #[derive(Debug, Clone)]
 pub struct BotConfig {
@@ -40,6 +41,8 @@ pub struct BotConfig {
     pub health: Limits,
     /// Where `/healthz` and `/metrics` are served; None: nowhere.
     pub metrics_addr: Option<SocketAddr>,
+    /// How many updates of one person are handled in a window; None: no limit.
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// First reminder `first` after the assignment, then each gap twice the one before it
@@ -147,6 +150,7 @@ impl BotConfig {
             send_limits: SendLimits::default(),
             health: crate::config::health_limits()?,
             metrics_addr: crate::config::metrics_addr()?,
+            rate_limit: rate_limit()?,
         })
     }
 }
@@ -300,6 +304,31 @@ fn quiet_hours() -> Result<Option<QuietHours>, ConfigError> {
     let start = NaiveTime::parse_from_str(start.trim(), "%H:%M").map_err(|_| invalid())?;
     let end = NaiveTime::parse_from_str(end.trim(), "%H:%M").map_err(|_| invalid())?;
     Ok(Some(QuietHours { start, end }))
+}
+
+/// RATE_LIMIT_UPDATES per RATE_LIMIT_WINDOW_SECONDS from one person; "off" switches it off.
+fn rate_limit() -> Result<Option<RateLimit>, ConfigError> {
+    if var("RATE_LIMIT_UPDATES").as_deref() == Some("off") {
+        return Ok(None);
+    }
+    let updates: u32 = parsed("RATE_LIMIT_UPDATES", Some(20))?.unwrap_or(20);
+    if updates == 0 {
+        return Err(ConfigError {
+            variable: "RATE_LIMIT_UPDATES",
+            problem: "must be a positive number of updates (or off)".into(),
+        });
+    }
+    let seconds: i64 = parsed("RATE_LIMIT_WINDOW_SECONDS", Some(10))?.unwrap_or(10);
+    if !(1..=3600).contains(&seconds) {
+        return Err(ConfigError {
+            variable: "RATE_LIMIT_WINDOW_SECONDS",
+            problem: format!("must be 1..3600 seconds, got {seconds}"),
+        });
+    }
+    Ok(Some(RateLimit {
+        updates,
+        window: TimeDelta::seconds(seconds),
+    }))
 }
 
 fn ids(name: &'static str) -> Result<BTreeSet<TelegramId>, ConfigError> {

@@ -135,6 +135,27 @@ impl Ctx {
             .await
     }
 
+    /// Shows a screen in place of the message the button was on (a page, a confirmation), or
+    /// as a new message when there is none or it cannot be edited.
+    pub async fn show_in_place(
+        &self,
+        text: &str,
+        markup: teloxide::types::InlineKeyboardMarkup,
+    ) -> HandlerResult {
+        if let Some(message_id) = self.pressed_on {
+            let edited = self
+                .bot
+                .edit_message_text(self.chat, message_id, text)
+                .parse_mode(teloxide::types::ParseMode::Html)
+                .reply_markup(markup.clone())
+                .await;
+            if edited.is_ok() {
+                return Ok(());
+            }
+        }
+        self.reply(text, Some(markup.into())).await
+    }
+
     pub async fn send_to(
         &self,
         chat: ChatId,

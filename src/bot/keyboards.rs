@@ -43,6 +43,14 @@ pub fn main_menu(roles: &[Role]) -> KeyboardMarkup {
             KeyboardButton::new(texts::MENU_MASTERS),
             KeyboardButton::new(texts::MENU_ADD_MASTER),
         ]);
+        rows.push(vec![
+            KeyboardButton::new(texts::MENU_JOURNAL),
+            KeyboardButton::new(texts::MENU_USERS),
+            KeyboardButton::new(texts::MENU_SETTINGS),
+        ]);
+    } else if staff {
+        // Dispatchers see the masters, read-only.
+        rows.push(vec![KeyboardButton::new(texts::MENU_MASTERS)]);
     }
     rows.push(vec![KeyboardButton::new(texts::MENU_HELP)]);
     KeyboardMarkup::new(rows).resize_keyboard()
@@ -106,13 +114,12 @@ pub fn payment() -> InlineKeyboardMarkup {
 }
 
 /// The action buttons of an order card, one per allowed action (the master's part marked as
-/// done for him when staff see it), then `extras`, edit and refresh.
+/// done for him when staff see it), then edit and refresh.
 pub fn order_actions(
     order_id: OrderId,
     status: OrderStatus,
     actions: &[ActionKind],
     staff: bool,
-    extras: Vec<(&'static str, Callback)>,
 ) -> InlineKeyboardMarkup {
     let label = |kind: ActionKind| {
         if staff && kind.is_masters_work() {
@@ -138,9 +145,6 @@ pub fn order_actions(
                 .collect()
         })
         .collect();
-    for (label, callback) in extras {
-        rows.push(vec![button(label, callback)]);
-    }
     if staff && status.is_open() {
         rows.push(vec![button(
             texts::BUTTON_EDIT,
@@ -181,6 +185,10 @@ pub fn pick_master(
 }
 
 pub fn master_admin(master: &Master) -> InlineKeyboardMarkup {
+    // A fired master is kept for the record: nothing left to switch.
+    if master.is_fired() {
+        return InlineKeyboardMarkup::default();
+    }
     let toggle = if master.is_active {
         button(
             texts::BUTTON_DEACTIVATE,
@@ -220,6 +228,12 @@ pub fn master_admin(master: &Master) -> InlineKeyboardMarkup {
         vec![button(
             texts::BUTTON_BIND_GROUP,
             Callback::BindGroup {
+                master_id: master.id,
+            },
+        )],
+        vec![button(
+            texts::BUTTON_FIRE,
+            Callback::Fire {
                 master_id: master.id,
             },
         )],
@@ -297,4 +311,118 @@ pub fn periods() -> InlineKeyboardMarkup {
         Callback::Report(REPORT_PERIODS.len()),
     )]);
     InlineKeyboardMarkup::new(rows)
+}
+
+// ----- Staff tools and administration -----
+
+/// The staff tools of an order's card, above its refresh button: «Клиент ждёт» while the
+/// master has the order but is not on site yet, and, for admins, «Удалить».
+pub fn add_order_tools(
+    markup: &mut InlineKeyboardMarkup,
+    order: &crate::store::orders::Order,
+    viewer: &crate::domain::status::Actor,
+) {
+    if !viewer.is_staff() {
+        return;
+    }
+    let status = order.status();
+    let mut row = Vec::new();
+    if order.assigned_master_id.is_some()
+        && crate::store::orders::PHONE_REVEALABLE.contains(&status)
+    {
+        row.push(button(
+            texts::BUTTON_CLIENT_WAITING,
+            Callback::ClientWaiting {
+                order_id: order.id,
+                seen: status,
+            },
+        ));
+    }
+    if viewer.roles.contains(&Role::Admin) {
+        row.push(button(
+            texts::BUTTON_DELETE,
+            Callback::Delete { order_id: order.id },
+        ));
+    }
+    let mut rows = vec![row];
+    if status.is_open() {
+        let (label, on) = if order.out_of_city {
+            (texts::BUTTON_OUT_OF_CITY_OFF, false)
+        } else {
+            (texts::BUTTON_OUT_OF_CITY_ON, true)
+        };
+        let order_id = order.id;
+        rows.push(vec![button(label, Callback::OutOfCity { order_id, on })]);
+    }
+    if viewer.roles.contains(&Role::Admin) && status == OrderStatus::Closed {
+        let order_id = order.id;
+        rows.push(vec![button(
+            texts::BUTTON_CORRECT_MONEY,
+            Callback::CorrectMoney { order_id },
+        )]);
+    }
+    // Above the refresh button, which stays last.
+    let at = markup.inline_keyboard.len().saturating_sub(1);
+    for row in rows.into_iter().rev().filter(|row| !row.is_empty()) {
+        markup.inline_keyboard.insert(at, row);
+    }
+}
+
+pub fn confirm_delete(order_id: OrderId) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(vec![vec![
+        button(
+            texts::BUTTON_DELETE_CONFIRM,
+            Callback::DeleteConfirmed { order_id },
+        ),
+        button(texts::BUTTON_BACK, Callback::Card { order_id }),
+    ]])
+}
+
+/// A deleted order's card: bring it back (admins), or back to the deleted ones.
+pub fn deleted_card(order_id: OrderId, admin: bool) -> InlineKeyboardMarkup {
+    let mut rows = Vec::new();
+    if admin {
+        rows.push(vec![button(
+            texts::BUTTON_UNDELETE,
+            Callback::Undelete { order_id },
+        )]);
+    }
+    rows.push(vec![button(
+        texts::BUTTON_BACK,
+        Callback::DeletedList { cursor: None },
+    )]);
+    InlineKeyboardMarkup::new(rows)
+}
+
+pub fn confirm_fire(master_id: MasterId) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(vec![vec![
+        button(
+            texts::BUTTON_FIRE_CONFIRM,
+            Callback::FireConfirmed { master_id },
+        ),
+        button(texts::BUTTON_BACK, Callback::MasterCard { master_id }),
+    ]])
+}
+
+/// The links of a page of text (the journal, the users): newer and older.
+pub fn pager(
+    page_newer: Option<crate::store::search::Cursor>,
+    page_older: Option<crate::store::search::Cursor>,
+    link: impl Fn(Option<crate::store::search::Cursor>) -> Callback,
+) -> InlineKeyboardMarkup {
+    let mut nav = Vec::new();
+    if let Some(newer) = page_newer {
+        nav.push(button(texts::BUTTON_NEWER, link(Some(newer))));
+    }
+    if let Some(older) = page_older {
+        nav.push(button(texts::BUTTON_OLDER, link(Some(older))));
+    }
+    // On the newest page the first page is this one, fresh.
+    let first = if page_newer.is_some() {
+        texts::BUTTON_FIRST_PAGE
+    } else {
+        texts::BUTTON_REFRESH
+    };
+    nav.push(button(first, link(None)));
+    InlineKeyboardMarkup::new(vec![nav])
 }

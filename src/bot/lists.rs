@@ -3,13 +3,14 @@
 
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
 use super::state::State;
 use super::{cards, texts, BoxError, HandlerResult};
-use crate::domain::status::OrderStatus;
+use crate::domain::ids::OrderId;
+use crate::domain::status::{OrderStatus, Role};
 use crate::store::orders::{self, Order};
 use crate::store::search::{self, Cursor, Page};
 
@@ -46,6 +47,9 @@ pub fn pressed() -> UpdateHandler<BoxError> {
             dptree::case![Callback::SavedSearchPage { cursor, search_id }]
                 .endpoint(saved_search_page),
         )
+        .branch(dptree::case![Callback::DeletedList { cursor }].endpoint(
+            |ctx: Ctx, cursor: Option<Cursor>| async move { deleted_page(&ctx, cursor).await },
+        ))
 }
 
 async fn saved_search_page(ctx: Ctx, (cursor, search_id): (Cursor, i64)) -> HandlerResult {
@@ -88,8 +92,19 @@ pub async fn statuses(ctx: Ctx) -> HandlerResult {
     if !ctx.is_staff() {
         return ctx.reply(texts::NO_ACCESS, None).await;
     }
-    let counts = ctx.app.db_long(search::count_by_status).await?;
-    let rows: Vec<Vec<InlineKeyboardButton>> = counts
+    let admin = ctx.has(Role::Admin);
+    let (counts, deleted) = ctx
+        .app
+        .db_long(move |conn| {
+            let deleted = if admin {
+                Some(search::count_deleted(conn)?)
+            } else {
+                None
+            };
+            Ok((search::count_by_status(conn)?, deleted))
+        })
+        .await?;
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = counts
         .chunks(2)
         .map(|pair| {
             pair.iter()
@@ -105,25 +120,59 @@ pub async fn statuses(ctx: Ctx) -> HandlerResult {
                 .collect()
         })
         .collect();
+    if let Some(deleted) = deleted {
+        rows.push(vec![button(
+            &texts::deleted_button(deleted),
+            Callback::DeletedList { cursor: None },
+        )]);
+    }
     let markup = InlineKeyboardMarkup::new(rows).into();
     ctx.reply(texts::PICK_STATUS, Some(markup)).await
 }
 
-/// Entries as buttons, then the page links.
+/// A page of the soft-deleted orders (admins); each entry opens the deleted order's card.
+pub async fn deleted_page(ctx: &Ctx, cursor: Option<Cursor>) -> HandlerResult {
+    if !ctx.has(Role::Admin) {
+        return ctx.reply(texts::NO_ACCESS, None).await;
+    }
+    let page = ctx
+        .app
+        .db_long(move |conn| search::list_deleted(conn, cursor, PAGE_SIZE))
+        .await?;
+    let mut text = texts::DELETED_LIST_HEADER.to_string();
+    if page.items.is_empty() {
+        text.push('\n');
+        text.push_str(texts::NOTHING_FOUND);
+    }
+    let markup = page_markup_opening(
+        &page,
+        |c| Callback::DeletedList { cursor: Some(c) },
+        Callback::DeletedList { cursor: None },
+        |order_id| Callback::DeletedCard { order_id },
+    );
+    ctx.show_in_place(&text, markup).await
+}
+
+/// Entries as buttons (each opening the order's card), then the page links.
 fn page_markup(
     page: &Page<Order>,
     link: impl Fn(Cursor) -> Callback,
     first: Callback,
 ) -> InlineKeyboardMarkup {
+    page_markup_opening(page, link, first, |order_id| Callback::Card { order_id })
+}
+
+/// Entries as buttons, each opening what `open` names, then the page links.
+fn page_markup_opening(
+    page: &Page<Order>,
+    link: impl Fn(Cursor) -> Callback,
+    first: Callback,
+    open: impl Fn(OrderId) -> Callback,
+) -> InlineKeyboardMarkup {
     let mut rows: Vec<Vec<InlineKeyboardButton>> = page
         .items
         .iter()
-        .map(|order| {
-            vec![button(
-                &texts::order_line(order),
-                Callback::Card { order_id: order.id },
-            )]
-        })
+        .map(|order| vec![button(&texts::order_line(order), open(order.id))])
         .collect();
     let mut nav = Vec::new();
     if let Some(prev) = page.prev {
@@ -139,22 +188,6 @@ fn page_markup(
         rows.push(nav);
     }
     InlineKeyboardMarkup::new(rows)
-}
-
-/// Shows a page in place of the message the button was on (or as a new message).
-async fn show(ctx: &Ctx, text: &str, markup: InlineKeyboardMarkup) -> HandlerResult {
-    if let Some(message_id) = ctx.pressed_on {
-        let edited = ctx
-            .bot
-            .edit_message_text(ctx.chat, message_id, text)
-            .parse_mode(ParseMode::Html)
-            .reply_markup(markup.clone())
-            .await;
-        if edited.is_ok() {
-            return Ok(());
-        }
-    }
-    ctx.reply(text, Some(markup.into())).await
 }
 
 async fn status_page(ctx: &Ctx, status: OrderStatus, cursor: Option<Cursor>) -> HandlerResult {
@@ -181,7 +214,7 @@ async fn status_page(ctx: &Ctx, status: OrderStatus, cursor: Option<Cursor>) -> 
             cursor: None,
         },
     );
-    show(ctx, &text, markup).await
+    ctx.show_in_place(&text, markup).await
 }
 
 /// «🔎 Поиск»: the search box opens.
@@ -225,5 +258,5 @@ async fn search_page(ctx: &Ctx, input: &str, cursor: Option<Cursor>) -> HandlerR
             search_id,
         },
     );
-    show(ctx, &text, markup).await
+    ctx.show_in_place(&text, markup).await
 }

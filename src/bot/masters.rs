@@ -1,5 +1,6 @@
 //! Masters for admins: the list with activate / deactivate, adding a master (a dialogue of
-//! Telegram id, phone, specialization) and binding a master's work group with the chat picker.
+//! Telegram id, phone, specialization), binding a master's work group with the chat picker,
+//! and firing a master (after a confirmation). Dispatchers see the list read-only.
 
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
@@ -11,7 +12,7 @@ use super::{cards, keyboards, notices, texts, BoxError, HandlerResult};
 use crate::domain::ids::{MasterId, TelegramId};
 use crate::domain::status::Role;
 use crate::domain::validation::Phone;
-use crate::store::masters::{self, AddMasterError};
+use crate::store::masters::{self, AddMasterError, FireError};
 use crate::store::outbox;
 use crate::store::users;
 
@@ -48,26 +49,138 @@ pub fn pressed() -> UpdateHandler<BoxError> {
                 .branch(dptree::filter(admin).endpoint(ask_group))
                 .branch(dptree::endpoint(no_access)),
         )
+        .branch(
+            dptree::case![Callback::Fire { master_id }]
+                .branch(dptree::filter(admin).endpoint(ask_to_fire))
+                .branch(dptree::endpoint(no_access)),
+        )
+        .branch(
+            dptree::case![Callback::FireConfirmed { master_id }]
+                .branch(dptree::filter(admin).endpoint(fire))
+                .branch(dptree::endpoint(no_access)),
+        )
+        .branch(
+            dptree::case![Callback::MasterCard { master_id }]
+                .branch(dptree::filter(|ctx: Ctx| ctx.is_staff()).endpoint(show_master))
+                .branch(dptree::endpoint(no_access)),
+        )
 }
 
 async fn no_access(ctx: Ctx) -> HandlerResult {
     ctx.reply(texts::NO_ACCESS, None).await
 }
 
-/// «👷 Мастера»: every master as a card with its admin buttons.
+/// «👷 Мастера»: every master (fired ones marked so) as a card; admins get its buttons,
+/// dispatchers only look.
 pub async fn list(ctx: Ctx) -> HandlerResult {
     let all = ctx.app.db(masters::all).await?;
     ctx.reply(&texts::masters_list_header(all.len()), None)
         .await?;
+    let admin = ctx.has(Role::Admin);
     for (master, user) in all {
         let text = cards::master_text(&ctx.bot, &ctx.app, &master, &user).await?;
-        let markup = keyboards::master_admin(&master).into();
-        ctx.reply(&text, Some(markup)).await?;
+        let markup = admin.then(|| keyboards::master_admin(&master).into());
+        ctx.reply(&text, markup).await?;
     }
     Ok(())
 }
 
+/// A master's card afresh, in place (admins get its buttons).
+async fn show_master(ctx: Ctx, master_id: MasterId) -> HandlerResult {
+    let Some((master, user)) = ctx
+        .app
+        .db(move |conn| masters::with_user(conn, master_id))
+        .await?
+    else {
+        return ctx.reply(texts::MASTER_NOT_FOUND, None).await;
+    };
+    let text = cards::master_text(&ctx.bot, &ctx.app, &master, &user).await?;
+    let markup = if ctx.has(Role::Admin) {
+        keyboards::master_admin(&master)
+    } else {
+        Default::default()
+    };
+    ctx.show_in_place(&text, markup).await
+}
+
+/// «🚫 Уволить» on a master's card: the card turns into the question, with how many open
+/// orders would go back to NEW.
+async fn ask_to_fire(ctx: Ctx, master_id: MasterId) -> HandlerResult {
+    let found = ctx
+        .app
+        .db(move |conn| {
+            let Some((master, user)) = masters::with_user(conn, master_id)? else {
+                return Ok(None);
+            };
+            let open: i64 = masters::order_counts(conn, master_id)?
+                .into_iter()
+                .filter(|(status, _)| status.is_open())
+                .map(|(_, n)| n)
+                .sum();
+            Ok(Some((master, user, open)))
+        })
+        .await?;
+    match found {
+        None => ctx.reply(texts::MASTER_NOT_FOUND, None).await,
+        Some((master, user, _)) if master.is_fired() => {
+            ctx.reply(&texts::master_already_fired(&user.display_name()), None)
+                .await
+        }
+        Some((_, user, open)) => {
+            let text = texts::ask_fire(&user.display_name(), open);
+            ctx.show_in_place(&text, keyboards::confirm_fire(master_id))
+                .await
+        }
+    }
+}
+
+/// Fires the master: his open orders back to NEW, the other staff told, the card redrawn.
+async fn fire(ctx: Ctx, master_id: MasterId) -> HandlerResult {
+    let by = ctx.member.clone();
+    let actor = ctx.member.user.telegram_id;
+    let now = ctx.now();
+    let fired = crate::db::pool::interact(&ctx.app.pool, move |conn| {
+        masters::fire(conn, actor, master_id, now, |conn, fired| {
+            let staff = users::with_roles(conn, &[Role::Admin, Role::Dispatcher])?;
+            outbox::enqueue(conn, &notices::master_fired(fired, &by, &staff), now)
+        })
+    })
+    .await?;
+    ctx.app.outbox.wake();
+    match fired {
+        Ok(fired) => {
+            let returned: Vec<_> = fired.returned.iter().map(|order| order.id).collect();
+            log::info!("master {master_id} fired by {actor}; back to NEW: {returned:?}");
+            let name = fired.user.display_name();
+            ctx.reply(&texts::master_fired(&name, &returned), None)
+                .await?;
+            show_master(ctx, master_id).await
+        }
+        Err(FireError::AlreadyFired(user)) => {
+            ctx.reply(&texts::master_already_fired(&user.display_name()), None)
+                .await?;
+            show_master(ctx, master_id).await
+        }
+        Err(FireError::NotFound) => ctx.reply(texts::MASTER_NOT_FOUND, None).await,
+        Err(FireError::Db(error)) => Err(error.into()),
+    }
+}
+
 async fn set_active(ctx: Ctx, (master_id, active): (MasterId, bool)) -> HandlerResult {
+    let found = ctx
+        .app
+        .db(move |conn| masters::with_user(conn, master_id))
+        .await?;
+    match found {
+        None => return ctx.reply(texts::MASTER_NOT_FOUND, None).await,
+        // A stale card's switch: a fired master stays off.
+        Some((master, user)) if master.is_fired() => {
+            return ctx
+                .reply(&texts::master_already_fired(&user.display_name()), None)
+                .await;
+        }
+        Some(_) => {}
+    }
     let by = ctx.member.user.telegram_id;
     let now = ctx.now();
     let master = ctx

@@ -3,16 +3,21 @@
 
 //! Features, each with its typed steps and its buttons routed in [`schema`]: `start` (commands,
 //! the main menu, Cancel and fallbacks), `intake`, `order_actions`, `closing`, `editing`,
-//! `masters`, `lists` (lists and search), `report_screens`, and `jobs` (periodic work).
+//! `masters`, `lists` (lists and search), `report_screens`, `order_lookup` (/order N, also in
+//! work groups, and «Клиент ждёт»), `deletion` (soft delete of orders), `admin_screens` (the
+//! journal, the users, the settings), and `jobs` (periodic work); `rate_limit` guards
+//! polling.
 //! Shared by them: `context` (the one handler context), `cards`, `keyboards`, `texts`,
 //! `callbacks`, `state`, `notify`.
 
+pub mod admin_screens;
 pub mod buttons;
 pub mod callbacks;
 pub mod cards;
 pub mod closing;
 pub mod config;
 pub mod context;
+pub mod deletion;
 pub mod editing;
 pub mod intake;
 pub mod jobs;
@@ -23,8 +28,10 @@ pub mod metrics;
 pub mod notices;
 pub mod notify;
 pub mod order_actions;
+pub mod order_lookup;
 pub mod outbox;
 pub mod polling;
+pub mod rate_limit;
 pub mod report_screens;
 pub mod start;
 pub mod state;
@@ -118,6 +125,8 @@ pub enum Command {
     Help,
     #[command(description = "отменить текущее действие")]
     Cancel,
+    #[command(description = "карточка заявки по номеру: /order 42")]
+    Order(String),
 }
 
 /// The whole routing. Every private message and every button press first registers the
@@ -167,7 +176,24 @@ pub fn schema() -> UpdateHandler<BoxError> {
         .map(|sender: Sender| sender.state)
         .map(Ctx::for_press)
         .chain(buttons::routes());
-    dptree::entry().branch(messages).branch(buttons)
+    // In groups the bot answers one command, /order N (a master's work group); everything
+    // else there is the people's own talk. The sender is registered only when they ask.
+    let in_groups = Update::filter_message()
+        .filter(|message: Message| !message.chat.is_private())
+        .filter_command::<Command>()
+        .filter_map(|command: Command| match command {
+            Command::Order(number) => Some(number),
+            _ => None,
+        })
+        .filter_map_async(identify_sender)
+        .map(|sender: Sender| sender.member)
+        .map(|sender: Sender| sender.state)
+        .map(Ctx::for_message)
+        .endpoint(order_lookup::in_group);
+    dptree::entry()
+        .branch(messages)
+        .branch(in_groups)
+        .branch(buttons)
 }
 
 /// The sender of an update with their roles and their dialogue, read in one database trip.

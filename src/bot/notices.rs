@@ -219,3 +219,53 @@ pub fn to_each(people: &[TelegramId], text: &str) -> Vec<NewMessage> {
         .map(|&id| NewMessage::to(id.0, text))
         .collect()
 }
+
+/// After an order was deleted: its master, if it was still open and his, is told to leave it.
+pub fn after_delete(conn: &mut SqliteConnection, order: &Order) -> QueryResult<Vec<NewMessage>> {
+    if !order.status().is_open() {
+        return Ok(Vec::new());
+    }
+    let Some((master, user)) = master_of(conn, order)? else {
+        return Ok(Vec::new());
+    };
+    let text = texts::deleted_for_master(order.id);
+    Ok(vec![to_master(&master, &user, &text, None)])
+}
+
+/// After a deleted order came back: its master, if it is open and his, gets his card again
+/// (drawn for him: the phone only from ONSITE on).
+pub fn after_undelete(
+    conn: &mut SqliteConnection,
+    tz: Tz,
+    order: &Order,
+) -> QueryResult<Vec<NewMessage>> {
+    if !order.status().is_open() {
+        return Ok(Vec::new());
+    }
+    let Some((master, user)) = master_of(conn, order)? else {
+        return Ok(Vec::new());
+    };
+    let (card, markup) = cards::render(conn, tz, order, &cards::as_master(&master))?;
+    let text = format!("{}\n\n{card}", texts::undeleted_for_master(order.id));
+    Ok(vec![to_master(&master, &user, &text, Some(markup))])
+}
+
+/// After a master was fired: the other staff learn which orders wait for a master again.
+pub fn master_fired(
+    fired: &crate::store::masters::Fired,
+    by: &Member,
+    staff: &[TelegramId],
+) -> Vec<NewMessage> {
+    let returned: Vec<_> = fired.returned.iter().map(|order| order.id).collect();
+    let text = texts::master_fired_for_staff(
+        &fired.user.display_name(),
+        &by.user.display_name(),
+        &returned,
+    );
+    let others: Vec<TelegramId> = staff
+        .iter()
+        .copied()
+        .filter(|&id| id != by.user.telegram_id)
+        .collect();
+    to_each(&others, &text)
+}

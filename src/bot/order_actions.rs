@@ -145,7 +145,7 @@ async fn show_card(ctx: Ctx, order_id: OrderId) -> HandlerResult {
             Ok(())
         }
         Some(_) => ctx.reply(texts::NO_ACCESS, None).await,
-        None => ctx.reply(texts::ORDER_NOT_FOUND, None).await,
+        None => super::deletion::show_or_missing(&ctx, order_id).await,
     }
 }
 

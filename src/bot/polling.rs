@@ -8,6 +8,10 @@
 //! sender are handled in order, different senders at the same time. The handler tree is the
 //! same dptree [`super::schema`]; only the loop around it is ours.
 //!
+//! A person over the rate limit ([`super::rate_limit`]) has their extra updates acknowledged
+//! with the batch but not handled, and is asked once to wait; the check is in memory, before
+//! the batch is handed out, so a flood slows nobody else.
+//!
 //! Stopping: the stop signal interrupts the long poll at once; a batch in progress finishes
 //! (replies stop retrying, see [`super::notify`]) within [`GRACE`], else it is abandoned
 //! unacknowledged and comes again at the next start.
@@ -23,6 +27,7 @@ use teloxide::types::{Me, Update};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::watch;
 
+use super::rate_limit::{Limiter, Verdict};
 use super::{texts, App, BoxError};
 use crate::store::dialogues::DbStorage;
 use crate::store::{jobs, updates};
@@ -137,6 +142,7 @@ pub async fn run(
     let mut pruned_below: i32 = 0;
     let mut poll_recorded: Option<chrono::NaiveDateTime> = None;
     let mut backoff = BACKOFF_FIRST;
+    let mut limiter = app.config.rate_limit.map(Limiter::new);
     loop {
         if *stop.borrow() {
             return Ok(());
@@ -189,7 +195,8 @@ pub async fn run(
             })
             .collect();
         handled.extend(fresh.iter().map(|update| i64::from(update.id.0)));
-        let work = handle_batch(handling.clone(), fresh);
+        let (admitted, asked_to_wait) = sift(limiter.as_mut(), fresh, app.now());
+        let work = handle_batch(handling.clone(), admitted, asked_to_wait);
         tokio::pin!(work);
         let finished = tokio::select! {
             () = &mut work => true,
@@ -242,27 +249,85 @@ async fn forget_acknowledged(app: &App, offset: i32, pruned_below: &mut i32) {
     }
 }
 
-/// Handles one batch: each sender's updates in order, senders concurrently.
-async fn handle_batch(handling: Handling, batch: Vec<Update>) {
-    let mut by_sender: BTreeMap<i64, Vec<Update>> = BTreeMap::new();
+/// Splits a batch by the rate limit: the updates to handle, and for each person who went
+/// over it just now, the update to answer with "please wait". The rest is dropped.
+fn sift(
+    limiter: Option<&mut Limiter>,
+    batch: Vec<Update>,
+    now: chrono::NaiveDateTime,
+) -> (Vec<Update>, Vec<Update>) {
+    let Some(limiter) = limiter else {
+        return (batch, Vec::new());
+    };
+    let mut admitted = Vec::with_capacity(batch.len());
+    let mut asked = Vec::new();
+    for update in batch {
+        let Some(person) = update.from().map(|user| user.id.0 as i64) else {
+            admitted.push(update);
+            continue;
+        };
+        match limiter.check(person, now) {
+            Verdict::Handle => admitted.push(update),
+            Verdict::DropAndAskToWait => {
+                log::info!("user {person} sends too fast: their updates are dropped for a while");
+                asked.push(update);
+            }
+            Verdict::Drop => log::debug!("update {} of user {person} dropped", update.id.0),
+        }
+    }
+    (admitted, asked)
+}
+
+/// Handles one batch: each sender's updates in order, senders concurrently; a sender asked
+/// to wait hears it after their updates that were handled.
+async fn handle_batch(handling: Handling, batch: Vec<Update>, asked_to_wait: Vec<Update>) {
+    let mut by_sender: BTreeMap<i64, (Vec<Update>, Option<Update>)> = BTreeMap::new();
     for update in batch {
         by_sender
             .entry(sender_key(&update))
             .or_default()
+            .0
             .push(update);
     }
+    for update in asked_to_wait {
+        let key = sender_key(&update);
+        by_sender.entry(key).or_default().1 = Some(update);
+    }
     let mut tasks = tokio::task::JoinSet::new();
-    for (_, updates) in by_sender {
+    for (_, (updates, ask)) in by_sender {
         let handling = handling.clone();
         tasks.spawn(async move {
             for update in updates {
                 handle_one(&handling, update).await;
+            }
+            if let Some(update) = ask {
+                ask_to_wait(&handling.bot, &update).await;
             }
         });
     }
     while let Some(joined) = tasks.join_next().await {
         if let Err(error) = joined {
             log::error!("an update handler panicked: {error}");
+        }
+    }
+}
+
+/// "Please wait", where the dropped update came from: a press's pop-up, else the chat.
+async fn ask_to_wait(bot: &Bot, update: &Update) {
+    match &update.kind {
+        teloxide::types::UpdateKind::CallbackQuery(query) => {
+            let answered = bot
+                .answer_callback_query(query.id.clone())
+                .text(texts::SLOW_DOWN)
+                .await;
+            if let Err(error) = answered {
+                log::warn!("answerCallbackQuery failed: {error}");
+            }
+        }
+        _ => {
+            if let Some(chat) = update.chat() {
+                super::notify::send_logged(bot, chat.id, texts::SLOW_DOWN, None).await;
+            }
         }
     }
 }

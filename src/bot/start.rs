@@ -6,7 +6,8 @@ use teloxide::prelude::*;
 
 use super::context::{Ctx, Typed};
 use super::state::State;
-use super::{lists, masters, report_screens, roles, texts, BoxError, Command, HandlerResult};
+use super::{admin_screens, lists, masters, report_screens, roles, texts};
+use super::{BoxError, Command, HandlerResult};
 use crate::domain::status::Role;
 use crate::store::members::Member;
 
@@ -19,6 +20,7 @@ pub async fn command(ctx: Ctx, command: Command, state: State) -> HandlerResult 
         }
         Command::Help => ctx.reply_with_menu(&texts::help(&roles(&ctx.member))).await,
         Command::Cancel => cancel(ctx, state).await,
+        Command::Order(number) => super::order_lookup::in_private(ctx, number).await,
     }
 }
 
@@ -60,10 +62,13 @@ pub fn menu() -> UpdateHandler<BoxError> {
         .branch(button(texts::MENU_ORDERS, None).endpoint(lists::statuses))
         .branch(button(texts::MENU_SEARCH, None).endpoint(lists::ask_search))
         .branch(button(texts::MENU_MY_ORDERS, Some(master)).endpoint(lists::my_orders))
-        .branch(button(texts::MENU_MASTERS, Some(admin)).endpoint(masters::list))
+        .branch(button(texts::MENU_MASTERS, Some(staff)).endpoint(masters::list))
         .branch(button(texts::MENU_ADD_MASTER, Some(admin)).endpoint(masters::begin_adding))
         .branch(button(texts::MENU_REPORTS, None).endpoint(report_screens::ask_period))
         .branch(button(texts::MENU_MY_STATS, Some(master)).endpoint(report_screens::my_stats))
+        .branch(button(texts::MENU_JOURNAL, Some(admin)).endpoint(admin_screens::journal))
+        .branch(button(texts::MENU_USERS, Some(admin)).endpoint(admin_screens::users))
+        .branch(button(texts::MENU_SETTINGS, Some(admin)).endpoint(admin_screens::settings))
         .branch(button(texts::MENU_HELP, None).endpoint(help))
 }
 

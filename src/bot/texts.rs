@@ -10,6 +10,7 @@ use crate::domain::ids::{OrderId, TelegramId};
 use crate::domain::money::{Breakdown, Kopecks, MoneyError, Payment};
 use crate::domain::status::{ActionKind, Denied, OrderStatus, Role};
 use crate::domain::validation::{PhoneError, TextError};
+use crate::store::audit::{AuditAction, AuditRow};
 use crate::store::masters::Master;
 use crate::store::orders::{HistoryRow, Order};
 use crate::store::users::User;
@@ -108,7 +109,7 @@ pub fn unknown_user(telegram_id: TelegramId) -> String {
 /// an admin's part adds to the dispatcher's, several roles get every part once.
 pub fn help(roles: &[Role]) -> String {
     let mut text = String::from(
-        "<b>Что умеет бот</b>\n/start — главное меню\n/help — эта справка\n/cancel — отменить текущее действие\n",
+        "<b>Что умеет бот</b>\n/start — главное меню\n/help — эта справка\n/cancel — отменить текущее действие\n/order 42 — карточка заявки №42 (и в рабочей группе мастера)\n",
     );
     let staff = roles.contains(&Role::Admin) || roles.contains(&Role::Dispatcher);
     if roles.is_empty() {
@@ -124,14 +125,18 @@ pub fn help(roles: &[Role]) -> String {
              • В карточке: назначить мастера, переназначить или снять его, оформить отказ с причиной, восстановить отказ, «{BUTTON_EDIT}» поле открытой заявки.\n\
              • «{MENU_SEARCH}» — по телефону клиента в любом формате, номеру заявки или части адреса.\n\
              • «{MENU_REPORTS}» — за сегодня, вчера, неделю, месяц или свои даты: по мастерам, технике и статусам, сообщением и файлом .xlsx.\n\
-             • Сообщения о действиях мастеров по вашим заявкам и итоги дня.\n"
+             • Сообщения о действиях мастеров по вашим заявкам и итоги дня.\n\
+             • «{BUTTON_CLIENT_WAITING}» в карточке назначенной или принятой заявки — отправить мастеру телефон клиента ещё до того, как он приедет.\n\
+             • «{MENU_MASTERS}» — мастера, их заявки и выручка (только просмотр).\n"
         ));
     }
     if roles.contains(&Role::Admin) {
         text.push_str(&format!(
             "\n<b>Администратор</b> — всё, что диспетчер, и ещё:\n\
              • «{MENU_ADD_MASTER}» — по Telegram id пользователя, который уже писал боту, телефону и специализации.\n\
-             • «{MENU_MASTERS}» — заявки и выручка мастера, включить или выключить его, привязать рабочую группу.\n\
+             • «{MENU_MASTERS}» — заявки и выручка мастера, включить или выключить его, привязать рабочую группу, «{BUTTON_FIRE}» (его открытые заявки вернутся в новые).\n\
+             • «{BUTTON_DELETE}» в карточке заявки — она пропадёт из списков, поиска и отчётов; вернуть — из «🗑 Удалённые» в «{MENU_ORDERS}».\n\
+             • «{MENU_JOURNAL}» — кто что сделал; «{MENU_USERS}» — все пользователи и их роли; «{MENU_SETTINGS}» — действующие настройки (меняются в .env).\n\
              • Оповещения SLA: заявка слишком долго в одном статусе.\n"
         ));
     }
@@ -161,6 +166,9 @@ pub const OPEN_PRIVATE_CHAT: &str =
     "Чтобы продолжить, откройте личный чат с ботом и нажмите «Запустить» (/start), затем нажмите кнопку ещё раз.";
 pub const TRY_AGAIN_LATER: &str = "Не получилось выполнить действие. Попробуйте ещё раз.";
 pub const USE_BUTTONS: &str = "Пожалуйста, выберите вариант кнопкой.";
+/// To someone over the rate limit: their extra messages and presses are not handled.
+pub const SLOW_DOWN: &str =
+    "Слишком много сообщений подряд — подождите несколько секунд. Последние сообщения и нажатия бот пропустил: повторите их чуть позже.";
 
 // Intake dialogue.
 pub const ASK_EQUIPMENT: &str = "Новая заявка. Шаг 1 из 7: выберите тип техники.";
@@ -293,8 +301,13 @@ pub fn order_card(
         text.push_str(&format!("Время прибытия: {}\n", esc(arrival)));
     }
     if audience == Audience::Staff {
-        if let Some((_, user)) = master {
-            text.push_str(&format!("Мастер: {}\n", esc(&user.display_name())));
+        if let Some((master, user)) = master {
+            let fired = if master.is_fired() {
+                " (уволен)"
+            } else {
+                ""
+            };
+            text.push_str(&format!("Мастер: {}{fired}\n", esc(&user.display_name())));
         }
     }
     if order.out_of_city {
@@ -341,27 +354,77 @@ pub fn order_card(
 }
 
 pub fn history(rows: &[HistoryRow], names: &dyn Fn(TelegramId) -> String, tz: Tz) -> String {
+    order_history(rows, &[], names, tz)
+}
+
+/// The history on an order's card: its status changes and, in time order between them, what
+/// the audit log adds about the order (field corrections with the old and the new value, its
+/// deletion and return, the client's phone sent ahead to the master).
+pub fn order_history(
+    rows: &[HistoryRow],
+    audit: &[AuditRow],
+    names: &dyn Fn(TelegramId) -> String,
+    tz: Tz,
+) -> String {
+    let mut lines: Vec<(NaiveDateTime, u8, i64, String)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row.changed_at,
+                0,
+                row.id,
+                status_history_line(row, names, tz),
+            )
+        })
+        .chain(audit.iter().map(|row| {
+            (
+                row.created_at,
+                1,
+                row.id,
+                audit_history_line(row, names, tz),
+            )
+        }))
+        .collect();
+    lines.sort_by_key(|(at, kind, id, _)| (*at, *kind, *id));
     let mut text = String::from("\n\n<b>История</b>");
-    for row in rows {
-        let from = row
-            .old_status
-            .as_deref()
-            .and_then(|s| s.parse().ok())
-            .map(status_name)
-            .unwrap_or("—");
-        let to = row.new_status.parse().map(status_name).unwrap_or("?");
-        let who = row.changed_by.map(names).unwrap_or_else(|| "—".into());
-        text.push_str(&format!(
-            "\n{} {} → {} ({})",
-            local_time(row.changed_at, tz),
-            from,
-            to,
-            esc(&who)
-        ));
-        if let Some(note) = &row.notes {
-            let status = row.new_status.parse().ok();
-            text.push_str(&format!(": {}", history_note(&Note::read(note, status))));
-        }
+    for (_, _, _, line) in lines {
+        text.push('\n');
+        text.push_str(&line);
+    }
+    text
+}
+
+fn audit_history_line(row: &AuditRow, names: &dyn Fn(TelegramId) -> String, tz: Tz) -> String {
+    let what = match row.known_action() {
+        Some(AuditAction::OrderEdited) => match row.details.as_deref() {
+            Some(details) => format!("✏️ {}", history_note(&Note::read(details, None))),
+            None => "✏️ изменена".into(),
+        },
+        _ => audit_what(row),
+    };
+    let who = row.user_id.map(names).unwrap_or_else(|| "—".into());
+    format!("{} {what} ({})", local_time(row.created_at, tz), esc(&who))
+}
+
+fn status_history_line(row: &HistoryRow, names: &dyn Fn(TelegramId) -> String, tz: Tz) -> String {
+    let from = row
+        .old_status
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .map(status_name)
+        .unwrap_or("—");
+    let to = row.new_status.parse().map(status_name).unwrap_or("?");
+    let who = row.changed_by.map(names).unwrap_or_else(|| "—".into());
+    let mut text = format!(
+        "{} {} → {} ({})",
+        local_time(row.changed_at, tz),
+        from,
+        to,
+        esc(&who)
+    );
+    if let Some(note) = &row.notes {
+        let status = row.new_status.parse().ok();
+        text.push_str(&format!(": {}", history_note(&Note::read(note, status))));
     }
     text
 }
@@ -763,7 +826,9 @@ pub fn master_card(
         user.telegram_id,
         esc(&master.phone),
         esc(&master.specialization),
-        if master.is_active {
+        if master.is_fired() {
+            "уволен"
+        } else if master.is_active {
             "активен"
         } else {
             "выключен"
@@ -1039,5 +1104,444 @@ pub fn search_refused(refused: crate::store::search::Refused) -> String {
         Refused::Empty => ASK_SEARCH.into(),
         Refused::TooShort { min } => format!("Для поиска по адресу нужно хотя бы {min} символа."),
         Refused::BadPhone(error) => phone_error(&error),
+    }
+}
+
+// ----- Staff tools and administration -----
+
+pub const MENU_JOURNAL: &str = "📜 Журнал";
+pub const MENU_USERS: &str = "👥 Пользователи";
+pub const MENU_SETTINGS: &str = "⚙️ Настройки";
+
+pub const BUTTON_CLIENT_WAITING: &str = "📞 Клиент ждёт";
+pub const BUTTON_DELETE: &str = "🗑 Удалить";
+pub const BUTTON_DELETE_CONFIRM: &str = "🗑 Да, удалить";
+pub const BUTTON_UNDELETE: &str = "♻️ Вернуть из удалённых";
+pub const BUTTON_FIRE: &str = "🚫 Уволить";
+pub const BUTTON_FIRE_CONFIRM: &str = "🚫 Да, уволить";
+
+/// A value cut to `max` characters (an ellipsis marks the cut), before escaping.
+fn clip(value: &str, max: usize) -> String {
+    if value.chars().count() <= max {
+        return value.to_string();
+    }
+    let mut cut: String = value.chars().take(max).collect();
+    cut.push('…');
+    cut
+}
+
+// /order N, in a work group or privately.
+pub const ORDER_COMMAND_USAGE: &str =
+    "Напишите номер заявки после команды, например: <code>/order 42</code>";
+/// To someone in a group who is neither staff nor the group's master.
+pub const ORDER_COMMAND_NOT_HERE: &str =
+    "Карточку заявки здесь может запросить только мастер этой группы или диспетчер.";
+
+pub fn not_this_groups_order(order_id: i64) -> String {
+    format!("Заявки <b>№{order_id}</b> нет среди заявок мастера этой группы.")
+}
+
+// «Клиент ждёт»: the client's phone to the master before he is on site.
+pub fn client_waiting_for_master(order: &Order) -> String {
+    format!(
+        "📞 Клиент ждёт вашего звонка по заявке <b>№{}</b>.\nКлиент: {}\nТелефон: {}\nАдрес: {}",
+        order.id,
+        esc(&order.client_name),
+        esc(&order.client_phone),
+        esc(&order.client_address)
+    )
+}
+
+pub fn client_phone_sent(order_id: OrderId, master: &str) -> String {
+    format!(
+        "📞 Телефон клиента по заявке <b>№{order_id}</b> отправлен мастеру {}.",
+        esc(master)
+    )
+}
+
+// Soft delete.
+pub fn ask_delete(order_id: OrderId) -> String {
+    format!(
+        "Удалить заявку <b>№{order_id}</b>? Она пропадёт из списков, поиска, отчётов и напоминаний; история и деньги сохранятся. Вернуть её можно из списка «🗑 Удалённые» в «{MENU_ORDERS}»."
+    )
+}
+
+pub fn order_deleted(order_id: OrderId) -> String {
+    format!("🗑 Заявка <b>№{order_id}</b> удалена.")
+}
+
+pub fn order_undeleted(order_id: OrderId) -> String {
+    format!("♻️ Заявка <b>№{order_id}</b> возвращена из удалённых.")
+}
+
+/// At the top of a deleted order's card.
+pub fn deleted_banner(at: NaiveDateTime, by: &str, tz: Tz) -> String {
+    format!(
+        "🗑 <b>Заявка удалена</b> {}, {}. Её нет в списках, поиске, отчётах и напоминаниях.\n\n",
+        local_time(at, tz),
+        esc(by)
+    )
+}
+
+/// To the master of an open order that was deleted.
+pub fn deleted_for_master(order_id: OrderId) -> String {
+    format!("🗑 Заявка <b>№{order_id}</b> удалена диспетчером: по ней ничего делать не нужно.")
+}
+
+/// To the master of an open order that came back from the deleted ones, above his card.
+pub fn undeleted_for_master(order_id: OrderId) -> String {
+    format!("♻️ Заявка <b>№{order_id}</b> снова в работе. Актуальная карточка:")
+}
+
+pub const ORDER_NOT_DELETED: &str = "Этой заявки нет среди удалённых: её уже вернули.";
+pub const DELETED_LIST_HEADER: &str =
+    "<b>🗑 Удалённые заявки</b>\nОткройте заявку, чтобы посмотреть её или вернуть.";
+
+pub fn deleted_button(count: i64) -> String {
+    format!("🗑 Удалённые ({count})")
+}
+
+// Firing a master.
+pub fn ask_fire(name: &str, open_orders: i64) -> String {
+    format!(
+        "Уволить мастера {}? Он больше не сможет работать с заявками и не будет предлагаться при назначении. Его открытые заявки ({open_orders}) вернутся в новые без мастера, диспетчеры получат сообщение. Закрытые заявки, история и отчёты сохранятся. Отменить увольнение нельзя.",
+        esc(name)
+    )
+}
+
+fn order_list(ids: &[OrderId]) -> String {
+    ids.iter()
+        .map(|id| format!("№{id}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// To the admin who fired him.
+pub fn master_fired(name: &str, returned: &[OrderId]) -> String {
+    let orders = if returned.is_empty() {
+        "Открытых заявок у него не было.".to_string()
+    } else {
+        format!("В новые без мастера возвращены: {}.", order_list(returned))
+    };
+    format!("🚫 Мастер {} уволен. {orders}", esc(name))
+}
+
+/// To the other staff: the orders that need a master again.
+pub fn master_fired_for_staff(name: &str, by: &str, returned: &[OrderId]) -> String {
+    let orders = if returned.is_empty() {
+        "Открытых заявок у него не было.".to_string()
+    } else {
+        format!(
+            "Его открытые заявки вернулись в новые и ждут назначения: {}.",
+            order_list(returned)
+        )
+    };
+    format!(
+        "🚫 Мастер {} уволен (уволил {}). {orders}",
+        esc(name),
+        esc(by)
+    )
+}
+
+pub const MASTER_NOT_FOUND: &str = "Мастер не найден.";
+
+pub fn master_already_fired(name: &str) -> String {
+    format!("Мастер {} уже уволен.", esc(name))
+}
+
+/// A line under a fired master's card.
+pub fn fired_on(at: NaiveDateTime, tz: Tz) -> String {
+    format!("\nУволен: {}", local_time(at, tz))
+}
+
+// The journal (audit log) for admins.
+pub const JOURNAL_HEADER: &str = "<b>📜 Журнал</b> — кто что сделал, новые записи сверху:";
+pub const JOURNAL_EMPTY: &str = "В журнале пока нет записей.";
+
+/// What an audit row records, in Russian, HTML-escaped (the journal adds who and about what;
+/// an order's card adds who).
+fn audit_what(row: &AuditRow) -> String {
+    let details = row.details.as_deref();
+    let note = |status: Option<OrderStatus>| match details {
+        Some(details) => history_note(&clipped(Note::read(details, status))),
+        None => String::new(),
+    };
+    let with_reason = |what: &str| match details {
+        Some(reason) => format!("{what}: {}", esc(&clip(reason, 100))),
+        None => what.to_string(),
+    };
+    let Some(action) = row.known_action() else {
+        let extra = details.map(|d| format!(" {}", esc(&clip(d, 100))));
+        return format!("{}{}", esc(&row.action), extra.unwrap_or_default());
+    };
+    match action {
+        AuditAction::UserRegistered => "впервые написал боту".into(),
+        AuditAction::RoleGranted => format!("выдана роль «{}»", role_of(details)),
+        AuditAction::RoleRevoked => format!("снята роль «{}»", role_of(details)),
+        AuditAction::OrderCreated => "создана".into(),
+        AuditAction::OrderAssigned => format!("назначена: {}", note(Some(OrderStatus::Assigned))),
+        AuditAction::OrderReassigned => {
+            format!("переназначена: {}", note(Some(OrderStatus::Assigned)))
+        }
+        AuditAction::OrderUnassigned => match details {
+            Some(_) => note(Some(OrderStatus::New)),
+            None => "мастер снят".into(),
+        },
+        AuditAction::OrderAccepted => "принята мастером".into(),
+        AuditAction::OrderDeclined => with_reason("мастер отказался"),
+        AuditAction::OrderOnsite => "мастер на месте".into(),
+        AuditAction::OrderLongRepair => with_reason("длительный ремонт"),
+        AuditAction::OrderResumed => "мастер снова на месте".into(),
+        AuditAction::OrderClosed => match details {
+            Some(_) => format!("закрыта: {}", note(Some(OrderStatus::Closed))),
+            None => "закрыта".into(),
+        },
+        AuditAction::OrderRefused => with_reason("отказ клиенту"),
+        AuditAction::OrderRestored => "восстановлена после отказа".into(),
+        AuditAction::OrderEdited => match details.map(|d| Note::read(d, None)) {
+            Some(Note::Details(Details::Edited { field, old, new })) => {
+                let name = crate::store::orders::EditableField::ALL
+                    .into_iter()
+                    .find(|f| f.column() == field)
+                    .map_or_else(|| esc(&field), |f| field_name(f).to_string());
+                let value = |v: &Option<String>| esc(&clip(v.as_deref().unwrap_or("—"), 60));
+                format!(
+                    "изменено поле «{name}»: «{}» → «{}»",
+                    value(&old),
+                    value(&new)
+                )
+            }
+            _ => with_reason("изменена"),
+        },
+        AuditAction::OrderDeleted => "🗑 удалена".into(),
+        AuditAction::OrderUndeleted => "♻️ возвращена из удалённых".into(),
+        AuditAction::ClientPhoneRevealed => {
+            let master = details
+                .and_then(|d| serde_json::from_str::<MasterRef>(d).ok())
+                .map(|m| m.name.unwrap_or_else(|| format!("№{}", m.id)));
+            match master {
+                Some(name) => format!("📞 телефон клиента отправлен мастеру {}", esc(&name)),
+                None => "📞 телефон клиента отправлен мастеру".into(),
+            }
+        }
+        AuditAction::MasterAdded => with_reason("добавлен"),
+        AuditAction::MasterActivated => "включён".into(),
+        AuditAction::MasterDeactivated => "выключен".into(),
+        AuditAction::MasterWorkChatBound => with_reason("привязана рабочая группа"),
+        AuditAction::MasterFired => {
+            let returned: Vec<OrderId> = details
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|id| id.trim().parse().ok())
+                .collect();
+            if returned.is_empty() {
+                "уволен".into()
+            } else {
+                format!("уволен; в новые возвращены {}", order_list(&returned))
+            }
+        }
+        AuditAction::BackupCreated => with_reason("резервная копия создана"),
+        AuditAction::BackupFailed => with_reason("резервная копия не создана"),
+        AuditAction::BackupCopied => with_reason("резервная копия скопирована на другое место"),
+        AuditAction::BackupCopyFailed => with_reason("резервная копия не скопирована"),
+        AuditAction::OrderMoneyCorrected => {
+            format!("деньги исправлены: {}", note(Some(OrderStatus::Closed)))
+        }
+        AuditAction::OrderOutOfCity => match details.map(|d| Note::read(d, None)) {
+            Some(Note::Details(Details::Edited { new, .. })) if new.as_deref() == Some("true") => {
+                "отмечена «за городом»".into()
+            }
+            _ => "снята отметка «за городом»".into(),
+        },
+        AuditAction::MasterSeniority => match details.map(|d| Note::read(d, None)) {
+            Some(Note::Details(Details::Edited { new, .. })) if new.as_deref() == Some("true") => {
+                "стал старшим мастером".into()
+            }
+            _ => "больше не старший мастер".into(),
+        },
+    }
+}
+
+fn role_of(details: Option<&str>) -> String {
+    match details.and_then(|d| d.parse::<Role>().ok()) {
+        Some(role) => role_name(role).to_string(),
+        None => esc(details.unwrap_or("?")),
+    }
+}
+
+/// A note with its free text and edited values cut for one journal line.
+fn clipped(note: Note) -> Note {
+    match note {
+        Note::Text(text) => Note::Text(clip(&text, 100)),
+        Note::Details(Details::Edited { field, old, new }) => Note::Details(Details::Edited {
+            field,
+            old: old.map(|v| clip(&v, 60)),
+            new: new.map(|v| clip(&v, 60)),
+        }),
+        other => other,
+    }
+}
+
+/// One line of the journal: when, who, about what, what.
+pub fn journal_line(row: &AuditRow, who: Option<&str>, subject: Option<&str>, tz: Tz) -> String {
+    let who = who.map_or_else(|| "система".to_string(), esc);
+    let about = subject
+        .map(|s| format!(" {} —", esc(s)))
+        .unwrap_or_default();
+    format!(
+        "<i>{}</i> {who}:{about} {}",
+        local_time(row.created_at, tz),
+        audit_what(row)
+    )
+}
+
+/// What an audit row is about, named for the journal: «заявка №5», «мастер Сергей»,
+/// «пользователь Пётр», or nothing (the system).
+pub fn journal_subject(row: &AuditRow, name: Option<&str>) -> Option<String> {
+    let id = row.entity_id?;
+    let named = |what: &str| match name {
+        Some(name) => format!("{what} {name}"),
+        None => format!("{what} {id}"),
+    };
+    match row.entity_type.as_deref()? {
+        "order" => Some(format!("заявка №{id}")),
+        "master" => Some(named("мастер")),
+        "user" => Some(named("пользователь")),
+        _ => None,
+    }
+}
+
+// Users and roles for admins.
+pub const USERS_HEADER: &str = "<b>👥 Пользователи</b> — все, кто писал боту, новые сверху:";
+pub const USERS_EMPTY: &str = "Пока никто не писал боту.";
+
+/// "• Иван (@admin_ivan) · 1001 · администратор, диспетчер"; a fired master: "уволенный
+/// мастер".
+pub fn user_line(user: &User, roles: &std::collections::BTreeSet<Role>, fired: bool) -> String {
+    let username = user
+        .username
+        .as_deref()
+        .map(|u| format!(" (@{})", esc(u)))
+        .unwrap_or_default();
+    let mut names: Vec<&str> = roles.iter().map(|r| role_name(*r)).collect();
+    if fired {
+        names.push("уволенный мастер");
+    }
+    let roles = if names.is_empty() {
+        "без роли".to_string()
+    } else {
+        names.join(", ")
+    };
+    let name = [user.first_name.as_deref(), user.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|part| !part.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let name = if name.is_empty() {
+        "—".into()
+    } else {
+        esc(&name)
+    };
+    format!(
+        "• {name}{username} · <code>{}</code> · {roles}",
+        user.telegram_id
+    )
+}
+
+/// The effective configuration, read-only, for admins.
+pub fn settings(
+    config: &crate::bot::BotConfig,
+    backup: &crate::db::backup::BackupPolicy,
+) -> String {
+    let pay = &config.pay;
+    let shares = &pay.shares;
+    let on_off = |on: bool| if on { "да" } else { "нет" };
+    let at = |time: Option<chrono::NaiveTime>| match time {
+        Some(time) => format!("в {}", time.format("%H:%M")),
+        None => "выключено".into(),
+    };
+    let quiet = match config.quiet_hours {
+        Some(q) => format!("{}–{}", q.start.format("%H:%M"), q.end.format("%H:%M")),
+        None => "выключены".into(),
+    };
+    let bonus = if shares.review_bonus_enabled {
+        format!(
+            "+{}% чистой суммы переходит от компании мастеру",
+            shares.review_bonus_percent
+        )
+    } else {
+        "выключен".into()
+    };
+    let sla = &config.sla;
+    let flood = match config.rate_limit {
+        Some(limit) => format!(
+            "не больше {} сообщений и нажатий одного человека за {}",
+            limit.updates,
+            seconds(limit.window)
+        ),
+        None => "выключено".into(),
+    };
+    format!(
+        "<b>⚙️ Настройки</b> (только просмотр)\n\
+         Часовой пояс: {tz} <code>TIMEZONE</code>\n\
+         \n<b>Деньги</b>\n\
+         Порог чистой суммы: {threshold} <code>SHARE_THRESHOLD_RUB</code>\n\
+         Доля мастера: от порога {high}%, ниже порога {low}% <code>SHARE_HIGH_PERCENT</code>, <code>SHARE_LOW_PERCENT</code>\n\
+         Бонус за отзыв: {bonus} <code>REVIEW_BONUS_*</code>\n\
+         Доля по типу техники: {equipment} <code>EQUIPMENT_MASTER_PERCENT</code>\n\
+         За выезд за город: +{out_of_city}% <code>OUT_OF_CITY_BONUS_PERCENT</code>\n\
+         Старший мастер получает не меньше {senior}% <code>SENIOR_MASTER_MIN_PERCENT</code>\n\
+         Спрашивать при закрытии, как заплатил клиент: {ask_payment} <code>ASK_PAYMENT_METHOD</code>\n\
+         Спрашивать предоплату при длительном ремонте: {ask_prepayment} <code>ASK_PREPAYMENT</code>\n\
+         \n<b>Уведомления</b>\n\
+         Новые заявки другим диспетчерам и администраторам: {notify} <code>NOTIFY_STAFF_ON_NEW_ORDER</code>\n\
+         Напоминания мастеру о непринятой заявке: первое через {first}, затем пауза удваивается, всего не больше {max} <code>REMINDER_*</code>\n\
+         Сроки (SLA) до оповещения администраторов: новая {new}, назначена {assigned}, принята {accepted}, на месте {onsite} <code>SLA_*_MINUTES</code>\n\
+         Тихие часы (без напоминаний и оповещений): {quiet} <code>QUIET_HOURS</code>\n\
+         Итоги дня: {summary} <code>DAILY_SUMMARY_TIME</code>\n\
+         \n<b>Резервные копии</b>\n\
+         Ежедневная копия: {backup_at} <code>BACKUP_TIME</code>\n\
+         Папка: {dir}, хранится копий: {keep} <code>BACKUP_DIR</code>, <code>BACKUP_KEEP</code>\n\
+         \n<b>Защита от потока сообщений</b>: {flood} <code>RATE_LIMIT_*</code>\n\
+         \n<i>Настройки задаются в файле .env на сервере (список с пояснениями — .env.example) и вступают в силу после перезапуска бота. Здесь их изменить нельзя.</i>",
+        tz = esc(config.timezone.name()),
+        threshold = shares.threshold,
+        high = shares.high_percent,
+        low = shares.low_percent,
+        equipment = if pay.equipment_percent.is_empty() {
+            "нет".to_string()
+        } else {
+            pay.equipment_percent
+                .iter()
+                .map(|(kind, percent)| format!("{} {percent}%", esc(kind)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        out_of_city = pay.out_of_city_bonus_percent,
+        senior = pay.senior_floor_percent,
+        ask_payment = on_off(pay.ask_payment),
+        ask_prepayment = on_off(pay.ask_prepayment),
+        notify = on_off(config.notify_staff_on_new_order),
+        first = duration(config.reminders.first),
+        max = config.reminders.max,
+        new = duration(sla.new),
+        assigned = duration(sla.assigned),
+        accepted = duration(sla.accepted),
+        onsite = duration(sla.onsite),
+        summary = at(config.summary_at),
+        backup_at = at(config.backup_at),
+        dir = esc(&backup.dir.display().to_string()),
+        keep = backup.keep,
+    )
+}
+
+/// "10 с", "1 мин", "1 мин 30 с".
+fn seconds(span: TimeDelta) -> String {
+    let total = span.num_seconds();
+    match (total / 60, total % 60) {
+        (0, s) => format!("{s} с"),
+        (m, 0) => format!("{m} мин"),
+        (m, s) => format!("{m} мин {s} с"),
     }
 }

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::search::{keyset_page, Bound, Cursor, Page};
 use crate::domain::ids::{MasterId, OrderId, TelegramId};
 use crate::schema::audit_log;
 
@@ -30,10 +31,14 @@ pub enum AuditAction {
     OrderMoneyCorrected,
     OrderOutOfCity,
     MasterSeniority,
+    OrderDeleted,
+    OrderUndeleted,
+    ClientPhoneRevealed,
     MasterAdded,
     MasterActivated,
     MasterDeactivated,
     MasterWorkChatBound,
+    MasterFired,
     BackupCreated,
     BackupFailed,
     BackupCopied,
@@ -41,6 +46,42 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
+    /// Every action, to read a stored name back ([`AuditAction::from_name`]).
+    pub const ALL: [AuditAction; 26] = [
+        AuditAction::UserRegistered,
+        AuditAction::RoleGranted,
+        AuditAction::RoleRevoked,
+        AuditAction::OrderCreated,
+        AuditAction::OrderAssigned,
+        AuditAction::OrderReassigned,
+        AuditAction::OrderUnassigned,
+        AuditAction::OrderAccepted,
+        AuditAction::OrderDeclined,
+        AuditAction::OrderOnsite,
+        AuditAction::OrderLongRepair,
+        AuditAction::OrderResumed,
+        AuditAction::OrderClosed,
+        AuditAction::OrderRefused,
+        AuditAction::OrderRestored,
+        AuditAction::OrderEdited,
+        AuditAction::OrderDeleted,
+        AuditAction::OrderUndeleted,
+        AuditAction::ClientPhoneRevealed,
+        AuditAction::MasterAdded,
+        AuditAction::MasterActivated,
+        AuditAction::MasterDeactivated,
+        AuditAction::MasterWorkChatBound,
+        AuditAction::MasterFired,
+        AuditAction::BackupCreated,
+        AuditAction::BackupFailed,
+    ];
+
+    /// The action a stored name stands for; None for the old bot's own names (shown as
+    /// they are).
+    pub fn from_name(name: &str) -> Option<AuditAction> {
+        AuditAction::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::UserRegistered => "USER_REGISTERED",
@@ -62,16 +103,95 @@ impl AuditAction {
             AuditAction::OrderMoneyCorrected => "ORDER_MONEY_CORRECTED",
             AuditAction::OrderOutOfCity => "ORDER_OUT_OF_CITY",
             AuditAction::MasterSeniority => "MASTER_SENIORITY",
+            AuditAction::OrderDeleted => "ORDER_DELETED",
+            AuditAction::OrderUndeleted => "ORDER_UNDELETED",
+            AuditAction::ClientPhoneRevealed => "CLIENT_PHONE_REVEALED",
             AuditAction::MasterAdded => "MASTER_ADDED",
             AuditAction::MasterActivated => "MASTER_ACTIVATED",
             AuditAction::MasterDeactivated => "MASTER_DEACTIVATED",
             AuditAction::MasterWorkChatBound => "MASTER_WORK_CHAT_BOUND",
+            AuditAction::MasterFired => "MASTER_FIRED",
             AuditAction::BackupCreated => "BACKUP_CREATED",
             AuditAction::BackupFailed => "BACKUP_FAILED",
             AuditAction::BackupCopied => "BACKUP_COPIED",
             AuditAction::BackupCopyFailed => "BACKUP_COPY_FAILED",
         }
     }
+}
+
+/// One audit row as stored. `action` stays text: adopted databases hold the old bot's own
+/// names ([`AuditAction::from_name`] reads ours).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = audit_log, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct AuditRow {
+    pub id: i64,
+    pub user_id: Option<TelegramId>,
+    pub action: String,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<i64>,
+    pub details: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+impl AuditRow {
+    pub fn known_action(&self) -> Option<AuditAction> {
+        AuditAction::from_name(&self.action)
+    }
+
+    /// The order the row is about, if it is about one.
+    pub fn order_id(&self) -> Option<OrderId> {
+        match (self.entity_type.as_deref(), self.entity_id) {
+            (Some("order"), Some(id)) => Some(OrderId(id)),
+            _ => None,
+        }
+    }
+}
+
+/// The latest audit rows, newest first, `page_size` at a time from `cursor` (keyset on the
+/// row id: a page neither repeats nor skips while rows are added).
+pub fn page(
+    conn: &mut SqliteConnection,
+    cursor: Option<Cursor>,
+    page_size: usize,
+) -> QueryResult<Page<AuditRow>> {
+    keyset_page(
+        cursor,
+        page_size,
+        |row: &AuditRow| row.id,
+        |bound, limit| {
+            let query = audit_log::table
+                .select(AuditRow::as_select())
+                .limit(limit as i64)
+                .into_boxed();
+            match bound {
+                Bound::Newest => query.order(audit_log::id.desc()),
+                Bound::Below(id) => query
+                    .filter(audit_log::id.lt(id))
+                    .order(audit_log::id.desc()),
+                Bound::Above(id) => query
+                    .filter(audit_log::id.gt(id))
+                    .order(audit_log::id.asc()),
+            }
+            .load(conn)
+        },
+    )
+}
+
+/// The rows about one order with one of `actions`, oldest first (through
+/// `idx_audit_log_entity`): what an order's card adds to its status history.
+pub fn for_order(
+    conn: &mut SqliteConnection,
+    order_id: OrderId,
+    actions: &[AuditAction],
+) -> QueryResult<Vec<AuditRow>> {
+    let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+    audit_log::table
+        .filter(audit_log::entity_type.eq("order"))
+        .filter(audit_log::entity_id.eq(order_id.0))
+        .filter(audit_log::action.eq_any(names))
+        .order(audit_log::id)
+        .select(AuditRow::as_select())
+        .load(conn)
 }
 
 /// What an audit row is about.

@@ -27,13 +27,17 @@ pub struct Master {
     pub updated_at: NaiveDateTime,
     /// A senior master's share never falls below the configured floor.
     pub is_senior: bool,
-    /// Fired masters keep their history but never work again.
+    /// When an admin fired him; a fired master keeps his row, orders and history.
     pub fired_at: Option<NaiveDateTime>,
 }
 
 impl Master {
     pub fn is_assignable(&self) -> bool {
-        self.is_active && self.is_approved && self.fired_at.is_none()
+        self.is_active && self.is_approved && !self.is_fired()
+    }
+
+    pub fn is_fired(&self) -> bool {
+        self.fired_at.is_some()
     }
 }
 
@@ -85,7 +89,8 @@ pub fn all(conn: &mut SqliteConnection) -> QueryResult<Vec<(Master, User)>> {
         .load(conn)
 }
 
-/// Masters an order can be given to: active, approved and still holding the MASTER role.
+/// Masters an order can be given to: active, approved, not fired and still holding the
+/// MASTER role.
 pub fn assignable(conn: &mut SqliteConnection) -> QueryResult<Vec<(Master, User)>> {
     let with_role = user_roles::table
         .filter(user_roles::role.eq(Role::Master))
@@ -94,6 +99,7 @@ pub fn assignable(conn: &mut SqliteConnection) -> QueryResult<Vec<(Master, User)
         .inner_join(users_table::table.on(users_table::telegram_id.eq(masters::telegram_id)))
         .filter(masters::is_active.eq(true))
         .filter(masters::is_approved.eq(true))
+        .filter(masters::fired_at.is_null())
         .filter(masters::telegram_id.eq_any(with_role))
         .select((Master::as_select(), User::as_select()))
         .order(masters::id)
@@ -226,13 +232,106 @@ pub fn bind_work_chat(
     })
 }
 
-/// How many of the master's orders are in each status.
+/// Which of these people are fired masters.
+pub fn fired_among(
+    conn: &mut SqliteConnection,
+    people: &[TelegramId],
+) -> QueryResult<std::collections::BTreeSet<TelegramId>> {
+    let fired: Vec<TelegramId> = masters::table
+        .filter(masters::telegram_id.eq_any(people))
+        .filter(masters::fired_at.is_not_null())
+        .select(masters::telegram_id)
+        .load(conn)?;
+    Ok(fired.into_iter().collect())
+}
+
+/// The masters whose work group is `chat` (usually one).
+pub fn by_work_chat(conn: &mut SqliteConnection, chat: i64) -> QueryResult<Vec<Master>> {
+    masters::table
+        .filter(masters::work_chat_id.eq(chat))
+        .select(Master::as_select())
+        .order(masters::id)
+        .load(conn)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FireError {
+    #[error("no such master")]
+    NotFound,
+    /// Fired already: his user, to name him.
+    #[error("the master is fired already")]
+    AlreadyFired(Box<User>),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// A master and what firing him did.
+#[derive(Debug, Clone)]
+pub struct Fired {
+    pub master: Master,
+    pub user: User,
+    /// His open orders, back in NEW without a master (deleted ones left out), by id.
+    pub returned: Vec<super::orders::Order>,
+}
+
+/// Fires a master, in one IMMEDIATE transaction: he is marked fired and switched off, loses
+/// the MASTER role (so he can no longer act on any order, and is offered for none), and his
+/// open orders go back to NEW without a master, each with its history and audit rows. His
+/// row, his closed orders and his history stay: reports and cards still name him. Audited;
+/// `then` runs in the same transaction (the staff are told there).
+pub fn fire<F>(
+    conn: &mut SqliteConnection,
+    by: TelegramId,
+    master_id: MasterId,
+    now: NaiveDateTime,
+    then: F,
+) -> Result<Fired, FireError>
+where
+    F: FnOnce(&mut SqliteConnection, &Fired) -> QueryResult<()>,
+{
+    conn.immediate_transaction(|conn| {
+        let (master, user) = with_user(conn, master_id)?.ok_or(FireError::NotFound)?;
+        if master.is_fired() {
+            return Err(FireError::AlreadyFired(Box::new(user)));
+        }
+        let master = diesel::update(masters::table.find(master_id))
+            .set((
+                masters::fired_at.eq(now),
+                masters::is_active.eq(false),
+                masters::updated_at.eq(now),
+            ))
+            .returning(Master::as_returning())
+            .get_result(conn)?;
+        users::revoke(conn, Some(by), master.telegram_id, Role::Master, now)?;
+        let named = crate::domain::history::MasterRef::new(master_id, Some(user.display_name()));
+        let returned = super::orders::return_to_new(conn, &named, by, now)?;
+        let ids: Vec<String> = returned.iter().map(|o| o.id.to_string()).collect();
+        audit::record(
+            conn,
+            Some(by),
+            AuditAction::MasterFired,
+            Entity::Master(master_id),
+            Some(ids.join(",")),
+            now,
+        )?;
+        let fired = Fired {
+            master,
+            user,
+            returned,
+        };
+        then(conn, &fired)?;
+        Ok(fired)
+    })
+}
+
+/// How many of the master's orders are in each status (deleted ones left out).
 pub fn order_counts(
     conn: &mut SqliteConnection,
     master_id: MasterId,
 ) -> QueryResult<BTreeMap<OrderStatus, i64>> {
     let rows: Vec<(String, i64)> = orders::table
         .filter(orders::assigned_master_id.eq(master_id))
+        .filter(orders::deleted_at.is_null())
         .group_by(orders::status)
         .select((orders::status, diesel::dsl::count_star()))
         .load(conn)?;
@@ -242,7 +341,7 @@ pub fn order_counts(
         .collect())
 }
 
-/// Money of a master's closed orders, all time, in kopecks.
+/// Money of a master's closed orders (deleted ones left out), all time, in kopecks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MoneyTotals {
     pub closed: i64,
@@ -269,7 +368,8 @@ pub fn money_totals(conn: &mut SqliteConnection, master_id: MasterId) -> QueryRe
         "SELECT COUNT(*) AS closed, COALESCE(SUM(total_kopecks), 0) AS total, \
          COALESCE(SUM(master_share_kopecks), 0) AS master_share, \
          COALESCE(SUM(company_share_kopecks), 0) AS company_share \
-         FROM orders WHERE assigned_master_id = ? AND status = 'CLOSED'",
+         FROM orders WHERE assigned_master_id = ? AND status = 'CLOSED' \
+         AND deleted_at IS NULL",
     )
     .bind::<BigInt, _>(master_id)
     .get_result(conn)?;

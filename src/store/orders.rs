@@ -138,10 +138,38 @@ pub struct HistoryRow {
     pub notes: Option<String>,
 }
 
+/// The order, unless it is soft-deleted: a deleted order counts nowhere, so whatever reads
+/// an order by its number (cards, buttons, moves, edits, alerts) finds nothing. Admins see a
+/// deleted one through [`get_deleted`].
 pub fn get(conn: &mut SqliteConnection, id: OrderId) -> QueryResult<Option<Order>> {
     orders::table
         .find(id)
+        .filter(orders::deleted_at.is_null())
         .select(Order::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// When and by whom an order was soft-deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = orders, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct Deletion {
+    #[diesel(select_expression = orders::deleted_at.assume_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::AssumeNotNull<orders::deleted_at>)]
+    pub at: NaiveDateTime,
+    #[diesel(column_name = deleted_by)]
+    pub by: Option<TelegramId>,
+}
+
+/// A soft-deleted order with its deletion; None when it is not deleted (or not there).
+pub fn get_deleted(
+    conn: &mut SqliteConnection,
+    id: OrderId,
+) -> QueryResult<Option<(Order, Deletion)>> {
+    orders::table
+        .find(id)
+        .filter(orders::deleted_at.is_not_null())
+        .select((Order::as_select(), Deletion::as_select()))
         .first(conn)
         .optional()
 }
@@ -588,6 +616,7 @@ pub fn open_for_master(
     orders::table
         .filter(orders::assigned_master_id.eq(master_id))
         .filter(orders::status.eq_any(open))
+        .filter(orders::deleted_at.is_null())
         .order(orders::id.desc())
         .select(Order::as_select())
         .load(conn)
@@ -664,6 +693,7 @@ fn reminders_due_query(cutoffs: &[NaiveDateTime]) -> Option<DueQuery> {
         orders::table
             .select(Due::as_select())
             .filter(due)
+            .filter(orders::deleted_at.is_null())
             .into_boxed(),
     )
 }
@@ -720,6 +750,7 @@ fn sla_breaches_query(status: OrderStatus, since: NaiveDateTime) -> DueQuery {
         .select(Due::as_select())
         .filter(orders::status.eq(status))
         .filter(orders::status_changed_at.le(since))
+        .filter(orders::deleted_at.is_null())
         .filter(diesel::dsl::not(diesel::dsl::exists(alerted)))
         .into_boxed()
 }
@@ -879,4 +910,208 @@ where
         then(conn, &edited)?;
         Ok(edited)
     })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteError {
+    /// No such order, or (deleting) it is deleted already, or (restoring) it is not deleted.
+    #[error("order not found")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Soft-deletes an order in any status: it keeps its row, history and money, and from now on
+/// is in no list, search, report or periodic job ([`get`] no longer finds it). Audited;
+/// `then` runs in the same transaction with the order as it was.
+pub fn soft_delete<F>(
+    conn: &mut SqliteConnection,
+    order_id: OrderId,
+    by: TelegramId,
+    now: NaiveDateTime,
+    then: F,
+) -> Result<Order, DeleteError>
+where
+    F: FnOnce(&mut SqliteConnection, &Order) -> QueryResult<()>,
+{
+    conn.immediate_transaction(|conn| {
+        let order = get(conn, order_id)?.ok_or(DeleteError::NotFound)?;
+        diesel::update(orders::table.find(order_id))
+            .set((
+                orders::deleted_at.eq(now),
+                orders::deleted_by.eq(by),
+                orders::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            Some(by),
+            AuditAction::OrderDeleted,
+            Entity::Order(order_id),
+            None,
+            now,
+        )?;
+        then(conn, &order)?;
+        Ok(order)
+    })
+}
+
+/// Brings a soft-deleted order back as it was (status, master, money). Audited; `then` runs
+/// in the same transaction with the order restored.
+pub fn undelete<F>(
+    conn: &mut SqliteConnection,
+    order_id: OrderId,
+    by: TelegramId,
+    now: NaiveDateTime,
+    then: F,
+) -> Result<Order, DeleteError>
+where
+    F: FnOnce(&mut SqliteConnection, &Order) -> QueryResult<()>,
+{
+    conn.immediate_transaction(|conn| {
+        if get_deleted(conn, order_id)?.is_none() {
+            return Err(DeleteError::NotFound);
+        }
+        diesel::update(orders::table.find(order_id))
+            .set((
+                orders::deleted_at.eq(None::<NaiveDateTime>),
+                orders::deleted_by.eq(None::<TelegramId>),
+                orders::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            Some(by),
+            AuditAction::OrderUndeleted,
+            Entity::Order(order_id),
+            None,
+            now,
+        )?;
+        let order = get(conn, order_id)?.ok_or(DeleteError::NotFound)?;
+        then(conn, &order)?;
+        Ok(order)
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RevealError {
+    #[error("order not found")]
+    NotFound,
+    /// The order is no longer the one on the card: another status, or no master.
+    #[error("the order has changed")]
+    Stale(Box<Order>),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// The statuses in which staff may send the client's phone to the master ahead of time: he
+/// has the order but is not on site yet (from ONSITE on his card shows it anyway).
+pub const PHONE_REVEALABLE: [OrderStatus; 2] = [OrderStatus::Assigned, OrderStatus::Accepted];
+
+/// Staff send the client's phone to the order's master before he is on site ("the client is
+/// waiting for your call"): allowed while the order is still in `seen`, one of
+/// [`PHONE_REVEALABLE`], with a master. Audited (who, when, which order, to which master);
+/// `then` queues the master's message in the same transaction.
+pub fn reveal_phone<F>(
+    conn: &mut SqliteConnection,
+    order_id: OrderId,
+    seen: OrderStatus,
+    by: TelegramId,
+    now: NaiveDateTime,
+    then: F,
+) -> Result<(Order, masters::Master, super::users::User), RevealError>
+where
+    F: FnOnce(
+        &mut SqliteConnection,
+        &Order,
+        &masters::Master,
+        &super::users::User,
+    ) -> QueryResult<()>,
+{
+    conn.immediate_transaction(|conn| {
+        let order = get(conn, order_id)?.ok_or(RevealError::NotFound)?;
+        let status = order.status();
+        if status != seen || !PHONE_REVEALABLE.contains(&status) {
+            return Err(RevealError::Stale(Box::new(order)));
+        }
+        let master = match order.assigned_master_id {
+            Some(master_id) => masters::with_user(conn, master_id)?,
+            None => None,
+        };
+        let Some((master, user)) = master else {
+            return Err(RevealError::Stale(Box::new(order)));
+        };
+        let to = MasterRef::new(master.id, Some(user.display_name()));
+        audit::record(
+            conn,
+            Some(by),
+            AuditAction::ClientPhoneRevealed,
+            Entity::Order(order_id),
+            serde_json::to_string(&to).ok(),
+            now,
+        )?;
+        then(conn, &order, &master, &user)?;
+        Ok((order, master, user))
+    })
+}
+
+/// Takes every open order off `master` back to NEW, without a master: what firing him does
+/// (see `masters::fire`). This is an administrative act outside the state machine's table
+/// (an order on site goes back too, which no button does), written as an unassign is: the
+/// order row, a history row and an audit row each. Deleted orders go back too, so that a
+/// restore never brings one assigned to him; the orders returned (by id) are those not
+/// deleted. Call inside the firing transaction.
+pub(crate) fn return_to_new(
+    conn: &mut SqliteConnection,
+    master: &MasterRef,
+    by: TelegramId,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<Order>> {
+    let open: Vec<&str> = OrderStatus::ALL
+        .iter()
+        .filter(|s| s.is_open() && **s != OrderStatus::New)
+        .map(|s| s.as_str())
+        .collect();
+    let taken: Vec<(OrderId, OrderStatus)> = orders::table
+        .filter(orders::assigned_master_id.eq(master.id))
+        .filter(orders::status.eq_any(open))
+        .select((orders::id, orders::status))
+        .order(orders::id)
+        .load(conn)?;
+    let details = Details::Unassigned {
+        master: master.clone(),
+    }
+    .to_json();
+    let mut returned = Vec::new();
+    for (order_id, from) in taken {
+        diesel::update(orders::table.find(order_id))
+            .set((
+                orders::status.eq(OrderStatus::New),
+                orders::assigned_master_id.eq(None::<MasterId>),
+                orders::status_changed_at.eq(now),
+                orders::updated_at.eq(now),
+                orders::reminders_sent.eq(0),
+                orders::last_reminded_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        write_history(
+            conn,
+            order_id,
+            Some(from),
+            OrderStatus::New,
+            by,
+            Some(details.clone()),
+            now,
+        )?;
+        audit::record(
+            conn,
+            Some(by),
+            AuditAction::OrderUnassigned,
+            Entity::Order(order_id),
+            Some(details.clone()),
+            now,
+        )?;
+        returned.extend(get(conn, order_id)?);
+    }
+    Ok(returned)
 }

@@ -19,6 +19,8 @@
 //! who closed it). Money is integer kopecks summed by SQLite's integer arithmetic: exact, and
 //! an overflow is an error, never a rounded float.
 //!
+//! Soft-deleted orders (`deleted_at` set) count nowhere: every query here leaves them out.
+//!
 //! Indexes: `idx_orders_created_at (created_at)` for the created orders,
 //! `idx_orders_status (status, status_changed_at)` for the finished ones; SQLite answers the
 //! `OR` of the two with both indexes (see [`plan`]).
@@ -60,11 +62,11 @@ const PERIOD_FIGURES: &str = "\
     COALESCE(SUM(CASE WHEN o.status = 'CLOSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 THEN o.company_share_kopecks END), 0) AS company_share, \
     COALESCE(SUM(o.status = 'CLOSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 AND o.has_review), 0) AS reviews";
 
-/// The orders of a period `[?1, ?2)`: created in it, or closed or refused in it. Each side of
-/// the OR has its index, so SQLite reads only these rows.
-const IN_PERIOD: &str = "((o.created_at >= ?1 AND o.created_at < ?2) \
+/// The orders of a period `[?1, ?2)`: created in it, or closed or refused in it, and not
+/// deleted. Each side of the OR has its index, so SQLite reads only these rows.
+const IN_PERIOD: &str = "(o.deleted_at IS NULL AND ((o.created_at >= ?1 AND o.created_at < ?2) \
     OR (o.status IN ('CLOSED', 'REFUSED') \
-        AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2))";
+        AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2)))";
 
 /// Counts and money of a set of orders; money in kopecks, of the CLOSED orders only. In a
 /// period report: `orders` by creation, the rest by closing (see the module doc).
@@ -246,7 +248,7 @@ pub fn per_status(
 ) -> QueryResult<Vec<StatusLine>> {
     let counts: Vec<StatusCount> = sql_query(
         "SELECT status, COUNT(*) AS orders FROM orders \
-         WHERE created_at >= ? AND created_at < ? GROUP BY status",
+         WHERE created_at >= ? AND created_at < ? AND deleted_at IS NULL GROUP BY status",
     )
     .bind::<Timestamp, _>(from)
     .bind::<Timestamp, _>(to)
@@ -346,19 +348,20 @@ pub fn daily_summary(
 ) -> QueryResult<DailySummary> {
     conn.transaction(|conn| {
         let created: Count = sql_query(
-            "SELECT COUNT(*) AS orders FROM orders WHERE created_at >= ? AND created_at < ?",
+            "SELECT COUNT(*) AS orders FROM orders \
+             WHERE created_at >= ? AND created_at < ? AND deleted_at IS NULL",
         )
         .bind::<Timestamp, _>(from)
         .bind::<Timestamp, _>(to)
         .get_result(conn)?;
         let open: Vec<StatusCount> = sql_query(
             "SELECT status, COUNT(*) AS orders FROM orders \
-             WHERE status NOT IN ('CLOSED', 'REFUSED') GROUP BY status",
+             WHERE status NOT IN ('CLOSED', 'REFUSED') AND deleted_at IS NULL GROUP BY status",
         )
         .load(conn)?;
         let finished: Figures = sql_query(format!(
             "SELECT {FIGURES} FROM orders o \
-             WHERE o.status IN ('CLOSED', 'REFUSED') \
+             WHERE o.status IN ('CLOSED', 'REFUSED') AND o.deleted_at IS NULL \
                AND o.status_changed_at >= ? AND o.status_changed_at < ?"
         ))
         .bind::<Timestamp, _>(from)

@@ -12,6 +12,12 @@
 //!   "Зеленая" finds "Зелёная" and back. Trigrams need a fragment of at least three characters:
 //!   a shorter one is refused ([`Refused::TooShort`]) rather than scanned.
 //! * order number: the primary key.
+//! * soft-deleted orders (`deleted_at` set) are in no list and no search: every filter above
+//!   adds `deleted_at IS NULL`, checked on the rows the index found; the admins' list of
+//!   deleted orders reads the partial index `idx_orders_deleted`, and [`count_by_status`]
+//!   subtracts the deleted orders per status, read through `idx_orders_deleted_status`, from
+//!   the counts of the status index (both partial indexes hold deleted orders only: migration
+//!   `2026-12-04-000003_deleted_orders_index`).
 //!
 //! [`plan`] and [`status_plan`] return SQLite's `EXPLAIN QUERY PLAN` of exactly the statements
 //! these functions run (tests and the benchmark check that no page scans `orders`).
@@ -196,6 +202,47 @@ pub fn search(
     }
 }
 
+/// The soft-deleted orders, newest first (by id), `page_size` at a time from `cursor`.
+pub fn list_deleted(
+    conn: &mut SqliteConnection,
+    cursor: Option<Cursor>,
+    page_size: usize,
+) -> QueryResult<Page<Order>> {
+    paginate(conn, &Filter::Deleted, cursor, page_size)
+}
+
+/// How many orders are soft-deleted.
+pub fn count_deleted(conn: &mut SqliteConnection) -> QueryResult<i64> {
+    deleted_orders().select(count_star()).get_result(conn)
+}
+
+/// `EXPLAIN QUERY PLAN` of a page of [`list_deleted`].
+pub fn deleted_plan(
+    conn: &mut SqliteConnection,
+    cursor: Option<Cursor>,
+) -> QueryResult<Vec<String>> {
+    built(&Filter::Deleted, Bound::of(cursor), 2).plan(conn)
+}
+
+/// `EXPLAIN QUERY PLAN` of the count of deleted orders per status [`count_by_status`]
+/// subtracts.
+pub fn deleted_count_plan(conn: &mut SqliteConnection) -> QueryResult<Vec<String>> {
+    super::plan::explain(conn, deleted_per_status())
+}
+
+#[diesel::dsl::auto_type]
+fn deleted_orders() -> _ {
+    orders::table.filter(orders::deleted_at.is_not_null())
+}
+
+#[diesel::dsl::auto_type]
+fn deleted_per_status() -> _ {
+    let deleted: deleted_orders = deleted_orders();
+    deleted
+        .group_by(orders::status)
+        .select((orders::status, count_star()))
+}
+
 /// The orders in `status`, newest first (by id), `page_size` at a time from `cursor`.
 pub fn list_by_status(
     conn: &mut SqliteConnection,
@@ -206,23 +253,27 @@ pub fn list_by_status(
     paginate(conn, &Filter::Status(status.as_str()), cursor, page_size)
 }
 
-/// How many orders are in each status, every status listed (zeros included), in the order
-/// of [`OrderStatus::ALL`]. Reads the status index only (no table rows).
+/// How many orders (soft-deleted ones left out) are in each status, every status listed
+/// (zeros included), in the order of [`OrderStatus::ALL`]. Reads the status index only (no
+/// table rows), less the deleted orders found through their own small index: a filter on
+/// `deleted_at` here would read every row.
 pub fn count_by_status(conn: &mut SqliteConnection) -> QueryResult<Vec<(OrderStatus, i64)>> {
-    let counted: Vec<(String, i64)> = orders::table
-        .group_by(orders::status)
-        .select((orders::status, count_star()))
-        .load(conn)?;
-    Ok(OrderStatus::ALL
-        .into_iter()
-        .map(|status| {
-            let n = counted
-                .iter()
+    conn.transaction(|conn| {
+        let counted: Vec<(String, i64)> = orders::table
+            .group_by(orders::status)
+            .select((orders::status, count_star()))
+            .load(conn)?;
+        let deleted: Vec<(String, i64)> = deleted_per_status().load(conn)?;
+        let of = |rows: &[(String, i64)], status: OrderStatus| {
+            rows.iter()
                 .find(|(s, _)| s == status.as_str())
-                .map_or(0, |(_, n)| *n);
-            (status, n)
-        })
-        .collect())
+                .map_or(0, |(_, n)| *n)
+        };
+        Ok(OrderStatus::ALL
+            .into_iter()
+            .map(|status| (status, of(&counted, status) - of(&deleted, status)))
+            .collect())
+    })
 }
 
 /// Searches behind paging buttons are kept this long after their last use; a button of an
@@ -302,6 +353,8 @@ pub fn count_plan(conn: &mut SqliteConnection) -> QueryResult<Vec<String>> {
 
 /// Which orders a list holds.
 enum Filter<'a> {
+    /// The soft-deleted orders (every other filter leaves them out).
+    Deleted,
     Status(&'static str),
     Phone(&'a str),
     Id(i64),
@@ -334,7 +387,7 @@ fn fts_phrase(fragment: &str) -> String {
 
 /// Where a page starts.
 #[derive(Debug, Clone, Copy)]
-enum Bound {
+pub(crate) enum Bound {
     /// The newest orders, descending.
     Newest,
     /// id < this, descending.
@@ -406,6 +459,7 @@ fn built<'a>(filter: &'a Filter<'a>, bound: Bound, limit: i64) -> Built<'a> {
                     order_search::order_search_,
                     phrase.as_str().into_sql::<Text>(),
                 ))
+                .filter(orders::deleted_at.is_null())
                 .into_boxed();
             // The rowid bound and order go to FTS5, which walks its matches in rowid order.
             q = match bound {
@@ -422,11 +476,15 @@ fn built<'a>(filter: &'a Filter<'a>, bound: Bound, limit: i64) -> Built<'a> {
         _ => {
             let mut q = orders::table.select(Order::as_select()).into_boxed();
             q = match filter {
+                Filter::Deleted => q.filter(orders::deleted_at.is_not_null()),
                 Filter::Status(status) => q.filter(orders::status.eq(*status)),
                 Filter::Phone(phone) => q.filter(orders::client_phone.eq(*phone)),
                 Filter::Id(id) => q.filter(orders::id.eq(*id)),
                 Filter::Address(_) => unreachable!("handled above"),
             };
+            if !matches!(filter, Filter::Deleted) {
+                q = q.filter(orders::deleted_at.is_null());
+            }
             q = match bound {
                 Bound::Newest => q.order(orders::id.desc()),
                 Bound::Below(id) => q.filter(orders::id.lt(id)).order(orders::id.desc()),
@@ -446,32 +504,45 @@ fn fetch(
     built(filter, bound, limit as i64).load(conn)
 }
 
-/// Whether any order of `filter` lies on the `bound` side.
-fn any(conn: &mut SqliteConnection, filter: &Filter<'_>, bound: Bound) -> QueryResult<bool> {
-    Ok(!fetch(conn, filter, bound, 1)?.is_empty())
-}
-
 fn paginate(
     conn: &mut SqliteConnection,
     filter: &Filter<'_>,
     cursor: Option<Cursor>,
     page_size: usize,
 ) -> QueryResult<Page<Order>> {
+    keyset_page(
+        cursor,
+        page_size,
+        |order: &Order| order.id.0,
+        |bound, limit| fetch(conn, filter, bound, limit),
+    )
+}
+
+/// One page of a list kept newest first by an id that only grows (orders, audit rows,
+/// users): `fetch(bound, limit)` reads at most `limit` rows on the bound's side, in the
+/// bound's direction (descending below, ascending above); `id` names a row's key.
+pub(crate) fn keyset_page<T>(
+    cursor: Option<Cursor>,
+    page_size: usize,
+    id: impl Fn(&T) -> i64,
+    mut fetch: impl FnMut(Bound, usize) -> QueryResult<Vec<T>>,
+) -> QueryResult<Page<T>> {
     let size = page_size.clamp(1, MAX_PAGE_SIZE);
     // One row more than a page tells whether the list goes on in the direction of travel;
     // the other direction is asked separately (one indexed row), never assumed.
-    let mut items = fetch(conn, filter, Bound::of(cursor), size + 1)?;
+    let mut items = fetch(Bound::of(cursor), size + 1)?;
     let more = items.len() > size;
     items.truncate(size);
+    let mut any = |bound: Bound| -> QueryResult<bool> { Ok(!fetch(bound, 1)?.is_empty()) };
     let (next, prev) = match cursor {
         None | Some(Cursor::Before(_)) => {
             let next = match items.last() {
-                Some(last) if more => Some(Cursor::Before(last.id.0)),
+                Some(last) if more => Some(Cursor::Before(id(last))),
                 _ => None,
             };
             let prev = match items.first() {
-                Some(first) if cursor.is_some() && any(conn, filter, Bound::Above(first.id.0))? => {
-                    Some(Cursor::After(first.id.0))
+                Some(first) if cursor.is_some() && any(Bound::Above(id(first)))? => {
+                    Some(Cursor::After(id(first)))
                 }
                 _ => None,
             };
@@ -480,13 +551,11 @@ fn paginate(
         Some(Cursor::After(_)) => {
             items.reverse();
             let prev = match items.first() {
-                Some(first) if more => Some(Cursor::After(first.id.0)),
+                Some(first) if more => Some(Cursor::After(id(first))),
                 _ => None,
             };
             let next = match items.last() {
-                Some(last) if any(conn, filter, Bound::Below(last.id.0))? => {
-                    Some(Cursor::Before(last.id.0))
-                }
+                Some(last) if any(Bound::Below(id(last)))? => Some(Cursor::Before(id(last))),
                 _ => None,
             };
             (next, prev)

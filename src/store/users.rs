@@ -116,6 +116,55 @@ pub fn revoke(
     Ok(())
 }
 
+/// Everyone who wrote to the bot with their roles, newest first, `page_size` at a time from
+/// `cursor` (keyset on `users.id`).
+pub fn page_with_roles(
+    conn: &mut SqliteConnection,
+    cursor: Option<super::search::Cursor>,
+    page_size: usize,
+) -> QueryResult<super::search::Page<(User, BTreeSet<Role>)>> {
+    use super::search::{keyset_page, Bound};
+    let page = keyset_page(
+        cursor,
+        page_size,
+        |user: &User| user.id,
+        |bound, limit| {
+            let query = users::table
+                .select(User::as_select())
+                .limit(limit as i64)
+                .into_boxed();
+            match bound {
+                Bound::Newest => query.order(users::id.desc()),
+                Bound::Below(id) => query.filter(users::id.lt(id)).order(users::id.desc()),
+                Bound::Above(id) => query.filter(users::id.gt(id)).order(users::id.asc()),
+            }
+            .load(conn)
+        },
+    )?;
+    let ids: Vec<TelegramId> = page.items.iter().map(|u| u.telegram_id).collect();
+    let granted: Vec<(TelegramId, Role)> = user_roles::table
+        .filter(user_roles::telegram_id.eq_any(&ids))
+        .select((user_roles::telegram_id, user_roles::role))
+        .load(conn)?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|user| {
+            let roles = granted
+                .iter()
+                .filter(|(id, _)| *id == user.telegram_id)
+                .map(|(_, role)| *role)
+                .collect();
+            (user, roles)
+        })
+        .collect();
+    Ok(super::search::Page {
+        items,
+        next: page.next,
+        prev: page.prev,
+    })
+}
+
 /// Telegram ids of everyone holding one of `roles`.
 pub fn with_roles(conn: &mut SqliteConnection, roles: &[Role]) -> QueryResult<Vec<TelegramId>> {
     let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();

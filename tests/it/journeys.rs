@@ -428,6 +428,8 @@ impl World {
 
 const TEARDOWN: Duration = Duration::from_secs(15);
 
+mod staff_tools;
+
 /// Stops polling as Ctrl-C would; bounded, so a teardown problem cannot hang the suite (the
 /// real binary's graceful stop is tested in bot_start.rs).
 async fn stop_serving(serving: bot::Serving) {

@@ -121,7 +121,13 @@ async fn metrics_count_handled_updates_and_healthz_follows_the_checks() {
     );
     assert!(healthz.contains("database: ok"), "{healthz}");
 
-    // The same bot held to the default limits: no backup was ever taken.
+    // The same bot held to the default limits, on a database the bot has run for weeks
+    // without a backup ever being taken.
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut sandbox.conn(),
+        "UPDATE migration_ledger SET recorded_at = '2026-10-01 00:00:00';",
+    )
+    .unwrap();
     let mut strict = app.clone();
     let mut strict_config = (*app.config).clone();
     strict_config.health = Limits::default();

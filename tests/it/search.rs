@@ -459,6 +459,169 @@ fn every_page_query_uses_an_index_and_never_scans_or_sorts_orders() {
     assert!(plan.join("\n").contains("COVERING INDEX"), "{plan:?}");
 }
 
+// ----- Soft-deleted orders -----
+
+/// The admin who deletes (audit rows name a registered user).
+const ADMIN: i64 = 1;
+
+impl Db {
+    fn delete(&mut self, id: i64) {
+        let now = chrono::NaiveDateTime::parse_from_str("2026-12-05 10:00:00", "%Y-%m-%d %H:%M:%S")
+            .unwrap();
+        self.conn()
+            .batch_execute(&format!(
+                "INSERT OR IGNORE INTO users (telegram_id, created_at, updated_at) \
+                 VALUES ({ADMIN}, '2026-12-05 10:00:00', '2026-12-05 10:00:00')"
+            ))
+            .unwrap();
+        repair_bot::store::orders::soft_delete(
+            self.conn(),
+            repair_bot::domain::ids::OrderId(id),
+            repair_bot::domain::ids::TelegramId(ADMIN),
+            now,
+            |_, _| Ok(()),
+        )
+        .expect("delete");
+    }
+}
+
+#[test]
+fn deleted_orders_are_in_no_list_count_or_search_only_in_their_own_list() {
+    let mut db = Db::new();
+    let orders: Vec<i64> = (0..30)
+        .map(|i| {
+            let status = if i % 2 == 0 {
+                OrderStatus::New
+            } else {
+                OrderStatus::Closed
+            };
+            db.add(&format!("ул. Лесная, д. {i}"), PHONE, status)
+        })
+        .collect();
+    let deleted: Vec<i64> = orders.iter().copied().filter(|id| id % 3 == 0).collect();
+    for &id in &deleted {
+        db.delete(id);
+    }
+    let live: Vec<i64> = orders
+        .iter()
+        .rev()
+        .copied()
+        .filter(|id| id % 3 != 0)
+        .collect();
+    let of = |status: OrderStatus, ids: &[i64]| -> Vec<i64> {
+        ids.iter()
+            .copied()
+            .filter(|id| (id % 2 == 1) == (status == OrderStatus::New))
+            .collect()
+    };
+
+    for status in [OrderStatus::New, OrderStatus::Closed] {
+        assert_eq!(
+            collect_pages(&mut db, |conn, cursor| list_by_status(
+                conn, status, cursor, 4
+            )),
+            of(status, &live),
+            "{status}"
+        );
+    }
+    let counts = count_by_status(db.conn()).unwrap();
+    let count = |status| counts.iter().find(|(s, _)| *s == status).unwrap().1;
+    assert_eq!(
+        count(OrderStatus::New) as usize,
+        of(OrderStatus::New, &live).len()
+    );
+    assert_eq!(
+        count(OrderStatus::Closed) as usize,
+        of(OrderStatus::Closed, &live).len()
+    );
+    assert_eq!(db.search(PHONE), live);
+    assert_eq!(db.search("Лесная"), live);
+    assert_eq!(db.search(&deleted[0].to_string()), Vec::<i64>::new());
+
+    let mut newest_first = deleted.clone();
+    newest_first.reverse();
+    assert_eq!(
+        collect_pages(&mut db, |conn, cursor| search::list_deleted(
+            conn, cursor, 3
+        )),
+        newest_first
+    );
+    assert_eq!(
+        search::count_deleted(db.conn()).unwrap(),
+        deleted.len() as i64
+    );
+
+    // Brought back, it is everywhere again.
+    repair_bot::store::orders::undelete(
+        db.conn(),
+        repair_bot::domain::ids::OrderId(deleted[0]),
+        repair_bot::domain::ids::TelegramId(ADMIN),
+        chrono::NaiveDateTime::default(),
+        |_, _| Ok(()),
+    )
+    .expect("undelete");
+    assert_eq!(db.search(&deleted[0].to_string()), [deleted[0]]);
+    assert_eq!(
+        search::count_deleted(db.conn()).unwrap(),
+        deleted.len() as i64 - 1
+    );
+}
+
+/// Every page from the newest on, ids in order.
+fn collect_pages(
+    db: &mut Db,
+    mut page: impl FnMut(&mut SqliteConnection, Option<Cursor>) -> QueryResult<Page<Order>>,
+) -> Vec<i64> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let current = page(db.conn(), cursor).unwrap();
+        all.extend(ids(&current));
+        match current.next {
+            Some(next) => cursor = Some(next),
+            None => return all,
+        }
+    }
+}
+
+#[test]
+fn the_deleted_list_and_its_counts_read_only_their_small_index() {
+    let mut db = Db::new();
+    for i in 0..200 {
+        db.add(
+            &format!("ул. Лесная, д. {i}"),
+            PHONE,
+            OrderStatus::ALL[i % 7],
+        );
+    }
+    for id in [3, 50, 120] {
+        db.delete(id);
+    }
+    // Reading the partial index whole is reading the deleted orders only.
+    let reads_only_deleted = |plan: &[String], index: &str| {
+        let text = plan.join("\n");
+        let on_orders: Vec<&String> = plan.iter().filter(|s| s.contains(" orders")).collect();
+        assert!(!on_orders.is_empty(), "{text}");
+        assert!(
+            on_orders
+                .iter()
+                .all(|step| step.split_whitespace().any(|word| word == index)),
+            "{text}"
+        );
+        assert!(!text.contains("TEMP B-TREE"), "sorts: {text}");
+    };
+    for cursor in [None, Some(Cursor::Before(100)), Some(Cursor::After(100))] {
+        reads_only_deleted(
+            &search::deleted_plan(db.conn(), cursor).unwrap(),
+            "idx_orders_deleted",
+        );
+    }
+    reads_only_deleted(
+        &search::deleted_count_plan(db.conn()).unwrap(),
+        "idx_orders_deleted_status",
+    );
+}
+
 // ----- Due work of the periodic jobs (bot::jobs) -----
 
 mod due_work {

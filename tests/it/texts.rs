@@ -5,6 +5,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use repair_bot::bot::texts;
 use repair_bot::domain::ids::{OrderId, TelegramId};
 use repair_bot::domain::status::OrderStatus;
+use repair_bot::store::audit::AuditRow;
 use repair_bot::store::orders::Order;
 
 fn at(text: &str) -> NaiveDateTime {
@@ -94,7 +95,7 @@ fn mentions_none(text: &str, what: &[&str]) {
     }
 }
 
-const STAFF_ITEMS: [&str; 7] = [
+const STAFF_ITEMS: [&str; 9] = [
     texts::MENU_NEW_ORDER,
     texts::MENU_ORDERS,
     texts::MENU_SEARCH,
@@ -102,8 +103,18 @@ const STAFF_ITEMS: [&str; 7] = [
     texts::BUTTON_EDIT,
     "назнач",
     ".xlsx",
+    texts::MENU_MASTERS,
+    texts::BUTTON_CLIENT_WAITING,
 ];
-const ADMIN_ITEMS: [&str; 3] = [texts::MENU_ADD_MASTER, texts::MENU_MASTERS, "SLA"];
+const ADMIN_ITEMS: [&str; 7] = [
+    texts::MENU_ADD_MASTER,
+    texts::BUTTON_FIRE,
+    texts::BUTTON_DELETE,
+    texts::MENU_JOURNAL,
+    texts::MENU_USERS,
+    texts::MENU_SETTINGS,
+    "SLA",
+];
 const MASTER_ITEMS: [&str; 4] = [
     texts::MENU_MY_ORDERS,
     texts::MENU_MY_STATS,
@@ -177,4 +188,68 @@ fn an_edit_note_names_the_field_in_russian() {
         texts::history_note(&cleared),
         "Примечания: «&lt;b&gt;код&lt;/b&gt;» → «—»"
     );
+}
+
+// ----- The journal -----
+
+fn audit_row(action: &str, entity: Option<(&str, i64)>, details: Option<&str>) -> AuditRow {
+    AuditRow {
+        id: 1,
+        user_id: Some(TelegramId(7)),
+        action: action.into(),
+        entity_type: entity.map(|(kind, _)| kind.to_string()),
+        entity_id: entity.map(|(_, id)| id),
+        details: details.map(str::to_string),
+        created_at: at("2026-11-20 09:00:00"),
+    }
+}
+
+#[test]
+fn journal_lines_read_in_russian_and_old_actions_stay_as_they_were() {
+    let line = |row: &AuditRow, subject: Option<&str>| {
+        let about = texts::journal_subject(row, subject);
+        texts::journal_line(
+            row,
+            Some("Ольга <Д>"),
+            about.as_deref(),
+            chrono_tz::Europe::Moscow,
+        )
+    };
+    let refused = audit_row(
+        "ORDER_REFUSED",
+        Some(("order", 5)),
+        Some("Клиент <передумал>"),
+    );
+    assert_eq!(
+        line(&refused, None),
+        "<i>20.11.2026 12:00</i> Ольга &lt;Д&gt;: заявка №5 — отказ клиенту: Клиент &lt;передумал&gt;"
+    );
+    let fired = audit_row("MASTER_FIRED", Some(("master", 3)), Some("4,9"));
+    assert!(
+        line(&fired, Some("Сергей")).ends_with("мастер Сергей — уволен; в новые возвращены №4, №9"),
+        "{}",
+        line(&fired, Some("Сергей"))
+    );
+    // The old bot's own action names and free details are shown as stored, escaped.
+    let old = audit_row(
+        "status_change",
+        Some(("order", 5)),
+        Some("NEW -> <ASSIGNED>"),
+    );
+    assert!(
+        line(&old, None).ends_with("заявка №5 — status_change NEW -&gt; &lt;ASSIGNED&gt;"),
+        "{}",
+        line(&old, None)
+    );
+    let long = "а".repeat(500);
+    let edited = audit_row(
+        "ORDER_EDITED",
+        Some(("order", 5)),
+        Some(&format!(
+            r#"{{"kind":"edited","field":"description","old":"{long}","new":"б"}}"#
+        )),
+    );
+    let text = line(&edited, None);
+    assert!(text.contains("изменено поле «Неисправность»"), "{text}");
+    assert!(text.chars().count() < 200, "long values are cut: {text}");
 }

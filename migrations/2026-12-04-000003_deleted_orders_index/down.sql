@@ -1,0 +1,2 @@
+DROP INDEX idx_orders_deleted_status;
+DROP INDEX idx_orders_deleted;
