@@ -16,7 +16,8 @@ ARG RUST_VERSION=1.95
 ARG DEBIAN_RELEASE=bookworm
 
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS build
-# Cargo features of the production build, space-separated (empty: the default features).
+# Extra cargo features, space-separated. The build leaves out the default `sandbox` feature
+# (the fake Telegram and `repair-bot sandbox`, which only a checkout needs).
 ARG CARGO_FEATURES=""
 WORKDIR /src
 # Only what the build reads (see .dockerignore); the benches are declared in Cargo.toml.
@@ -27,7 +28,7 @@ COPY src src
 # The caches keep downloaded crates and compiled dependencies between builds of the image.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked ${CARGO_FEATURES:+--features "$CARGO_FEATURES"} \
+    cargo build --release --locked --no-default-features ${CARGO_FEATURES:+--features "$CARGO_FEATURES"} \
     && cp target/release/repair-bot /usr/local/bin/repair-bot \
     && strip /usr/local/bin/repair-bot
 

@@ -42,39 +42,8 @@ enum Command {
     /// Run the real bot offline against a local fake Telegram and play a scripted working day
     /// (transcript on stdout; exit 0 only if every check held). Needs no token and no network.
     /// With --load: measure throughput, latency, CPU, memory and startup instead.
-    Sandbox {
-        /// Use this database file instead of a fresh one in a temporary folder.
-        #[arg(long)]
-        database: Option<PathBuf>,
-        /// Run the load workloads instead of the working day.
-        #[arg(long)]
-        load: bool,
-        /// Load: which workload (start = new users sending /start, intake = dispatchers
-        /// taking orders, both).
-        #[arg(long, default_value = "both", value_parser = ["start", "intake", "both"])]
-        workload: String,
-        /// Load: simulated users.
-        #[arg(long, default_value_t = 200)]
-        users: usize,
-        /// Load: users acting at the same time.
-        #[arg(long, default_value_t = 50)]
-        concurrency: usize,
-        /// Load: orders each dispatcher takes in the intake workload.
-        #[arg(long, default_value_t = 3)]
-        orders: usize,
-        /// Load: first play W1 against the floor, a bare teloxide bot answering every message
-        /// with one sendMessage, and report it next to the bot with the CPU ratio.
-        #[arg(long, requires = "load")]
-        floor: bool,
-        /// Load: run this executable as the bot instead of this one (e.g. an older build of
-        /// repair-bot, measured by this harness).
-        #[arg(long, value_name = "PATH", requires = "load")]
-        bot_exe: Option<PathBuf>,
-        /// Load: before the workloads, wait until the bot has used no CPU for a second (its
-        /// first round of reminders and SLA alerts runs at start) and report its peak RSS then.
-        #[arg(long, requires = "load")]
-        wait_idle: bool,
-    },
+    #[cfg(feature = "sandbox")]
+    Sandbox(SandboxArgs),
     /// Read-only health checks for scripts and Docker's HEALTHCHECK (exit 0: all pass).
     ///
     /// One line each: the database is at the newest migration; the bot's last successful getUpdates is recent; the outbox
@@ -89,8 +58,58 @@ enum Command {
     },
     /// The floor of `sandbox --load --floor`: a bare teloxide bot that answers every private
     /// text message with one sendMessage (BOT_TOKEN, TELOXIDE_API_URL). Not for production.
+    #[cfg(feature = "sandbox")]
     #[command(name = "sandbox-floor", hide = true)]
     SandboxFloor,
+    /// A production build (without the `sandbox` feature) still knows the commands' names, to
+    /// say that it leaves them out instead of calling them unknown.
+    #[cfg(not(feature = "sandbox"))]
+    #[command(
+        name = "sandbox",
+        alias = "sandbox-floor",
+        hide = true,
+        disable_help_flag = true
+    )]
+    SandboxLeftOut {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        ignored: Vec<std::ffi::OsString>,
+    },
+}
+
+#[cfg(feature = "sandbox")]
+#[derive(clap::Args)]
+struct SandboxArgs {
+    /// Use this database file instead of a fresh one in a temporary folder.
+    #[arg(long)]
+    database: Option<PathBuf>,
+    /// Run the load workloads instead of the working day.
+    #[arg(long)]
+    load: bool,
+    /// Load: which workload (start = new users sending /start, intake = dispatchers
+    /// taking orders, both).
+    #[arg(long, default_value = "both", value_parser = ["start", "intake", "both"])]
+    workload: String,
+    /// Load: simulated users.
+    #[arg(long, default_value_t = 200)]
+    users: usize,
+    /// Load: users acting at the same time.
+    #[arg(long, default_value_t = 50)]
+    concurrency: usize,
+    /// Load: orders each dispatcher takes in the intake workload.
+    #[arg(long, default_value_t = 3)]
+    orders: usize,
+    /// Load: first play W1 against the floor, a bare teloxide bot answering every message
+    /// with one sendMessage, and report it next to the bot with the CPU ratio.
+    #[arg(long, requires = "load")]
+    floor: bool,
+    /// Load: run this executable as the bot instead of this one (e.g. an older build of
+    /// repair-bot, measured by this harness).
+    #[arg(long, value_name = "PATH", requires = "load")]
+    bot_exe: Option<PathBuf>,
+    /// Load: before the workloads, wait until the bot has used no CPU for a second (its
+    /// first round of reminders and SLA alerts runs at start) and report its peak RSS then.
+    #[arg(long, requires = "load")]
+    wait_idle: bool,
 }
 
 #[derive(Subcommand)]
@@ -160,46 +179,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => run_bot(&settings, &catalog),
         Some(Command::Migrate(command)) => migrate(&mut out, &settings, &catalog, command),
         Some(Command::Backup(command)) => backup_command(&mut out, &settings, command),
-        Some(Command::Sandbox {
-            database,
-            load,
-            workload,
-            users,
-            concurrency,
-            orders,
-            floor,
-            bot_exe,
-            wait_idle,
-        }) => {
-            use repair_bot::sandbox::load::{LoadOptions, Workload};
-            let runtime = tokio::runtime::Runtime::new()?;
-            let passed = if load {
-                let workloads = match workload.as_str() {
-                    "start" => vec![Workload::Start],
-                    "intake" => vec![Workload::Intake],
-                    _ => vec![Workload::Start, Workload::Intake],
-                };
-                let options = LoadOptions {
-                    workloads,
-                    users,
-                    concurrency,
-                    orders_per_user: orders,
-                    database,
-                    floor,
-                    bot_exe,
-                    wait_idle,
-                };
-                runtime.block_on(repair_bot::sandbox::load::run(&options))
-            } else {
-                runtime.block_on(repair_bot::sandbox::day::run(database.as_deref()))
-            }
-            .map_err(|e| anyhow::anyhow!("sandbox: {e}"))?;
-            Ok(if passed {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
+        #[cfg(feature = "sandbox")]
+        Some(Command::Sandbox(args)) => sandbox(args),
         Some(Command::Health { at }) => {
             let limits = config::health_limits()?;
             let report =
@@ -222,12 +203,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::from(report.exit_code()))
         }
+        #[cfg(feature = "sandbox")]
         Some(Command::SandboxFloor) => {
             repair_bot::sandbox::floor::run(&BotConfig::from_env()?)
                 .map_err(|e| anyhow::anyhow!("sandbox floor: {e}"))?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(not(feature = "sandbox"))]
+        Some(Command::SandboxLeftOut { .. }) => anyhow::bail!(
+            "this build of repair-bot leaves the sandbox out (a production build, made with \
+             --no-default-features); from a checkout, `cargo run --release -- sandbox` runs it"
+        ),
     }
+}
+
+#[cfg(feature = "sandbox")]
+fn sandbox(args: SandboxArgs) -> anyhow::Result<ExitCode> {
+    use repair_bot::sandbox::load::{LoadOptions, Workload};
+    let runtime = tokio::runtime::Runtime::new()?;
+    let passed = if args.load {
+        let workloads = match args.workload.as_str() {
+            "start" => vec![Workload::Start],
+            "intake" => vec![Workload::Intake],
+            _ => vec![Workload::Start, Workload::Intake],
+        };
+        let options = LoadOptions {
+            workloads,
+            users: args.users,
+            concurrency: args.concurrency,
+            orders_per_user: args.orders,
+            database: args.database,
+            floor: args.floor,
+            bot_exe: args.bot_exe,
+            wait_idle: args.wait_idle,
+        };
+        runtime.block_on(repair_bot::sandbox::load::run(&options))
+    } else {
+        runtime.block_on(repair_bot::sandbox::day::run(args.database.as_deref()))
+    }
+    .map_err(|e| anyhow::anyhow!("sandbox: {e}"))?;
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn run_bot(settings: &DatabaseSettings, catalog: &Catalog) -> anyhow::Result<ExitCode> {

@@ -1,20 +1,27 @@
-//! A small HTTP/1.1 server for the fake: keep-alive connections, request bodies with
-//! Content-Length or chunked (reqwest streams file uploads from disk chunked), parameters as
-//! JSON, multipart/form-data or urlencoded; `/bot<token>/<method>` goes to the state.
+//! The fake's HTTP side on hyper: `/bot<token>/<method>` with its parameters as JSON,
+//! multipart/form-data (multer: teloxide uploads files so, streaming those from disk chunked)
+//! or urlencoded, and the query string; each call goes to the state and its reply back as the
+//! Bot API's JSON envelope.
 
 use std::collections::{HashMap, HashSet};
-use std::io;
 use std::sync::Arc;
 
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use teloxide::types::{ResponseParameters, Seconds};
+use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use super::json;
 use super::state::{ApiRequest, Reply, Shared, UploadedFile};
 
-const MAX_HEAD: usize = 64 * 1024;
+/// The largest request body the fake reads (a backup sent as a document is the biggest).
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// Accepts connections until the task is aborted; aborting drops the open connections too.
@@ -25,7 +32,15 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         match listener.accept().await {
             Ok((stream, _)) => {
                 let _ = stream.set_nodelay(true);
-                connections.spawn(connection(stream, shared.clone()));
+                let shared = shared.clone();
+                let service = service_fn(move |request| answer(shared.clone(), request));
+                // hyper notices a peer that hangs up while a call waits (a long poll dropped
+                // when the dispatcher stops) and drops the call with the connection.
+                let connection =
+                    http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                connections.spawn(async move {
+                    let _ = connection.await;
+                });
             }
             Err(error) => {
                 log::warn!("fake Telegram: accept failed: {error}");
@@ -35,213 +50,79 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-struct HttpRequest {
-    target: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
+/// What the service returns to make hyper drop the connection without an answer.
+#[derive(Debug)]
+struct DropConnection;
 
-impl HttpRequest {
-    fn header(&self, name: &str) -> Option<&str> {
-        let mut headers = self.headers.iter();
-        headers
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the connection is dropped without an answer (an injected network error)")
     }
 }
 
-async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
-    let mut buffer = Vec::new();
-    loop {
-        let request = match read_request(&mut stream, &mut buffer).await {
-            Ok(Some(request)) => request,
-            Ok(None) => return,
-            Err(error) => {
-                let body = json::error(400, &format!("Bad Request: {error}"), None);
-                let _ = write_response(&mut stream, 400, &body, true).await;
-                return;
-            }
-        };
-        let close = request
-            .header("connection")
-            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let reply = match api_request(&shared, request) {
-            Err(reply) => reply,
-            Ok(api) => tokio::select! {
-                reply = shared.handle(api) => reply,
-                // The client gave up, e.g. a long poll dropped when the dispatcher stops.
-                () = closed(&mut stream, &mut buffer) => return,
-            },
-        };
-        let (status, body) = match reply {
-            Reply::Ok(result) => (200, json::ok(result)),
-            Reply::Error {
-                code,
-                description,
-                retry_after,
-            } => (code, json::error(code, &description, retry_after)),
-            Reply::Close => return,
-        };
-        if write_response(&mut stream, status, &body, close)
-            .await
-            .is_err()
-            || close
-        {
-            return;
-        }
-    }
-}
+impl std::error::Error for DropConnection {}
 
-/// Resolves once the peer closes the connection (bytes it sends meanwhile are kept).
-async fn closed(stream: &mut TcpStream, buffer: &mut Vec<u8>) {
-    loop {
-        match read_more(stream, buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) if buffer.len() > MAX_HEAD + MAX_BODY => return,
-            Ok(_) => {}
-        }
-    }
-}
-
-fn invalid(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
-}
-
-async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> io::Result<usize> {
-    buffer.reserve(16 * 1024);
-    stream.read_buf(buffer).await
-}
-
-/// Reads until `buffer` holds at least `n` bytes.
-async fn fill(stream: &mut TcpStream, buffer: &mut Vec<u8>, n: usize) -> io::Result<()> {
-    while buffer.len() < n {
-        if read_more(stream, buffer).await? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-    }
-    Ok(())
-}
-
-async fn read_line(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> io::Result<String> {
-    loop {
-        if let Some(end) = find(buffer, b"\r\n") {
-            let line = String::from_utf8_lossy(&buffer[..end]).into_owned();
-            buffer.drain(..end + 2);
-            return Ok(line);
-        }
-        if buffer.len() > MAX_HEAD {
-            return Err(invalid("line too long"));
-        }
-        if read_more(stream, buffer).await? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-    }
-}
-
-/// The next request on the connection, or `None` when the peer closed it between requests.
-async fn read_request(
-    stream: &mut TcpStream,
-    buffer: &mut Vec<u8>,
-) -> io::Result<Option<HttpRequest>> {
-    let head_end = loop {
-        if let Some(end) = find(buffer, b"\r\n\r\n") {
-            break end;
-        }
-        if buffer.len() > MAX_HEAD {
-            return Err(invalid("request head too large"));
-        }
-        if read_more(stream, buffer).await? == 0 {
-            return match buffer.is_empty() {
-                true => Ok(None),
-                false => Err(io::ErrorKind::UnexpectedEof.into()),
-            };
-        }
+async fn answer(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, DropConnection> {
+    let reply = match api_request(&shared, request).await {
+        Ok(api) => shared.handle(api).await,
+        Err(reply) => reply,
     };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-    buffer.drain(..head_end + 4);
-    let mut lines = head.split("\r\n");
-    let request_line = lines.next().unwrap_or_default();
-    let target = request_line
-        .split_whitespace()
-        .nth(1)
-        .ok_or_else(|| invalid("bad request line"))?;
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
-        .collect();
-    let mut request = HttpRequest {
-        target: target.to_owned(),
-        headers,
-        body: Vec::new(),
+    let (status, envelope) = match reply {
+        Reply::Ok(result) => (200, Envelope::ok(result)),
+        Reply::Error {
+            code,
+            description,
+            retry_after,
+        } => (code, Envelope::error(code, description, retry_after)),
+        Reply::Close => return Err(DropConnection),
     };
-    let chunked = request
-        .header("transfer-encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    if chunked {
-        request.body = read_chunked(stream, buffer).await?;
-    } else {
-        let length = match request.header("content-length") {
-            Some(value) => value.parse().map_err(|_| invalid("bad Content-Length"))?,
-            None => 0,
-        };
-        if length > MAX_BODY {
-            return Err(invalid("body too large"));
-        }
-        fill(stream, buffer, length).await?;
-        request.body = buffer.drain(..length).collect();
-    }
-    Ok(Some(request))
+    let body = serde_json::to_vec(&envelope).unwrap_or_default();
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(response)
 }
 
-async fn read_chunked(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let line = read_line(stream, buffer).await?;
-        let size = line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size, 16).map_err(|_| invalid("bad chunk size"))?;
-        if size == 0 {
-            // Trailer fields up to the empty line.
-            while !read_line(stream, buffer).await?.is_empty() {}
-            return Ok(body);
-        }
-        if body.len() + size > MAX_BODY {
-            return Err(invalid("body too large"));
-        }
-        fill(stream, buffer, size + 2).await?;
-        body.extend(buffer.drain(..size));
-        buffer.drain(..2);
-    }
+/// The Bot API's answer around every result or error.
+#[derive(Serialize)]
+struct Envelope {
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameters: Option<ResponseParameters>,
 }
 
-async fn write_response(
-    stream: &mut TcpStream,
-    status: u16,
-    body: &Value,
-    close: bool,
-) -> io::Result<()> {
-    let body = body.to_string();
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        409 => "Conflict",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        _ => "Error",
-    };
-    let connection = if close { "close" } else { "keep-alive" };
-    let length = body.len();
-    let mut response = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n\
-         Content-Length: {length}\r\nConnection: {connection}\r\n\r\n"
-    )
-    .into_bytes();
-    response.extend_from_slice(body.as_bytes());
-    stream.write_all(&response).await?;
-    stream.flush().await
+impl Envelope {
+    fn ok(result: Value) -> Self {
+        Self {
+            ok: true,
+            result: Some(result),
+            error_code: None,
+            description: None,
+            parameters: None,
+        }
+    }
+
+    fn error(code: u16, description: String, retry_after: Option<u32>) -> Self {
+        Self {
+            ok: false,
+            result: None,
+            error_code: Some(code),
+            description: Some(description),
+            parameters: retry_after
+                .map(|s| ResponseParameters::RetryAfter(Seconds::from_seconds(s))),
+        }
+    }
 }
 
 fn error_reply(code: u16, description: &str) -> Reply {
@@ -252,56 +133,70 @@ fn error_reply(code: u16, description: &str) -> Reply {
     }
 }
 
+fn bad_request(what: impl std::fmt::Display) -> Reply {
+    error_reply(400, &format!("Bad Request: {what}"))
+}
+
 /// Routes and decodes a request; `Err` is the answer for requests that are no API call.
-fn api_request(shared: &Shared, request: HttpRequest) -> Result<ApiRequest, Reply> {
-    let (path, query) = request
-        .target
-        .split_once('?')
-        .unwrap_or((&request.target, ""));
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+async fn api_request(shared: &Shared, request: Request<Incoming>) -> Result<ApiRequest, Reply> {
+    let segments: Vec<&str> = request
+        .uri()
+        .path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let (token, method) = match segments.as_slice() {
-        [.., bot, method] if bot.starts_with("bot") => (percent_decode(&bot[3..]), *method),
+        [.., bot, method] if bot.starts_with("bot") => (&bot[3..], method.to_string()),
         _ => return Err(error_reply(404, "Not Found")),
     };
     if token != shared.token {
         return Err(error_reply(401, "Unauthorized"));
     }
+    let query = request.uri().query().unwrap_or_default();
     let mut params: Map<String, Value> = url::form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
         .collect();
-    let mut files = HashMap::new();
-    let content_type = request.header("content-type").unwrap_or_default();
-    let mut attributes = content_type.split(';');
-    let mime = attributes
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mime = content_type
+        .split(';')
         .next()
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    let boundary = attributes
-        .filter_map(|a| a.trim().split_once('='))
-        .find(|(key, _)| key.eq_ignore_ascii_case("boundary"))
-        .map(|(_, value)| value.trim_matches('"').to_owned());
-    let body = &request.body;
-    match mime.as_str() {
-        _ if body.iter().all(u8::is_ascii_whitespace) => {}
-        "application/json" => match serde_json::from_slice(body) {
-            Ok(Value::Object(fields)) => params.extend(fields),
-            _ => return Err(error_reply(400, "Bad Request: can't parse JSON object")),
-        },
-        "multipart/form-data" => {
-            let boundary =
-                boundary.ok_or_else(|| error_reply(400, "Bad Request: no multipart boundary"))?;
-            parse_multipart(body, &boundary, &mut params, &mut files)
-                .map_err(|what| error_reply(400, &format!("Bad Request: {what}")))?;
+    let body = Limited::new(request.into_body(), MAX_BODY);
+    let mut files = HashMap::new();
+    if mime == "multipart/form-data" {
+        let boundary = multer::parse_boundary(&content_type).map_err(bad_request)?;
+        let multipart = multer::Multipart::new(body.into_data_stream(), boundary);
+        files = read_multipart(multipart, &mut params)
+            .await
+            .map_err(bad_request)?;
+    } else {
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| bad_request(format!("can't read the body: {e}")))?
+            .to_bytes();
+        match mime.as_str() {
+            _ if body.iter().all(u8::is_ascii_whitespace) => {}
+            "application/json" => match serde_json::from_slice(&body) {
+                Ok(Value::Object(fields)) => params.extend(fields),
+                _ => return Err(bad_request("can't parse JSON object")),
+            },
+            "application/x-www-form-urlencoded" => params.extend(
+                url::form_urlencoded::parse(&body)
+                    .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))),
+            ),
+            _ => {}
         }
-        "application/x-www-form-urlencoded" => params.extend(
-            url::form_urlencoded::parse(body)
-                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))),
-        ),
-        _ => {}
     }
     Ok(ApiRequest {
-        method: method.to_owned(),
+        method,
         params,
         files,
     })
@@ -310,74 +205,32 @@ fn api_request(shared: &Shared, request: HttpRequest) -> Result<ApiRequest, Repl
 /// Text parts become parameters (JSON objects and arrays parsed); parts with a filename become
 /// files, and the parameter naming them ("attach://<part>", or the part itself) becomes
 /// {"attach": part, "file_name", "size"}.
-fn parse_multipart(
-    body: &[u8],
-    boundary: &str,
+async fn read_multipart(
+    mut multipart: multer::Multipart<'_>,
     params: &mut Map<String, Value>,
-    files: &mut HashMap<String, UploadedFile>,
-) -> Result<(), &'static str> {
-    let first = format!("--{boundary}");
-    let next = format!("\r\n--{boundary}");
-    let mut at = find(body, first.as_bytes()).ok_or("multipart boundary not found")? + first.len();
-    loop {
-        let rest = &body[at..];
-        if rest.starts_with(b"--") {
-            break;
-        }
-        if !rest.starts_with(b"\r\n") {
-            return Err("malformed multipart body");
-        }
-        let head_start = at + 2;
-        let head_end = head_start
-            + find(&body[head_start..], b"\r\n\r\n").ok_or("malformed multipart part")?;
-        let content_start = head_end + 4;
-        let content_end = content_start
-            + find(&body[content_start..], next.as_bytes()).ok_or("unterminated multipart part")?;
-        at = content_end + next.len();
-
-        let head = String::from_utf8_lossy(&body[head_start..head_end]);
-        let (mut name, mut file_name, mut content_type) = (None, None, None);
-        for line in head.split("\r\n") {
-            let Some((header, value)) = line.split_once(':') else {
-                continue;
-            };
-            if header.trim().eq_ignore_ascii_case("content-disposition") {
-                for (key, value) in disposition_params(value) {
-                    match key.as_str() {
-                        "name" => name = Some(value),
-                        "name*" => {
-                            name = Some(percent_decode(
-                                value.rsplit("''").next().unwrap_or_default(),
-                            ))
-                        }
-                        "filename" => file_name = Some(value),
-                        _ => {}
-                    }
-                }
-            } else if header.trim().eq_ignore_ascii_case("content-type") {
-                content_type = Some(value.trim().to_owned());
-            }
-        }
-        let name = name.ok_or("multipart part without a name")?;
-        let content = &body[content_start..content_end];
-        match file_name {
+) -> Result<HashMap<String, UploadedFile>, multer::Error> {
+    let mut files = HashMap::new();
+    while let Some(field) = multipart.next_field().await? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match field.file_name().map(str::to_owned) {
             Some(file_name) => {
+                let content_type = field.content_type().map(ToString::to_string);
+                let bytes = field.bytes().await?.to_vec();
                 let file = UploadedFile {
                     file_name: Some(file_name).filter(|n| !n.is_empty()),
                     content_type,
-                    bytes: content.to_vec(),
+                    bytes,
                 };
                 files.insert(name, file);
             }
             None => {
-                let text = String::from_utf8_lossy(content).into_owned();
+                let text = field.text().await?;
                 // teloxide sends nested objects (reply_markup, ...) as JSON text.
                 let structured = text.trim_start().starts_with(['{', '[']);
                 let parsed = structured
                     .then(|| serde_json::from_str(&text).ok())
                     .flatten();
-                let value = parsed.unwrap_or(Value::String(text));
-                params.insert(name, value);
+                params.insert(name, parsed.unwrap_or(Value::String(text)));
             }
         }
     }
@@ -403,66 +256,5 @@ fn parse_multipart(
                 .or_insert_with(|| summary(part, file));
         }
     }
-    Ok(())
-}
-
-/// The `key=value` / `key="quoted \"value\""` pairs after "form-data" in Content-Disposition.
-fn disposition_params(header: &str) -> Vec<(String, String)> {
-    let mut params = Vec::new();
-    let mut chars = header.chars().skip_while(|&c| c != ';').skip(1).peekable();
-    loop {
-        let key: String = chars.by_ref().take_while(|&c| c != '=').collect();
-        let key = key.trim().to_ascii_lowercase();
-        if key.is_empty() {
-            return params;
-        }
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let mut value = String::new();
-        if chars.next_if_eq(&'"').is_some() {
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => value.extend(chars.next()),
-                    '"' => break,
-                    c => value.push(c),
-                }
-            }
-            chars.by_ref().take_while(|&c| c != ';').for_each(drop);
-        } else {
-            value = chars
-                .by_ref()
-                .take_while(|&c| c != ';')
-                .collect::<String>()
-                .trim()
-                .to_owned();
-        }
-        params.push((key, value));
-    }
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-            Some(byte) if bytes[i] == b'%' => {
-                decoded.push(byte);
-                i += 3;
-            }
-            _ => {
-                decoded.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
+    Ok(files)
 }

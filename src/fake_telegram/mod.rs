@@ -13,11 +13,12 @@
 //! `reply_markup` drops the inline keyboard, a callback query can be answered once, unknown
 //! chats give "chat not found". Methods the fake does not model answer `true`.
 //!
-//! Layout: `http` (the HTTP/1.1 server), `state` (what is remembered and each method's
-//! semantics), `json` (Bot API objects as JSON).
+//! Layout: `http` (the HTTP side, on hyper), `state` (what is remembered and each method's
+//! semantics), `objects` (the Bot API objects it answers with, as teloxide's types),
+//! `records` (what tests read back).
 
 mod http;
-mod json;
+mod objects;
 mod records;
 mod state;
 
@@ -32,6 +33,7 @@ use tokio::task::JoinHandle;
 pub use records::{FakeUser, SentDocument, SentMessage};
 pub use state::{CallbackAnswer, FakeError, Observed, RecordedCall};
 
+use objects::UserContent;
 use state::{keyboard_labels, Shared};
 
 /// The bot the fake serves: its token is `<id>:<secret>`, as from @BotFather.
@@ -205,16 +207,19 @@ impl FakeTelegram {
     pub fn send_text(&self, user: &FakeUser, chat_id: i64, text: &str) -> i32 {
         self.inner
             .shared
-            .update(|s| s.user_message(user, chat_id, json::text_body(text)))
+            .update(|s| s.user_message(user, chat_id, UserContent::Text(text.into())))
     }
 
     /// `user` picks `shared_chat_id` with the chat-picker button of request `request_id`
     /// (a message with `chat_shared` in their private chat). Returns the message id.
     pub fn share_chat(&self, user: &FakeUser, request_id: i32, shared_chat_id: i64) -> i32 {
         self.inner.shared.update(|s| {
-            let title = s.groups.get(&shared_chat_id).map(|g| g.title.clone());
-            let body = json::chat_shared_body(request_id, shared_chat_id, title.as_deref());
-            s.user_message(user, user.id, body)
+            let content = UserContent::ChatShared {
+                request_id,
+                chat_id: shared_chat_id,
+                title: s.groups.get(&shared_chat_id).map(|g| g.title.clone()),
+            };
+            s.user_message(user, user.id, content)
         })
     }
 
@@ -266,7 +271,7 @@ impl FakeTelegram {
                 None => Vec::new(),
             };
             if labels.iter().any(|l| l == label) {
-                Ok(s.user_message(user, chat_id, json::text_body(label)))
+                Ok(s.user_message(user, chat_id, UserContent::Text(label.into())))
             } else {
                 Err(NoSuchButton {
                     chat_id,

@@ -5,11 +5,13 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
+use teloxide::types::{Chat, Message, Update, UpdateId, UpdateKind};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 
-use super::json;
+use super::objects::{self, Membership, UserContent};
 use super::records::{FakeUser, SentDocument, SentMessage};
 
 /// One request to the Bot API. `method` is spelled as in the Bot API docs ("sendMessage");
@@ -105,6 +107,14 @@ const NOT_MODIFIED: &str = "message is not modified: specified new message conte
 
 type ApiResult = Result<Value, ApiError>;
 
+/// An answer's `result`: a teloxide object as the JSON it serializes to.
+fn result(object: impl Serialize) -> ApiResult {
+    serde_json::to_value(object).map_err(|e| ApiError {
+        code: 500,
+        description: format!("Internal Server Error: {e}"),
+    })
+}
+
 /// State shared by the HTTP server and the [`FakeTelegram`](super::FakeTelegram) handles.
 pub(crate) struct Shared {
     pub token: String,
@@ -177,18 +187,20 @@ impl Shared {
             .confirm_updates(params.i64("offset").unwrap_or(0));
         let mut changes = self.subscribe();
         loop {
-            let batch: Vec<Value> = {
+            let batch: Vec<Update> = {
                 let mut state = self.lock();
                 state.note_handed_out(limit);
-                state
-                    .updates
-                    .iter()
-                    .take(limit)
-                    .map(|(_, update)| update.clone())
-                    .collect()
+                state.updates.iter().take(limit).cloned().collect()
             };
             if !batch.is_empty() {
-                return Reply::Ok(Value::Array(batch));
+                return match result(batch) {
+                    Ok(updates) => Reply::Ok(updates),
+                    Err(error) => Reply::Error {
+                        code: error.code,
+                        description: error.description,
+                        retry_after: None,
+                    },
+                };
             }
             if !matches!(
                 tokio::time::timeout_at(deadline, changes.changed()).await,
@@ -217,8 +229,8 @@ pub(crate) struct State {
     user_messages: HashSet<(i64, i32)>,
     /// The reply keyboard last sent per chat (removed by `remove_keyboard`).
     pub reply_keyboards: HashMap<i64, Value>,
-    /// Unconfirmed updates: (update_id, update).
-    pub updates: VecDeque<(u32, Value)>,
+    /// Unconfirmed updates, oldest first.
+    pub updates: VecDeque<Update>,
     /// Callback query id -> answered.
     callbacks: HashMap<String, bool>,
     pub callback_answers: Vec<CallbackAnswer>,
@@ -298,8 +310,8 @@ impl State {
     fn call(&mut self, method: &str, request: &ApiRequest) -> ApiResult {
         let p = Params(&request.params);
         match method {
-            "getme" => Ok(json::me(&self.bot)),
-            "getwebhookinfo" => Ok(json::webhook_info(self.updates.len())),
+            "getme" => result(objects::me(&self.bot)),
+            "getwebhookinfo" => Ok(objects::webhook_info(self.updates.len())),
             "deletewebhook" => {
                 if p.bool("drop_pending_updates") {
                     self.updates.clear();
@@ -345,7 +357,7 @@ impl State {
             while self
                 .updates
                 .front()
-                .is_some_and(|(id, _)| i64::from(*id) < offset)
+                .is_some_and(|update| i64::from(update.id.0) < offset)
             {
                 self.updates.pop_front();
             }
@@ -368,13 +380,8 @@ impl State {
             .updates
             .iter()
             .take(limit)
-            .filter(|(id, _)| *id > self.handed_out_up_to)
-            .map(|(id, update)| {
-                let message = update
-                    .get("message")
-                    .or_else(|| update.pointer("/callback_query/message"));
-                (*id, message.and_then(|m| m.pointer("/chat/id")?.as_i64()))
-            })
+            .filter(|update| update.id.0 > self.handed_out_up_to)
+            .map(|update| (update.id.0, update.chat().map(|chat| chat.id.0)))
             .collect();
         for (update_id, chat_id) in fresh {
             self.handed_out_up_to = update_id;
@@ -391,23 +398,23 @@ impl State {
         self.revision
     }
 
-    pub fn chat_json(&self, chat_id: i64) -> Value {
+    pub fn chat(&self, chat_id: i64) -> Chat {
         if let Some(user) = self.users.get(&chat_id) {
-            json::private_chat(user)
+            objects::private_chat(user)
         } else if let Some(group) = self.groups.get(&chat_id) {
-            json::group_chat(chat_id, &group.title)
+            objects::group_chat(chat_id, &group.title)
         } else if chat_id < 0 {
-            json::group_chat(chat_id, "")
+            objects::group_chat(chat_id, "")
         } else {
-            json!({"id": chat_id, "type": "private"})
+            objects::unknown_private_chat(chat_id)
         }
     }
 
-    fn message_json(&self, message: &SentMessage) -> Value {
-        json::bot_message(
+    fn bot_message(&self, message: &SentMessage) -> Message {
+        objects::bot_message(
             message,
-            self.chat_json(message.chat_id),
-            json::user(&self.bot, true),
+            self.chat(message.chat_id),
+            objects::user(&self.bot, true),
         )
     }
 
@@ -429,7 +436,7 @@ impl State {
         text: String,
         p: Params,
         document: Option<SentDocument>,
-    ) -> Value {
+    ) -> ApiResult {
         let reply_markup = p.json("reply_markup");
         if let Some(markup) = &reply_markup {
             if markup.get("keyboard").is_some() {
@@ -450,13 +457,13 @@ impl State {
             deleted: false,
             revision: self.bump(),
         };
-        let value = self.message_json(&message);
+        let sent = result(self.bot_message(&message));
         self.observe(|| Observed::Message {
             at: message.date,
             message: Box::new(message.clone()),
         });
         self.messages.push(message);
-        value
+        sent
     }
 
     fn send_message(&mut self, p: Params) -> ApiResult {
@@ -465,7 +472,7 @@ impl State {
         if text.is_empty() {
             return Err(bad_request("message text is empty"));
         }
-        Ok(self.push_message(chat_id, text.to_owned(), p, None))
+        self.push_message(chat_id, text.to_owned(), p, None)
     }
 
     fn send_document(&mut self, p: Params, files: &HashMap<String, UploadedFile>) -> ApiResult {
@@ -506,7 +513,7 @@ impl State {
             _ => return Err(bad_request("there is no document in the request")),
         };
         let caption = p.str("caption").unwrap_or_default().to_owned();
-        Ok(self.push_message(chat_id, caption, p, Some(document)))
+        self.push_message(chat_id, caption, p, Some(document))
     }
 
     fn live_message(&mut self, p: Params, not_found: &str) -> Result<&mut SentMessage, ApiError> {
@@ -554,7 +561,7 @@ impl State {
             at: message.edit_date.unwrap_or(message.date),
             message: Box::new(message.clone()),
         });
-        Ok(self.message_json(&message))
+        result(self.bot_message(&message))
     }
 
     fn edit_reply_markup(&mut self, p: Params) -> ApiResult {
@@ -573,7 +580,7 @@ impl State {
             at: message.edit_date.unwrap_or(message.date),
             message: Box::new(message.clone()),
         });
-        Ok(self.message_json(&message))
+        result(self.bot_message(&message))
     }
 
     fn delete_message(&mut self, p: Params) -> ApiResult {
@@ -621,7 +628,7 @@ impl State {
     fn get_chat(&self, p: Params) -> ApiResult {
         match p.i64("chat_id") {
             Some(id) if self.users.contains_key(&id) || self.groups.contains_key(&id) => {
-                Ok(json::chat_full_info(self.chat_json(id)))
+                result(objects::chat_full_info(&self.chat(id)))
             }
             _ => Err(bad_request("chat not found")),
         }
@@ -634,17 +641,19 @@ impl State {
         let chat_id = p.i64("chat_id").unwrap_or_default();
         let user_id = p.i64("user_id").unwrap_or_default();
         let known = if user_id == self.bot.id {
-            Some(json::user(&self.bot, true))
+            Some(objects::user(&self.bot, true))
         } else {
-            self.users.get(&user_id).map(|user| json::user(user, false))
+            self.users
+                .get(&user_id)
+                .map(|user| objects::user(user, false))
         };
         if let Some(group) = self.groups.get(&chat_id) {
-            let (status, user) = if user_id == self.bot.id {
+            let (membership, user) = if user_id == self.bot.id {
                 (
                     if group.bot_admin {
-                        "administrator"
+                        Membership::Administrator
                     } else {
-                        "member"
+                        Membership::Member
                     },
                     known,
                 )
@@ -655,21 +664,21 @@ impl State {
                     username: None,
                 };
                 (
-                    "member",
-                    known.or_else(|| Some(json::user(&placeholder, false))),
+                    Membership::Member,
+                    known.or_else(|| Some(objects::user(&placeholder, false))),
                 )
             } else {
-                ("left", known)
+                (Membership::Left, known)
             };
             let user = user.ok_or_else(|| bad_request("user not found"))?;
-            return Ok(json::chat_member(user, status));
+            return result(objects::chat_member(user, membership));
         }
         match known {
             Some(user)
                 if self.users.contains_key(&chat_id)
                     && (user_id == chat_id || user_id == self.bot.id) =>
             {
-                Ok(json::chat_member(user, "member"))
+                result(objects::chat_member(user, Membership::Member))
             }
             _ => Err(bad_request("chat not found")),
         }
@@ -681,28 +690,28 @@ impl State {
         id
     }
 
-    fn push_update(&mut self, kind: &str, payload: Value) -> u32 {
+    fn push_update(&mut self, kind: UpdateKind) -> u32 {
         let id = self.next_update_id;
         self.next_update_id += 1;
-        let mut update = Map::new();
-        update.insert("update_id".into(), json!(id));
-        update.insert(kind.into(), payload);
-        self.updates.push_back((id, Value::Object(update)));
+        self.updates.push_back(Update {
+            id: UpdateId(id),
+            kind,
+        });
         id
     }
 
-    /// Queues a message update from `user` in `chat_id` with the given content fields.
-    pub fn user_message(&mut self, user: &FakeUser, chat_id: i64, body: Map<String, Value>) -> i32 {
+    /// Queues a message update from `user` in `chat_id` with this content.
+    pub fn user_message(&mut self, user: &FakeUser, chat_id: i64, content: UserContent) -> i32 {
         let message_id = self.next_message_id();
         let chat = if chat_id == user.id {
-            json::private_chat(user)
+            objects::private_chat(user)
         } else {
-            self.chat_json(chat_id)
+            self.chat(chat_id)
         };
-        let from = json::user(user, false);
-        let message = json::user_message(message_id, Utc::now().timestamp(), chat, from, body);
+        let from = objects::user(user, false);
+        let message = objects::user_message(message_id, Utc::now(), chat, from, content);
         self.user_messages.insert((chat_id, message_id));
-        self.push_update("message", message);
+        self.push_update(UpdateKind::Message(message));
         message_id
     }
 
@@ -715,12 +724,13 @@ impl State {
             .iter()
             .find(|m| !m.deleted && m.chat_id == chat_id && m.message_id == message_id);
         let message = match live {
-            Some(message) => self.message_json(message),
-            None => json::inaccessible_message(message_id, self.chat_json(chat_id)),
+            Some(message) => self.bot_message(message),
+            None => objects::inaccessible_message(message_id, self.chat(chat_id)),
         };
-        let query = json::callback_query(&id, json::user(user, false), message, chat_id, data);
+        let from = objects::user(user, false);
+        let query = objects::callback_query(&id, from, message, chat_id, data);
         self.callbacks.insert(id.clone(), false);
-        self.push_update("callback_query", query);
+        self.push_update(UpdateKind::CallbackQuery(query));
         id
     }
 

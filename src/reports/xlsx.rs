@@ -38,7 +38,8 @@ pub const FIGURE_HEADERS: [&str; 10] = [
 /// Headers of the status sheet.
 pub const STATUS_HEADERS: [&str; 2] = ["Статус", "Заявок"];
 
-const TOTAL_LABEL: &str = "Итого";
+/// The first cell of each sheet's closing line.
+pub const TOTAL_LABEL: &str = "Итого";
 const UNASSIGNED_LABEL: &str = "Без мастера";
 
 /// Writes `report` as a workbook and returns the file's bytes.

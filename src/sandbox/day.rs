@@ -1,19 +1,26 @@
 //! A working day played through the fake Bot API by scripted people, as they would press
 //! and type: the admin sets up three masters and a work group, two dispatchers take twenty
 //! orders (correcting wrong phones and over-long texts), the masters accept, decline, go on
-//! site, wait for parts and close with money, a refusal is restored, and the day ends with
-//! the report. Every step checks the bot's reply and the database.
+//! site, wait for parts and close with money, a dispatcher finds an order by the client's
+//! phone and corrects its address, a refusal is restored, and the day ends with the report,
+//! as a message and as the .xlsx file the bot sends. Every step checks the bot's reply and
+//! the database.
 
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use calamine::{Data, Reader, Xlsx};
 use diesel::prelude::*;
 
 use super::transcript::{plain, Transcript};
 use super::{BotProcess, Program, Staff};
+use crate::bot::texts;
 use crate::db::connection::open_read_only;
 use crate::domain::money::Kopecks;
-use crate::fake_telegram::{FakeTelegram, FakeUser, SentMessage};
+use crate::fake_telegram::{FakeTelegram, FakeUser, SentDocument, SentMessage};
+use crate::reports::xlsx;
+use crate::store::orders::EditableField;
 use crate::store::reports;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -109,7 +116,8 @@ impl Day {
             .map_or(-1, |row| row.v)
     }
 
-    fn status(&self, order: i64) -> String {
+    /// The text `v` of a one-row query; "?" when there is none.
+    fn text(&self, sql: &str) -> String {
         #[derive(QueryableByName)]
         struct Row {
             #[diesel(sql_type = diesel::sql_types::Text)]
@@ -117,12 +125,14 @@ impl Day {
         }
         self.conn()
             .ok()
-            .and_then(|mut conn| {
-                diesel::sql_query(format!("SELECT status AS v FROM orders WHERE id = {order}"))
-                    .get_result::<Row>(&mut conn)
-                    .ok()
-            })
+            .and_then(|mut conn| diesel::sql_query(sql).get_result::<Row>(&mut conn).ok())
             .map_or_else(|| "?".into(), |row| row.v)
+    }
+
+    fn status(&self, order: i64) -> String {
+        self.text(&format!(
+            "SELECT status AS v FROM orders WHERE id = {order}"
+        ))
     }
 
     /// Waits for the bot to go quiet before the next step.
@@ -420,6 +430,11 @@ impl Day {
         );
         self.expect(self.count("SELECT COUNT(*) AS v FROM orders WHERE status = 'CLOSED' AND master_share_kopecks + company_share_kopecks <> total_kopecks - materials_kopecks") == 0, "у каждой закрытой заявки мастер + компания = чистая сумма");
 
+        self.log.section("Поиск по телефону и правка адреса");
+        // Taken by Марина, assigned to Дмитрий, still open: Ольга finds and corrects it.
+        let (corrected, _) = orders[11].clone();
+        self.search_and_correct(olga, dmitry, corrected, 11).await;
+
         self.log.section("Отказ клиента и восстановление");
         let (refused, refuser) = orders[17].clone();
         self.card(&refuser, refused).await;
@@ -438,12 +453,165 @@ impl Day {
 
         self.log.section("Конец дня: отчёт");
         self.report()?;
+        self.report_file(admin).await;
         self.expect(
             self.count("SELECT COUNT(*) AS v FROM order_status_history")
-                == self.count("SELECT COUNT(*) AS v FROM audit_log WHERE entity_type = 'order'"),
-            "каждому изменению заявки — одна строка истории и одна строка аудита",
+                == self.count(
+                    "SELECT COUNT(*) AS v FROM audit_log \
+                     WHERE entity_type = 'order' AND action <> 'ORDER_EDITED'",
+                ),
+            "каждой смене статуса — одна строка истории и одна строка аудита",
         );
         Ok(())
+    }
+
+    /// `dispatcher` finds order `order` (intake number `n`) by its client's phone typed in
+    /// another format, opens it from the results, corrects its address, and finds it again by
+    /// a piece of the new address in capitals; its master is told.
+    async fn search_and_correct(
+        &mut self,
+        dispatcher: &Person,
+        master: &Person,
+        order: i64,
+        n: usize,
+    ) {
+        let found = self
+            .search(dispatcher, &format!("+7 916 555 {n:02} {:02}", 10 + n))
+            .await;
+        self.expect(
+            found.len() == 1 && found[0].starts_with(&format!("№{order} ")),
+            &format!("поиск по телефону в другом формате нашёл одну заявку №{order}"),
+        );
+        let Some(result) = found.first() else {
+            return;
+        };
+        let card = self.press(dispatcher, result).await;
+        self.expect(
+            is_about(&card, order),
+            &format!("из результата поиска открылась карточка №{order}"),
+        );
+        let old_address = self.text(&format!(
+            "SELECT client_address AS v FROM orders WHERE id = {order}"
+        ));
+        self.press(dispatcher, texts::BUTTON_EDIT).await;
+        let prompt = self
+            .press(dispatcher, texts::field_name(EditableField::Address))
+            .await;
+        self.expect(
+            prompt.contains(&old_address),
+            "бот показал текущий адрес перед правкой",
+        );
+        let new_address = "ул. Садовая, д. 3, кв. 7";
+        let before = self.fake.revision();
+        let changed = self.say(dispatcher, new_address).await;
+        self.expect(
+            changed.contains(&plain(&texts::field_changed(
+                crate::domain::ids::OrderId(order),
+                EditableField::Address,
+            ))),
+            &format!("адрес заявки №{order} изменён"),
+        );
+        self.expect(
+            self.text(&format!(
+                "SELECT client_address AS v FROM orders WHERE id = {order}"
+            )) == new_address,
+            "в базе новый адрес",
+        );
+        let audited = self.text(&format!(
+            "SELECT details AS v FROM audit_log WHERE action = 'ORDER_EDITED' AND entity_id = {order}"
+        ));
+        self.expect(
+            audited.contains(&old_address) && audited.contains(new_address),
+            "в журнале аудита правка со старым и новым адресом",
+        );
+        let told = self
+            .fake
+            .wait_for(
+                master.user.id,
+                |m| m.revision > before && is_about(&m.text, order) && m.text.contains("Садовая"),
+                WAIT,
+            )
+            .await;
+        match told {
+            Ok(message) => {
+                self.log.bot(&master.label, &message);
+                self.expect(true, "мастер получил карточку с новым адресом");
+            }
+            Err(timeout) => self.expect(false, &format!("мастер узнал о правке: {timeout}")),
+        }
+        let again = self.search(dispatcher, "САДОВАЯ").await;
+        self.expect(
+            again
+                .iter()
+                .any(|label| label.starts_with(&format!("№{order} "))),
+            "поиск по части нового адреса заглавными нашёл заявку",
+        );
+    }
+
+    /// A search through «🔎 Поиск»: the labels of the found orders' buttons.
+    async fn search(&mut self, who: &Person, text: &str) -> Vec<String> {
+        self.menu(who, texts::MENU_SEARCH).await;
+        self.say(who, text).await;
+        let results = self
+            .fake
+            .last_message(who.user.id)
+            .filter(|m| m.text.contains(&texts::search_header(text)));
+        let Some(results) = results else {
+            self.expect(false, &format!("бот показал результаты поиска «{text}»"));
+            return Vec::new();
+        };
+        results
+            .buttons()
+            .into_iter()
+            .filter(|label| label.starts_with('№'))
+            .collect()
+    }
+
+    /// `who` asks the bot for a report over every date the day could have written, and gets
+    /// the message and the .xlsx file; the file must open and agree with the database.
+    async fn report_file(&mut self, who: &Person) {
+        self.menu(who, texts::MENU_REPORTS).await;
+        self.press(who, texts::BUTTON_CUSTOM_PERIOD).await;
+        // A period and not "today": the bot keeps its own clock, and the day may run over
+        // midnight in the company's time zone.
+        let before = self.fake.revision();
+        let answer = self.say(who, "01.01.2000-31.12.2099").await;
+        self.expect(answer.contains("Отчёт:"), "бот прислал отчёт сообщением");
+        let file = self
+            .fake
+            .messages(who.user.id)
+            .into_iter()
+            .filter(|m| m.revision > before && !m.deleted)
+            .find_map(|m| m.document);
+        let Some(file) = file else {
+            self.expect(false, "бот прислал отчёт файлом");
+            return;
+        };
+        self.expect(
+            file.file_name
+                .as_deref()
+                .is_some_and(|n| n.ends_with(".xlsx")),
+            "файл отчёта — .xlsx",
+        );
+        match read_totals(&file) {
+            Ok((closed, total)) => {
+                let closed_in_db =
+                    self.count("SELECT COUNT(*) AS v FROM orders WHERE status = 'CLOSED'");
+                let total_in_db = self.count(
+                    "SELECT COALESCE(SUM(total_kopecks), 0) AS v FROM orders WHERE status = 'CLOSED'",
+                );
+                self.log.note(&format!(
+                    "в файле на листе «{}»: закрыто {closed}, сумма {}",
+                    xlsx::MASTERS_SHEET,
+                    Kopecks(total)
+                ));
+                self.expect(
+                    closed == closed_in_db && total == total_in_db,
+                    "файл .xlsx открывается, и его итог совпадает с базой",
+                );
+            }
+            Err(error) => self.expect(false, &format!("файл .xlsx читается: {error}")),
+        }
     }
 
     /// The intake dialogue of order `n`, with the mistakes people make on some of them.
@@ -631,6 +799,29 @@ impl Day {
         );
         Ok(())
     }
+}
+
+/// The closed orders and their total (kopecks) in the "Итого" line of the report file's
+/// masters sheet, read as a spreadsheet program would.
+fn read_totals(file: &SentDocument) -> Result<(i64, i64), BoxError> {
+    let mut book = Xlsx::new(Cursor::new(file.bytes.clone()))?;
+    let sheet = book.worksheet_range(xlsx::MASTERS_SHEET)?;
+    let totals = sheet
+        .rows()
+        .find(|row| matches!(row.first(), Some(Data::String(label)) if label == xlsx::TOTAL_LABEL))
+        .ok_or("no line of totals")?;
+    let column = |header: &str| {
+        let at = xlsx::FIGURE_HEADERS.iter().position(|h| *h == header);
+        match at.and_then(|at| totals.get(at + 1)) {
+            Some(Data::Float(value)) => Ok(*value),
+            Some(Data::Int(value)) => Ok(*value as f64),
+            other => Err(format!("{header}: {other:?}")),
+        }
+    };
+    let closed = column("Закрыто")?;
+    // Money is in rubles in the file; back to kopecks for the comparison.
+    let total = column("Сумма, ₽")? * 100.0;
+    Ok((closed.round() as i64, total.round() as i64))
 }
 
 fn joined(messages: &[SentMessage]) -> String {

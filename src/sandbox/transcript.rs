@@ -63,6 +63,18 @@ impl Transcript {
         let mut line = format!("{}   бот → {to}: ", now());
         let text = plain(&message.text);
         let mut lines = text.lines();
+        // A document is shown by its name and size, its caption (if any) after it.
+        if let Some(document) = &message.document {
+            let _ = write!(
+                line,
+                "📎 {} ({} байт)",
+                document.file_name.as_deref().unwrap_or("файл"),
+                document.bytes.len()
+            );
+            if !text.is_empty() {
+                line.push(' ');
+            }
+        }
         line.push_str(lines.next().unwrap_or(""));
         for more in lines {
             let _ = write!(line, "\n{:>12}{more}", "");

@@ -691,6 +691,7 @@ fn unparsable_env_line_stops_the_start_naming_the_line() {
 /// `ADMIN_IDS="111, 222"` from .env, then more lines: both ids become admins and the lines
 /// after it are read (here the dispatcher and the fake Telegram's address), through the real
 /// bot against the fake Bot API.
+#[cfg(feature = "sandbox")]
 #[test]
 fn admin_ids_with_a_space_in_dotenv_grant_both_ids() {
     use repair_bot::fake_telegram::FakeTelegram;
@@ -754,6 +755,7 @@ fn admin_ids_with_a_space_in_dotenv_grant_both_ids() {
     });
 }
 
+#[cfg(feature = "sandbox")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_telegram_rejects_stops_the_bot_with_exit_code_1_naming_bot_token() {
     let sandbox = Sandbox::new();
@@ -786,6 +788,7 @@ async fn a_token_telegram_rejects_stops_the_bot_with_exit_code_1_naming_bot_toke
 
 /// A burst of updates, SIGTERM at a given point of it: the bot stops within a bound, exits 0,
 /// and every update it confirmed to Telegram was answered (the rest come again next start).
+#[cfg(feature = "sandbox")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_in_a_burst_always_stops_the_bot_in_time_and_loses_no_confirmed_update() {
     use repair_bot::fake_telegram::FakeTelegram;

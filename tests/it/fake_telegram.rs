@@ -545,3 +545,34 @@ async fn a_dispatcher_answers_start_over_long_polling_and_confirms_it() {
     running.abort();
     assert_eq!(fake.calls("getMe").len(), 1);
 }
+
+/// A long poll whose client hung up (the bot stopped, or gave up on it) is dropped with its
+/// connection: it does not hand the next update to nobody. (Only the load sandbox can tell,
+/// by the hand-out it measures latency from.)
+#[tokio::test]
+async fn a_long_poll_the_client_dropped_hands_nothing_out() {
+    use repair_bot::fake_telegram::Observed;
+    let (fake, bot, user) = setup().await;
+    let mut feed = fake.watch();
+    let poll = tokio::spawn({
+        let bot = bot.clone();
+        async move { bot.get_updates().timeout(30).await }
+    });
+    while fake.calls("getUpdates").is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    poll.abort();
+    let _ = poll.await;
+    // The server sees the connection close within milliseconds; the margins are generous.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    fake.send_text(&user, user.id, "после");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(feed.try_recv().is_err(), "the dropped poll handed it out");
+
+    let updates = bot.get_updates().await.unwrap();
+    assert_eq!(updates.len(), 1);
+    let Some(Observed::HandedOut { update_id, .. }) = feed.recv().await else {
+        panic!("the next poll hands it out");
+    };
+    assert_eq!(update_id, updates[0].id.0);
+}

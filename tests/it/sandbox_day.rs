@@ -1,5 +1,6 @@
 //! `repair-bot sandbox` plays the whole working day through the fake Bot API with the real bot
-//! process and exits 0 only when every scripted expectation held.
+//! process and exits 0 only when every scripted expectation held (among them: a search finds
+//! an order, its address is corrected, and the report's .xlsx file agrees with the database).
 
 use crate::support::sandbox;
 
@@ -16,4 +17,12 @@ fn the_sandbox_day_passes_every_check() {
     assert!(stdout.contains("Ольга (диспетчер): нажимает [📝 Новая заявка]"));
     assert!(stdout.contains("бот → Сергей (мастер)"));
     assert!(stdout.contains("Отчёт за день"));
+    // It shows a search, a correction and the report file, each checked in the verdict.
+    assert!(stdout.contains("Ольга (диспетчер): нажимает [🔎 Поиск]"));
+    assert!(stdout.contains("поле «Адрес» изменено"));
+    assert!(
+        stdout.contains("бот → Иван (админ): 📎 otchet_"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("в файле на листе «Мастера»: закрыто 10"));
 }
