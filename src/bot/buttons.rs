@@ -11,6 +11,7 @@ use teloxide::prelude::*;
 
 use super::callbacks::Callback;
 use super::state::State;
+use super::visits;
 use super::{closing, editing, intake, lists, masters, order_actions, report_screens, start};
 use super::{texts, BoxError, HandlerResult};
 use crate::store::dialogues::DbStorage;
@@ -32,6 +33,7 @@ pub fn routes() -> UpdateHandler<BoxError> {
     .branch(masters::pressed())
     .branch(lists::pressed())
     .branch(report_screens::pressed())
+    .branch(visits::pressed())
     .branch(dptree::case![Callback::Cancel].endpoint(start::cancel))
     // A step's button (equipment, Skip, Confirm, the review) whose step is over.
     .branch(dptree::endpoint(start::step_over))

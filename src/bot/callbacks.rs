@@ -66,6 +66,14 @@ pub enum Callback {
         cursor: Cursor,
         search_id: i64,
     },
+    /// Move the visit of an order (asks the new time, then the reason).
+    Reschedule {
+        order_id: OrderId,
+    },
+    /// At intake: take the client's name and address from this earlier order of the phone.
+    KnownClient {
+        order_id: OrderId,
+    },
 }
 
 fn action_code(kind: ActionKind) -> &'static str {
@@ -134,6 +142,8 @@ impl Callback {
             Callback::SavedSearchPage { cursor, search_id } => {
                 format!("sq:{}:{search_id}", cursor.token())
             }
+            Callback::Reschedule { order_id } => format!("rs:{order_id}"),
+            Callback::KnownClient { order_id } => format!("kc:{order_id}"),
         }
     }
 
@@ -199,6 +209,12 @@ impl Callback {
                 cursor: Cursor::from_token(parts[1])?,
                 search_id: part(&parts, 2)?,
             }),
+            "rs" if parts.len() == 2 => Some(Callback::Reschedule {
+                order_id: part(&parts, 1)?,
+            }),
+            "kc" if parts.len() == 2 => Some(Callback::KnownClient {
+                order_id: part(&parts, 1)?,
+            }),
             "ef" if parts.len() == 3 => Some(Callback::EditField {
                 order_id: part(&parts, 1)?,
                 field: parts[2].parse().ok()?,
@@ -257,6 +273,12 @@ mod tests {
                 order_id: OrderId(5),
                 field: 2,
             },
+            Callback::Reschedule {
+                order_id: OrderId(i64::MAX),
+            },
+            Callback::KnownClient {
+                order_id: OrderId(i64::MAX),
+            },
         ];
         for sample in samples {
             let data = sample.encode();
@@ -285,6 +307,9 @@ mod tests {
             "rev:2",
             "eq:-1",
             "ma:1:yes",
+            "rs:",
+            "rs:x",
+            "kc:1:2",
         ] {
             assert_eq!(Callback::parse(data), None, "{data}");
         }

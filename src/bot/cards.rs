@@ -12,10 +12,12 @@ use super::texts::{self, Audience};
 use super::{keyboards, App};
 use crate::domain::ids::TelegramId;
 use crate::domain::status::{available_actions, Actor, Role};
+use crate::domain::visit_time::may_reschedule;
 use crate::store::masters::{self, Master};
 use crate::store::members::Member;
 use crate::store::orders::{self, Order};
 use crate::store::users::{self, User};
+use crate::store::visits;
 
 /// Whether this member may look at this order at all.
 pub fn may_view(member: &Member, order: &Order) -> bool {
@@ -58,21 +60,31 @@ pub fn render(
     let mut text = texts::order_card(order, master.as_ref().map(|(m, u)| (m, u)), audience, tz);
     if audience == Audience::Staff {
         let rows = orders::history(conn, order.id)?;
+        let moves = visits::reschedules(conn, order.id)?;
         let mut names = std::collections::BTreeMap::new();
-        for id in rows.iter().filter_map(|r| r.changed_by) {
-            if let Some(user) = users::by_telegram_id(conn, id)? {
-                names.insert(id, user.display_name());
+        let people = rows.iter().filter_map(|r| r.changed_by);
+        for id in people.chain(moves.iter().filter_map(|r| r.by)) {
+            if let std::collections::btree_map::Entry::Vacant(entry) = names.entry(id) {
+                if let Some(user) = users::by_telegram_id(conn, id)? {
+                    entry.insert(user.display_name());
+                }
             }
         }
         let name = |id: TelegramId| names.get(&id).cloned().unwrap_or_else(|| id.to_string());
         text.push_str(&texts::history(&rows, &name, tz));
+        text.push_str(&texts::reschedule_history(&moves, &name, tz));
     }
     let actions = available_actions(&order.facts(), viewer);
     let editable = viewer.is_staff() && order.status().is_open();
-    Ok((
-        text,
-        keyboards::order_actions(order.id, order.status(), &actions, editable),
-    ))
+    let mut markup = keyboards::order_actions(order.id, order.status(), &actions, editable);
+    if may_reschedule(&order.facts(), viewer) {
+        // Above the refresh button, which stays last.
+        let at = markup.inline_keyboard.len().saturating_sub(1);
+        markup
+            .inline_keyboard
+            .insert(at, keyboards::reschedule_row(order.id));
+    }
+    Ok((text, markup))
 }
 
 /// Shows the card by editing the message the button was on, or as a new message.

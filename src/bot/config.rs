@@ -32,6 +32,11 @@ pub struct BotConfig {
     pub summary_at: Option<NaiveTime>,
     /// How fast the outbox may send (Telegram's limits unless a test says otherwise).
     pub send_limits: SendLimits,
+    /// How long before a visit its master is reminded (once); None disables the reminder.
+    pub visit_reminder: Option<TimeDelta>,
+    /// An order closed this recently is flagged as a possible warranty case when its client
+    /// calls again.
+    pub warranty: TimeDelta,
 }
 
 /// First reminder `first` after the assignment, then each gap twice the one before it
@@ -151,6 +156,11 @@ impl BotConfig {
                 _ => Some(time("DAILY_SUMMARY_TIME", "20:00")?),
             },
             send_limits: SendLimits::default(),
+            visit_reminder: match var("VISIT_REMINDER_MINUTES").as_deref() {
+                Some("off") => None,
+                _ => Some(minutes("VISIT_REMINDER_MINUTES", 120)?),
+            },
+            warranty: TimeDelta::days(days("WARRANTY_DAYS", 90)?),
         })
     }
 }
@@ -188,6 +198,17 @@ fn minutes(name: &'static str, default: i64) -> Result<TimeDelta, ConfigError> {
         });
     }
     Ok(TimeDelta::minutes(value))
+}
+
+fn days(name: &'static str, default: i64) -> Result<i64, ConfigError> {
+    let value: i64 = parsed(name, Some(default))?.unwrap_or(default);
+    if !(0..=3650).contains(&value) {
+        return Err(ConfigError {
+            variable: name,
+            problem: format!("must be a number of days from 0 to 3650, got {value}"),
+        });
+    }
+    Ok(value)
 }
 
 fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {

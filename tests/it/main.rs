@@ -19,3 +19,4 @@ mod sandbox_load;
 mod schema_drift;
 mod search;
 mod texts;
+mod visit_store;

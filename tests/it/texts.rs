@@ -35,6 +35,9 @@ fn order(status: OrderStatus) -> Order {
         status_changed_at: now,
         reminders_sent: 0,
         last_reminded_at: None,
+        visit_at: None,
+        visit_reminded_at: None,
+        reschedule_count: 0,
     }
 }
 

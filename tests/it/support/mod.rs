@@ -480,6 +480,8 @@ pub fn bot_config(token: &str, admins: &[i64], dispatchers: &[i64]) -> BotConfig
         backup_at: None,
         summary_at: None,
         send_limits: SendLimits::unlimited(),
+        visit_reminder: Some(TimeDelta::hours(2)),
+        warranty: TimeDelta::days(90),
     }
 }
 
