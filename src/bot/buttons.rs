@@ -11,6 +11,7 @@ use teloxide::prelude::*;
 
 use super::callbacks::Callback;
 use super::state::State;
+use super::visits;
 use super::{admin_screens, deletion, order_lookup};
 use super::{closing, editing, intake, lists, masters, order_actions, report_screens, start};
 use super::{texts, BoxError, HandlerResult};
@@ -36,6 +37,7 @@ pub fn routes() -> UpdateHandler<BoxError> {
     .branch(order_lookup::pressed())
     .branch(deletion::pressed())
     .branch(admin_screens::pressed())
+    .branch(visits::pressed())
     .branch(dptree::case![Callback::Cancel].endpoint(start::cancel))
     // A step's button (equipment, Skip, Confirm, the review) whose step is over.
     .branch(dptree::endpoint(start::step_over))

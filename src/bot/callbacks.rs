@@ -126,6 +126,14 @@ pub enum Callback {
     FireConfirmed {
         master_id: MasterId,
     },
+    /// Move the visit of an order (asks the new time, then the reason).
+    Reschedule {
+        order_id: OrderId,
+    },
+    /// At intake: take the client's name and address from this earlier order of the phone.
+    KnownClient {
+        order_id: OrderId,
+    },
 }
 
 /// A page cursor in button data: its token, or "-" for the newest page.
@@ -225,6 +233,8 @@ impl Callback {
             Callback::MasterCard { master_id } => format!("mc:{master_id}"),
             Callback::Fire { master_id } => format!("fire:{master_id}"),
             Callback::FireConfirmed { master_id } => format!("fireok:{master_id}"),
+            Callback::Reschedule { order_id } => format!("rs:{order_id}"),
+            Callback::KnownClient { order_id } => format!("kc:{order_id}"),
         }
     }
 
@@ -289,6 +299,12 @@ impl Callback {
             "sq" if parts.len() == 3 => Some(Callback::SavedSearchPage {
                 cursor: Cursor::from_token(parts[1])?,
                 search_id: part(&parts, 2)?,
+            }),
+            "rs" if parts.len() == 2 => Some(Callback::Reschedule {
+                order_id: part(&parts, 1)?,
+            }),
+            "kc" if parts.len() == 2 => Some(Callback::KnownClient {
+                order_id: part(&parts, 1)?,
             }),
             "ef" if parts.len() == 3 => Some(Callback::EditField {
                 order_id: part(&parts, 1)?,
@@ -443,6 +459,12 @@ mod tests {
             Callback::FireConfirmed {
                 master_id: MasterId(i64::MAX),
             },
+            Callback::Reschedule {
+                order_id: OrderId(i64::MAX),
+            },
+            Callback::KnownClient {
+                order_id: OrderId(i64::MAX),
+            },
         ];
         for sample in samples {
             let data = sample.encode();
@@ -479,6 +501,9 @@ mod tests {
             "j:x5",
             "u:",
             "fire:1:2",
+            "rs:",
+            "rs:x",
+            "kc:1:2",
         ] {
             assert_eq!(Callback::parse(data), None, "{data}");
         }

@@ -12,11 +12,13 @@ use super::texts::{self, Audience};
 use super::{keyboards, App};
 use crate::domain::ids::TelegramId;
 use crate::domain::status::{available_actions, Actor, Role};
+use crate::domain::visit_time::may_reschedule;
 use crate::store::audit::{self, AuditAction};
 use crate::store::masters::{self, Master};
 use crate::store::members::Member;
 use crate::store::orders::{self, Deletion, Order};
 use crate::store::users::{self, User};
+use crate::store::visits;
 
 /// Whether this member may look at this order at all.
 pub fn may_view(member: &Member, order: &Order) -> bool {
@@ -55,6 +57,13 @@ pub fn render(
     let staff = viewer.is_staff();
     let mut markup = keyboards::order_actions(order.id, order.status(), &actions, staff);
     keyboards::add_order_tools(&mut markup, order, viewer);
+    if may_reschedule(&order.facts(), viewer) {
+        // Above the refresh button, which stays last.
+        let at = markup.inline_keyboard.len().saturating_sub(1);
+        markup
+            .inline_keyboard
+            .insert(at, keyboards::reschedule_row(order.id));
+    }
     Ok((text, markup))
 }
 
@@ -84,13 +93,16 @@ fn card_text(
     if audience == Audience::Staff {
         let rows = orders::history(conn, order.id)?;
         let audit = audit::for_order(conn, order.id, &CARD_AUDIT)?;
+        let moves = visits::reschedules(conn, order.id)?;
         let people = rows
             .iter()
             .filter_map(|r| r.changed_by)
-            .chain(audit.iter().filter_map(|r| r.user_id));
+            .chain(audit.iter().filter_map(|r| r.user_id))
+            .chain(moves.iter().filter_map(|r| r.by));
         let names = display_names(conn, people)?;
         let name = |id: TelegramId| names.get(&id).cloned().unwrap_or_else(|| id.to_string());
         text.push_str(&texts::order_history(&rows, &audit, &name, tz));
+        text.push_str(&texts::reschedule_history(&moves, &name, tz));
     }
     Ok(text)
 }

@@ -43,6 +43,11 @@ pub struct BotConfig {
     pub metrics_addr: Option<SocketAddr>,
     /// How many updates of one person are handled in a window; None: no limit.
     pub rate_limit: Option<RateLimit>,
+    /// How long before a visit its master is reminded (once); None disables the reminder.
+    pub visit_reminder: Option<TimeDelta>,
+    /// An order closed this recently is flagged as a possible warranty case when its client
+    /// calls again.
+    pub warranty: TimeDelta,
 }
 
 /// First reminder `first` after the assignment, then each gap twice the one before it
@@ -151,6 +156,11 @@ impl BotConfig {
             health: crate::config::health_limits()?,
             metrics_addr: crate::config::metrics_addr()?,
             rate_limit: rate_limit()?,
+            visit_reminder: match var("VISIT_REMINDER_MINUTES").as_deref() {
+                Some("off") => None,
+                _ => Some(minutes("VISIT_REMINDER_MINUTES", 120)?),
+            },
+            warranty: TimeDelta::days(days("WARRANTY_DAYS", 90)?),
         })
     }
 }
@@ -269,6 +279,17 @@ fn minutes(name: &'static str, default: i64) -> Result<TimeDelta, ConfigError> {
         });
     }
     Ok(TimeDelta::minutes(value))
+}
+
+fn days(name: &'static str, default: i64) -> Result<i64, ConfigError> {
+    let value: i64 = parsed(name, Some(default))?.unwrap_or(default);
+    if !(0..=3650).contains(&value) {
+        return Err(ConfigError {
+            variable: name,
+            problem: format!("must be a number of days from 0 to 3650, got {value}"),
+        });
+    }
+    Ok(value)
 }
 
 fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {

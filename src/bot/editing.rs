@@ -6,12 +6,12 @@ use teloxide::prelude::*;
 
 use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
-use super::intake::{check_field, unless_skip};
+use super::intake::{check_field, read_visit, unless_skip, visit_view};
 use super::order_actions::load;
 use super::state::State;
 use super::{cards, keyboards, notices, texts, BoxError, HandlerResult};
 use crate::domain::ids::OrderId;
-use crate::store::orders::{self, EditableField};
+use crate::store::orders::{self, EditableField, FieldEdit};
 use crate::store::outbox;
 
 pub fn typed() -> UpdateHandler<BoxError> {
@@ -76,11 +76,20 @@ async fn value_given(
         Ok(value) => value,
         Err(message) => return ctx.again(&message).await,
     };
+    // The arrival time is read as a moment now, as at intake.
+    let visit = match (field, value.as_deref()) {
+        (EditableField::Arrival, Some(typed)) => read_visit(ctx, typed),
+        _ => None,
+    };
+    let change = FieldEdit {
+        visit_at: visit.map(|(at, _)| at),
+        ..FieldEdit::new(field, value)
+    };
     let by = ctx.member.user.telegram_id;
     let now = ctx.now();
     let tz = ctx.app.config.timezone;
     let edited = crate::db::pool::interact(&ctx.app.pool, move |conn| {
-        orders::edit(conn, order_id, by, (field, value), now, |conn, order| {
+        orders::edit(conn, order_id, by, &change, now, |conn, order| {
             let owed = notices::master_of_edit(conn, tz, order, field)?;
             outbox::enqueue(conn, &owed, now)
         })
@@ -90,8 +99,14 @@ async fn value_given(
     ctx.end_dialogue().await?;
     match edited {
         Ok(order) => {
-            ctx.reply(&texts::field_changed(order_id, field), None)
-                .await?;
+            let said = match field {
+                EditableField::Arrival if order.scheduled_time.is_some() => texts::arrival_changed(
+                    order_id,
+                    visit_view(ctx, order.visit_at, visit.and_then(|(_, until)| until)).as_ref(),
+                ),
+                _ => texts::field_changed(order_id, field),
+            };
+            ctx.reply(&said, None).await?;
             cards::show(&ctx.bot, &ctx.app, ctx.chat, None, &order, &ctx.member).await;
             Ok(())
         }

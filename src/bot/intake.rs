@@ -1,6 +1,7 @@
 //! Order intake (SPEC 2.2): a dialogue of one step per field, a summary to confirm, then the
 //! order is saved and the other staff are told.
 
+use chrono::NaiveDateTime;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 
@@ -9,11 +10,13 @@ use super::context::{Ctx, Typed};
 use super::state::{OrderDraft, State};
 use super::texts::{self, OrderDraftView};
 use super::{cards, keyboards, notices, BoxError, HandlerResult};
+use crate::domain::ids::OrderId;
 use crate::domain::status::Role;
 use crate::domain::validation::{self, Phone, EQUIPMENT_TYPES};
+use crate::domain::visit_time;
 use crate::store::orders::{self, EditableField, NewOrder};
 use crate::store::outbox;
-use crate::store::users;
+use crate::store::{clients, users};
 
 /// Typed steps of the intake.
 pub fn typed() -> UpdateHandler<BoxError> {
@@ -70,6 +73,10 @@ pub fn pressed() -> UpdateHandler<BoxError> {
                         step(&ctx, draft, EditableField::Arrival, None).await
                     },
                 )),
+        )
+        .branch(
+            dptree::case![Callback::KnownClient { order_id }]
+                .branch(dptree::case![State::ClientName { draft }].endpoint(known_client_used)),
         )
         .branch(
             dptree::case![Callback::Confirm].branch(
@@ -164,7 +171,11 @@ async fn step(
     let (next, prompt, skippable) = match field {
         EditableField::Description => {
             draft.description = required;
-            (State::ClientName { draft }, texts::ASK_CLIENT_NAME, false)
+            (State::Phone { draft }, texts::ASK_PHONE, false)
+        }
+        EditableField::Phone => {
+            draft.phone = required;
+            return phone_given(ctx, draft).await;
         }
         EditableField::ClientName => {
             draft.client_name = required;
@@ -172,10 +183,6 @@ async fn step(
         }
         EditableField::Address => {
             draft.address = required;
-            (State::Phone { draft }, texts::ASK_PHONE, false)
-        }
-        EditableField::Phone => {
-            draft.phone = required;
             (State::Notes { draft }, texts::ASK_NOTES, true)
         }
         EditableField::Notes => {
@@ -183,6 +190,9 @@ async fn step(
             (State::Arrival { draft }, texts::ASK_ARRIVAL, true)
         }
         EditableField::Arrival => {
+            let visit = value.as_deref().and_then(|typed| read_visit(ctx, typed));
+            draft.visit_at = visit.map(|(at, _)| at);
+            draft.visit_until = visit.and_then(|(_, until)| until);
             draft.arrival = value;
             return summary(ctx, draft).await;
         }
@@ -191,7 +201,80 @@ async fn step(
     ctx.ask(prompt, skippable).await
 }
 
+/// The arrival typed at `ctx.now()` read as a moment in the company's zone: (at, until) in
+/// UTC, None for an instruction.
+pub fn read_visit(ctx: &Ctx, typed: &str) -> Option<(NaiveDateTime, Option<NaiveDateTime>)> {
+    let tz = ctx.app.config.timezone;
+    let visit = visit_time::parse(typed, visit_time::to_local(ctx.now(), tz)).visit()?;
+    Some((
+        visit_time::to_utc(visit.at, tz),
+        visit.until.map(|until| visit_time::to_utc(until, tz)),
+    ))
+}
+
+/// A visit (UTC) as the person who typed it reads it now.
+pub fn visit_view(
+    ctx: &Ctx,
+    at: Option<NaiveDateTime>,
+    until: Option<NaiveDateTime>,
+) -> Option<texts::VisitView> {
+    let tz = ctx.app.config.timezone;
+    Some(texts::VisitView {
+        at: visit_time::to_local(at?, tz),
+        until: until.map(|until| visit_time::to_local(until, tz)),
+        now: visit_time::to_local(ctx.now(), tz),
+    })
+}
+
+/// After the phone: a known client's earlier orders and the offer of their name and address
+/// (or the plain name question). A draft that has them already (saved before the phone was
+/// asked first) goes on to the notes.
+async fn phone_given(ctx: &Ctx, draft: OrderDraft) -> HandlerResult {
+    if !draft.client_name.is_empty() && !draft.address.is_empty() {
+        ctx.enter(State::Notes { draft }).await?;
+        return ctx.ask(texts::ASK_NOTES, true).await;
+    }
+    let phone = draft.phone.clone();
+    let warranty = ctx.app.config.warranty;
+    let since = ctx.now() - warranty;
+    let known = ctx
+        .app
+        .db(move |conn| clients::known_client(conn, &phone, KNOWN_CLIENT_ORDERS, since))
+        .await?;
+    ctx.enter(State::ClientName { draft }).await?;
+    let Some(known) = known else {
+        return ctx.ask(texts::ASK_CLIENT_NAME, false).await;
+    };
+    let text = texts::known_client(&known, warranty, ctx.app.config.timezone);
+    let last = &known.recent[0];
+    let label = texts::use_known_client(&last.client_name, &last.client_address);
+    let markup = keyboards::known_client(last.id, &label);
+    ctx.send_to(ctx.private(), &text, Some(markup.into())).await
+}
+
+/// How many earlier orders of a known client the intake lists.
+const KNOWN_CLIENT_ORDERS: i64 = 5;
+
+/// «✅ Иванов, ул. …»: the name and address of the client's earlier order, re-read (the
+/// button names an order of the phone in the draft, or nothing).
+async fn known_client_used(ctx: Ctx, order_id: OrderId, mut draft: OrderDraft) -> HandlerResult {
+    let phone = draft.phone.clone();
+    let found = ctx
+        .app
+        .db(move |conn| clients::name_and_address(conn, order_id, &phone))
+        .await?;
+    let Some((name, address)) = found else {
+        return ctx.step_over().await;
+    };
+    let text = texts::known_client_taken(&name, &address);
+    draft.client_name = name;
+    draft.address = address;
+    ctx.enter(State::Notes { draft }).await?;
+    ctx.ask(&text, true).await
+}
+
 async fn summary(ctx: &Ctx, draft: OrderDraft) -> HandlerResult {
+    let visit = visit_view(ctx, draft.visit_at, draft.visit_until);
     let text = texts::order_summary(&OrderDraftView {
         equipment: &draft.equipment,
         description: &draft.description,
@@ -200,6 +283,7 @@ async fn summary(ctx: &Ctx, draft: OrderDraft) -> HandlerResult {
         phone: &draft.phone,
         notes: draft.notes.as_deref(),
         arrival: draft.arrival.as_deref(),
+        visit,
     });
     ctx.enter(State::Confirm { draft }).await?;
     let markup = keyboards::confirm_or_cancel().into();
@@ -221,6 +305,7 @@ async fn create_order(ctx: Ctx, draft: OrderDraft) -> HandlerResult {
         client_phone: phone,
         notes: draft.notes,
         scheduled_time: draft.arrival,
+        visit_at: draft.visit_at,
     };
     let author = ctx.member.user.telegram_id;
     let now = ctx.now();

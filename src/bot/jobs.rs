@@ -44,6 +44,8 @@ const DAILY_SUMMARY: &str = "daily_summary";
 pub struct TickReport {
     /// Orders whose reminder this round counted (one each, or in a summary).
     pub reminded: Vec<OrderId>,
+    /// Orders whose visit this round reminded of (`VISIT_REMINDER_MINUTES` before it).
+    pub visit_reminded: Vec<OrderId>,
     pub sla_alerted: SlaAlerted,
     /// The daily backup's file (or why there is none), when this round took it.
     pub backup: Option<Result<std::path::PathBuf, String>>,
@@ -139,6 +141,9 @@ pub async fn tick_until(
     if !is_quiet(app, now) {
         report.reminded = remind(app, now, stop).await?;
         report.sla_alerted = sla_alerts(app, now, stop).await?;
+        if !stopping(stop) {
+            report.visit_reminded = super::visits::remind_visits(app, now).await?;
+        }
     }
     if !stopping(stop) {
         if let Some((file, copy)) = daily_backup(app, now).await? {
@@ -173,6 +178,7 @@ async fn remind(
             .push(order.id);
     }
     let mut reminded = Vec::new();
+    let tz = app.config.timezone;
     for (master_id, order_ids) in by_master {
         if stopping(stop) {
             break;
@@ -187,15 +193,16 @@ async fn remind(
                 let Some((master, user)) = found else {
                     return Ok(());
                 };
-                let texts: Vec<String> = if counted.len() > SEPARATE_UP_TO {
-                    vec![texts::reminders_summary(named(&counted), counted.len())]
+                let owed = if counted.len() > SEPARATE_UP_TO {
+                    let text = texts::reminders_summary(named(&counted), counted.len());
+                    vec![notices::to_master(&master, &user, &text, None)]
                 } else {
-                    counted.iter().map(|&id| texts::reminder(id)).collect()
+                    // One each, with the offer's Accept / Decline buttons.
+                    counted
+                        .iter()
+                        .map(|&id| notices::reminder_to_master(conn, tz, id, &master, &user))
+                        .collect::<diesel::QueryResult<Vec<_>>>()?
                 };
-                let owed: Vec<_> = texts
-                    .iter()
-                    .map(|text| notices::to_master(&master, &user, text, None))
-                    .collect();
                 outbox::enqueue(conn, &owed, now)
             })
         })
@@ -242,10 +249,28 @@ async fn sla_alerts(
                 }
                 let messages = sla_messages(conn, &late)?;
                 let admins = users::with_roles(conn, &[Role::Admin])?;
-                let owed: Vec<_> = messages
+                let mut owed: Vec<_> = messages
                     .iter()
                     .flat_map(|text| notices::to_each(&admins, text))
                     .collect();
+                // A NEW order nobody assigned is the dispatchers' to act on: they get its
+                // alert too (admins have it already).
+                let unassigned: Vec<Late> = late
+                    .iter()
+                    .filter(|l| l.status == OrderStatus::New)
+                    .cloned()
+                    .collect();
+                if !unassigned.is_empty() {
+                    let dispatchers: Vec<_> = users::with_roles(conn, &[Role::Dispatcher])?
+                        .into_iter()
+                        .filter(|id| !admins.contains(id))
+                        .collect();
+                    if !dispatchers.is_empty() {
+                        for text in sla_messages(conn, &unassigned)? {
+                            owed.extend(notices::to_each(&dispatchers, &text));
+                        }
+                    }
+                }
                 outbox::enqueue(conn, &owed, now)?;
                 Ok(SlaAlerted(
                     late.into_iter()
@@ -260,6 +285,7 @@ async fn sla_alerts(
 }
 
 /// The orders found late in one status, longest in it first.
+#[derive(Clone)]
 struct Late {
     status: OrderStatus,
     limit: TimeDelta,

@@ -426,3 +426,19 @@ pub fn pager(
     nav.push(button(first, link(None)));
     InlineKeyboardMarkup::new(vec![nav])
 }
+
+/// At intake: take a known client's name and address (from order `order_id`), or Cancel.
+pub fn known_client(order_id: OrderId, label: &str) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(vec![
+        vec![button(label, Callback::KnownClient { order_id })],
+        vec![button(texts::BUTTON_CANCEL, Callback::Cancel)],
+    ])
+}
+
+/// The row a card gets when its viewer may move the visit.
+pub fn reschedule_row(order_id: OrderId) -> Vec<InlineKeyboardButton> {
+    vec![button(
+        texts::BUTTON_RESCHEDULE,
+        Callback::Reschedule { order_id },
+    )]
+}

@@ -36,6 +36,7 @@ pub mod report_screens;
 pub mod start;
 pub mod state;
 pub mod texts;
+pub mod visits;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -149,6 +150,7 @@ pub fn schema() -> UpdateHandler<BoxError> {
     .branch(masters::typed())
     .branch(lists::typed())
     .branch(report_screens::typed())
+    .branch(visits::typed())
     .branch(dptree::filter(|state: State| state.takes_buttons_only()).endpoint(start::use_buttons))
     .branch(dptree::endpoint(start::not_understood));
     let messages = Update::filter_message()

@@ -10,13 +10,14 @@ use super::cards::{self, master_of};
 use super::keyboards;
 use super::outbox::markup_json;
 use super::texts::{self, esc};
-use crate::domain::ids::TelegramId;
+use crate::domain::ids::{OrderId, TelegramId};
 use crate::domain::status::ActionKind;
 use crate::store::masters::Master;
 use crate::store::members::Member;
 use crate::store::orders::{EditableField, Moved, Order};
 use crate::store::outbox::NewMessage;
 use crate::store::users::User;
+use crate::store::visits::Rescheduled;
 
 /// How the master is addressed in their work group.
 fn mention(user: &User) -> String {
@@ -210,6 +211,59 @@ pub fn to_new_master(master: &Member) -> NewMessage {
     );
     told.reply_markup = markup_json(keyboards::main_menu(&roles));
     told
+}
+
+/// What moving a visit owes: when the master moved it, the dispatcher who created the order;
+/// when staff did, the order's master, with his fresh card (drawn for him).
+pub fn after_reschedule(
+    conn: &mut SqliteConnection,
+    tz: Tz,
+    moved: &Rescheduled,
+    by: &Member,
+    reason: &str,
+    visit: Option<&texts::VisitView>,
+) -> QueryResult<Vec<NewMessage>> {
+    let (before, after) = (&moved.before, &moved.after);
+    let name = by.user.display_name();
+    let text = texts::rescheduled_for(
+        after.id,
+        &name,
+        before.scheduled_time.as_deref(),
+        after.scheduled_time.as_deref().unwrap_or_default(),
+        visit,
+        reason,
+    );
+    let Some((master, user)) = master_of(conn, after)? else {
+        return Ok(Vec::new());
+    };
+    if master.telegram_id == by.user.telegram_id {
+        let dispatcher = after
+            .dispatcher_id
+            .filter(|&dispatcher| dispatcher != by.user.telegram_id);
+        return Ok(dispatcher
+            .map(|dispatcher| NewMessage::to(dispatcher.0, text))
+            .into_iter()
+            .collect());
+    }
+    let (card, markup) = cards::render(conn, tz, after, &cards::as_master(&master))?;
+    let text = format!("{text}\n\n{card}");
+    Ok(vec![to_master(&master, &user, &text, Some(markup))])
+}
+
+/// A reminder that an ASSIGNED order waits for its master's answer, with the Accept / Decline
+/// buttons of the assignment offer (his card's, drawn for him).
+pub fn reminder_to_master(
+    conn: &mut SqliteConnection,
+    tz: Tz,
+    order_id: OrderId,
+    master: &Master,
+    user: &User,
+) -> QueryResult<NewMessage> {
+    let markup = match crate::store::orders::get(conn, order_id)? {
+        Some(order) => Some(cards::render(conn, tz, &order, &cards::as_master(master))?.1),
+        None => None,
+    };
+    Ok(to_master(master, user, &texts::reminder(order_id), markup))
 }
 
 /// The same text to each of `chats`.

@@ -1,7 +1,7 @@
 //! The dialogue state of a chat. Each variant carries what was collected so far; it is stored
 //! as JSON in the `dialogues` table, so a half-finished dialogue survives a restart.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::{MasterId, OrderId, TelegramId};
@@ -129,6 +129,19 @@ pub enum State {
         order_id: OrderId,
         field: EditableField,
     },
+    // Moving a visit: the new time, then the reason.
+    RescheduleTime {
+        order_id: OrderId,
+        card: Option<CardAt>,
+    },
+    RescheduleReason {
+        order_id: OrderId,
+        arrival: String,
+        /// The arrival read as a moment (UTC), None for an instruction.
+        visit_at: Option<NaiveDateTime>,
+        visit_until: Option<NaiveDateTime>,
+        card: Option<CardAt>,
+    },
 }
 
 impl State {
@@ -167,7 +180,10 @@ impl State {
             | State::ClosePayment { .. }
             | State::LongRepairParts { .. }
             | State::LongRepairDate { .. }
-            | State::LongRepairPrepayment { .. } => true,
+            | State::LongRepairPrepayment { .. }
+            // Staff or the order's master: the store checks who may move the visit.
+            | State::RescheduleTime { .. }
+            | State::RescheduleReason { .. } => true,
             State::MasterTelegramId
             | State::MasterPhone { .. }
             | State::MasterSpecialization { .. }
@@ -207,4 +223,10 @@ pub struct OrderDraft {
     pub phone: String,
     pub notes: Option<String>,
     pub arrival: Option<String>,
+    /// `arrival` read as a moment (UTC) when it was typed; None for an instruction. Drafts
+    /// saved before visits were read have neither.
+    #[serde(default)]
+    pub visit_at: Option<NaiveDateTime>,
+    #[serde(default)]
+    pub visit_until: Option<NaiveDateTime>,
 }

@@ -120,12 +120,12 @@ pub fn help(roles: &[Role]) -> String {
     if staff {
         text.push_str(&format!(
             "\n<b>Диспетчер</b>\n\
-             • «{MENU_NEW_ORDER}» — заявка в 7 шагов: техника, неисправность, клиент, адрес, телефон, примечания, время прибытия.\n\
+             • «{MENU_NEW_ORDER}» — заявка в 7 шагов: техника, неисправность, телефон, клиент, адрес, примечания, время прибытия. Знакомый телефон покажет прошлые заявки клиента и предложит его имя и адрес; время вроде «завтра в 15:00» бот поймёт и напомнит мастеру перед визитом.\n\
              • «{MENU_ORDERS}» — заявки по статусам, постранично; из списка открывается карточка с историей.\n\
-             • В карточке: назначить мастера, переназначить или снять его, оформить отказ с причиной, восстановить отказ, «{BUTTON_EDIT}» поле открытой заявки.\n\
+             • В карточке: назначить мастера, переназначить или снять его, оформить отказ с причиной, восстановить отказ, «{BUTTON_EDIT}» поле открытой заявки, «{BUTTON_RESCHEDULE}» с причиной (мастер получит сообщение).\n\
              • «{MENU_SEARCH}» — по телефону клиента в любом формате, номеру заявки или части адреса.\n\
              • «{MENU_REPORTS}» — за сегодня, вчера, неделю, месяц или свои даты: по мастерам, технике и статусам, сообщением и файлом .xlsx.\n\
-             • Сообщения о действиях мастеров по вашим заявкам и итоги дня.\n\
+             • Сообщения о действиях мастеров по вашим заявкам, о новых заявках, которые долго никто не назначил, и итоги дня.\n\
              • «{BUTTON_CLIENT_WAITING}» в карточке назначенной или принятой заявки — отправить мастеру телефон клиента ещё до того, как он приедет.\n\
              • «{MENU_MASTERS}» — мастера, их заявки и выручка (только просмотр).\n"
         ));
@@ -145,7 +145,8 @@ pub fn help(roles: &[Role]) -> String {
             "\n<b>Мастер</b>\n\
              • Назначенные заявки приходят в рабочую группу или лично: «Принять» или «Отклонить» с причиной.\n\
              • Дальше: «На месте» (с этого момента виден телефон клиента), «Длительный ремонт» и обратно, «Закрыть заявку» с суммой, материалами и отметкой об отзыве.\n\
-             • «{MENU_MY_ORDERS}» — ваши открытые заявки; «{MENU_MY_STATS}» — ваши цифры за сегодня и за месяц.\n"
+             • «{MENU_MY_ORDERS}» — ваши открытые заявки; «{MENU_MY_STATS}» — ваши цифры за сегодня и за месяц.\n\
+             • Перед визитом придёт напоминание; «{BUTTON_RESCHEDULE}» в принятой заявке — с причиной, диспетчер получит сообщение.\n"
         ));
     }
     text
@@ -173,12 +174,13 @@ pub const SLOW_DOWN: &str =
 // Intake dialogue.
 pub const ASK_EQUIPMENT: &str = "Новая заявка. Шаг 1 из 7: выберите тип техники.";
 pub const ASK_DESCRIPTION: &str = "Шаг 2 из 7: опишите неисправность (от 10 до 500 символов).";
-pub const ASK_CLIENT_NAME: &str = "Шаг 3 из 7: имя клиента (от 2 до 200 символов).";
-pub const ASK_ADDRESS: &str = "Шаг 4 из 7: адрес клиента (от 5 до 500 символов).";
-pub const ASK_PHONE: &str = "Шаг 5 из 7: телефон клиента, например +7 900 123-45-67.";
+// The phone comes before the name and address: a known client's are offered from it.
+pub const ASK_PHONE: &str = "Шаг 3 из 7: телефон клиента, например +7 900 123-45-67.";
+pub const ASK_CLIENT_NAME: &str = "Шаг 4 из 7: имя клиента (от 2 до 200 символов).";
+pub const ASK_ADDRESS: &str = "Шаг 5 из 7: адрес клиента (от 5 до 500 символов).";
 pub const ASK_NOTES: &str = "Шаг 6 из 7: примечания (до 1000 символов) или «Пропустить».";
 pub const ASK_ARRIVAL: &str =
-    "Шаг 7 из 7: время прибытия или указание (до 100 символов) или «Пропустить».";
+    "Шаг 7 из 7: время прибытия («завтра в 15:00», «в пятницу с 14 до 16», «через 2 часа») или указание (до 100 символов), или «Пропустить».";
 
 pub fn text_error(error: &TextError) -> String {
     match error {
@@ -210,6 +212,8 @@ pub fn order_summary(draft: &OrderDraftView<'_>) -> String {
     }
     if let Some(arrival) = draft.arrival {
         text.push_str(&format!("Время прибытия: {}\n", esc(arrival)));
+        text.push_str(&visit_line(draft.visit.as_ref()));
+        text.push('\n');
     }
     text
 }
@@ -223,6 +227,8 @@ pub struct OrderDraftView<'a> {
     pub phone: &'a str,
     pub notes: Option<&'a str>,
     pub arrival: Option<&'a str>,
+    /// The arrival read as a moment.
+    pub visit: Option<VisitView>,
 }
 
 pub fn order_created(id: OrderId) -> String {
@@ -299,6 +305,13 @@ pub fn order_card(
     }
     if let Some(arrival) = &order.scheduled_time {
         text.push_str(&format!("Время прибытия: {}\n", esc(arrival)));
+    }
+    if let Some(at) = order.visit_at {
+        let view = VisitView::on_card(at, order.created_at, tz);
+        text.push_str(&format!("Визит: {}\n", visit_when(&view)));
+    }
+    if audience == Audience::Staff && order.reschedule_count > 0 {
+        text.push_str(&format!("Переносов визита: {}\n", order.reschedule_count));
     }
     if audience == Audience::Staff {
         if let Some((master, user)) = master {
@@ -483,6 +496,17 @@ pub fn history_note(note: &Note) -> String {
                 .find(|f| f.column() == field)
                 .map_or_else(|| esc(field), |f| field_name(f).to_string());
             format!("{name}: «{}» → «{}»", value(old), value(new))
+        }
+        Note::Details(Details::Rescheduled {
+            old, new, reason, ..
+        }) => {
+            let value = |v: &Option<String>| esc(v.as_deref().unwrap_or("—"));
+            format!(
+                "перенос визита: «{}» → «{}», причина: {}",
+                value(old),
+                value(new),
+                esc(reason)
+            )
         }
     }
 }
@@ -1152,6 +1176,169 @@ pub fn client_waiting_for_master(order: &Order) -> String {
     )
 }
 
+// Visits: the arrival read as a moment, reschedules, reminders before the visit.
+
+pub const BUTTON_RESCHEDULE: &str = "🕒 Перенести визит";
+
+/// A visit in the company's local time, with the local "now" it is shown at (to name the
+/// year when it is not this one, and to say when it has passed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisitView {
+    pub at: NaiveDateTime,
+    pub until: Option<NaiveDateTime>,
+    pub now: NaiveDateTime,
+}
+
+impl VisitView {
+    /// A stored visit (UTC) on a card: the year is named when it is not the order's own.
+    pub fn on_card(at_utc: NaiveDateTime, created_utc: NaiveDateTime, tz: Tz) -> VisitView {
+        use crate::domain::visit_time::to_local;
+        VisitView {
+            at: to_local(at_utc, tz),
+            until: None,
+            now: to_local(created_utc, tz),
+        }
+    }
+}
+
+fn weekday_short(day: chrono::Weekday) -> &'static str {
+    use chrono::Weekday;
+    match day {
+        Weekday::Mon => "пн",
+        Weekday::Tue => "вт",
+        Weekday::Wed => "ср",
+        Weekday::Thu => "чт",
+        Weekday::Fri => "пт",
+        Weekday::Sat => "сб",
+        Weekday::Sun => "вс",
+    }
+}
+
+/// "пт 05.12 в 15:00", "пт 05.12 с 14:00 до 16:00", "пт 05.12.2027 в 15:00" (another year).
+pub fn visit_when(visit: &VisitView) -> String {
+    use chrono::Datelike;
+    let date_format = if visit.at.year() == visit.now.year() {
+        "%d.%m"
+    } else {
+        "%d.%m.%Y"
+    };
+    let day = format!(
+        "{} {}",
+        weekday_short(visit.at.weekday()),
+        visit.at.format(date_format)
+    );
+    match visit.until {
+        Some(until) => format!(
+            "{day} с {} до {}",
+            visit.at.format("%H:%M"),
+            until.format("%H:%M")
+        ),
+        None => format!("{day} в {}", visit.at.format("%H:%M")),
+    }
+}
+
+/// The echo of a typed arrival: the moment understood, or that it stays an instruction.
+pub fn visit_line(visit: Option<&VisitView>) -> String {
+    match visit {
+        Some(visit) if visit.at < visit.now => {
+            format!("Визит: {} — ⚠️ это время уже прошло", visit_when(visit))
+        }
+        Some(visit) => format!("Визит: {}", visit_when(visit)),
+        None => "Визит: время не распознано — остаётся указанием, без напоминания".into(),
+    }
+}
+
+/// After staff corrected the arrival time: what it is understood as now.
+pub fn arrival_changed(order_id: OrderId, visit: Option<&VisitView>) -> String {
+    format!(
+        "{}\n{}",
+        field_changed(order_id, crate::store::orders::EditableField::Arrival),
+        visit_line(visit)
+    )
+}
+
+pub fn ask_new_visit(order_id: OrderId, current: Option<&str>) -> String {
+    format!(
+        "Перенос визита по заявке <b>№{order_id}</b>. Сейчас: «{}».\nНовое время (например, «завтра в 15:00», «в пятницу с 14 до 16») или указание:",
+        esc(current.unwrap_or("—"))
+    )
+}
+
+pub fn ask_reschedule_reason(visit: Option<&VisitView>) -> String {
+    format!(
+        "{}\nУкажите причину переноса (одним сообщением):",
+        visit_line(visit)
+    )
+}
+
+pub const RESCHEDULE_NOT_ALLOWED: &str =
+    "Перенести визит этой заявки сейчас нельзя: мастер переносит принятую заявку, диспетчер — любую открытую.";
+
+/// To whoever moved the visit.
+pub fn rescheduled(order_id: OrderId, arrival: &str, visit: Option<&VisitView>) -> String {
+    format!(
+        "🕒 Визит по заявке <b>№{order_id}</b> перенесён: «{}».\n{}",
+        esc(arrival),
+        visit_line(visit)
+    )
+}
+
+/// To the master when staff moved his visit, or to the dispatcher when the master did.
+pub fn rescheduled_for(
+    order_id: OrderId,
+    by: &str,
+    old: Option<&str>,
+    new: &str,
+    visit: Option<&VisitView>,
+    reason: &str,
+) -> String {
+    format!(
+        "🕒 Визит по заявке <b>№{order_id}</b> перенесён: «{}» → «{}».\n{}\nПричина: {}\nПеренёс: {}",
+        esc(old.unwrap_or("—")),
+        esc(new),
+        visit_line(visit),
+        esc(reason),
+        esc(by)
+    )
+}
+
+/// The reschedules of an order under its history (staff cards).
+pub fn reschedule_history(
+    rows: &[crate::store::visits::RescheduleRow],
+    names: &dyn Fn(TelegramId) -> String,
+    tz: Tz,
+) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("\n\n<b>Переносы визита</b>");
+    for row in rows {
+        let who = row.by.map(names).unwrap_or_else(|| "—".into());
+        let what = row
+            .details
+            .as_deref()
+            .map(|details| history_note(&Note::read(details, None)))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "\n{} ({}): {what}",
+            local_time(row.at, tz),
+            esc(&who)
+        ));
+    }
+    text
+}
+
+/// To the master, `left` before the visit.
+pub fn visit_reminder(order: &Order, visit: &VisitView, left: TimeDelta) -> String {
+    format!(
+        "⏰ Визит через {}: заявка <b>№{}</b>, {}.\nАдрес: {}",
+        duration(left),
+        order.id,
+        visit_when(visit),
+        esc(&order.client_address)
+    )
+}
+
 pub fn client_phone_sent(order_id: OrderId, master: &str) -> String {
     format!(
         "📞 Телефон клиента по заявке <b>№{order_id}</b> отправлен мастеру {}.",
@@ -1342,6 +1529,10 @@ fn audit_what(row: &AuditRow) -> String {
         }
         AuditAction::BackupCreated => with_reason("резервная копия создана"),
         AuditAction::BackupFailed => with_reason("резервная копия не создана"),
+        AuditAction::VisitRescheduled => match details {
+            Some(_) => format!("визит перенесён: {}", note(None)),
+            None => "визит перенесён".into(),
+        },
         AuditAction::BackupCopied => with_reason("резервная копия скопирована на другое место"),
         AuditAction::BackupCopyFailed => with_reason("резервная копия не скопирована"),
         AuditAction::OrderMoneyCorrected => {
@@ -1544,4 +1735,86 @@ fn seconds(span: TimeDelta) -> String {
         (m, 0) => format!("{m} мин"),
         (m, s) => format!("{m} мин {s} с"),
     }
+}
+
+/// To staff, `left` before the visit of an order nobody was assigned to.
+pub fn visit_unassigned(order: &Order, visit: &VisitView, left: TimeDelta) -> String {
+    format!(
+        "⚠️ Визит по заявке <b>№{}</b> через {} ({}), а мастер не назначен. Адрес: {}",
+        order.id,
+        duration(left),
+        visit_when(visit),
+        esc(&order.client_address)
+    )
+}
+
+// Known clients at intake.
+
+/// What is known of the phone just typed, and the name step's question.
+pub fn known_client(
+    client: &crate::store::clients::KnownClient,
+    warranty: TimeDelta,
+    tz: Tz,
+) -> String {
+    let mut text = format!(
+        "📇 Этот телефон уже обращался: заявок — <b>{}</b>.",
+        client.total
+    );
+    let listed = client.listed();
+    for order in &listed {
+        text.push_str(&format!(
+            "\n№{} от {} · {} · {}",
+            order.id,
+            local_date(order.created_at, tz),
+            esc(&order.equipment_type),
+            status_name(order.status)
+        ));
+        if client.is_under_warranty(order.id) {
+            text.push_str(&format!(
+                " · 🛡 гарантия до {}",
+                local_date(order.status_changed_at + warranty, tz)
+            ));
+        }
+    }
+    let shown = listed.len() as i64;
+    if client.total > shown {
+        text.push_str(&format!("\n…и ещё {}", client.total - shown));
+    }
+    if let Some(latest) = client.under_warranty.first() {
+        text.push_str(&format!(
+            "\n⚠️ Возможен гарантийный случай: заявка №{} закрыта {}.",
+            latest.id,
+            local_date(latest.status_changed_at, tz)
+        ));
+    }
+    text.push_str(&format!(
+        "\n\n{ASK_CLIENT_NAME}\nИли нажмите кнопку, чтобы взять имя и адрес из прошлой заявки."
+    ));
+    text
+}
+
+/// The button that takes the name and address of the client's last order.
+pub fn use_known_client(name: &str, address: &str) -> String {
+    let label = format!("✅ {name}, {address}");
+    let mut short: String = label.chars().take(60).collect();
+    if short.len() < label.len() {
+        short.push('…');
+    }
+    short
+}
+
+/// After the known client's button: what was taken, and the notes question.
+pub fn known_client_taken(name: &str, address: &str) -> String {
+    format!(
+        "Клиент: {}\nАдрес: {}\n\n{ASK_NOTES}",
+        esc(name),
+        esc(address)
+    )
+}
+
+pub fn local_date(at: NaiveDateTime, tz: Tz) -> String {
+    at.and_utc()
+        .with_timezone(&tz)
+        .format("%d.%m.%Y")
+        .to_string()
 }

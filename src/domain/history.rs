@@ -69,6 +69,17 @@ pub enum Details {
         old: Option<String>,
         new: Option<String>,
     },
+    /// The visit moved (audit only): the arrival as typed before and after, the moments
+    /// they were read as (UTC, None for an instruction), and the reason given.
+    Rescheduled {
+        old: Option<String>,
+        new: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        old_at: Option<chrono::NaiveDateTime>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        new_at: Option<chrono::NaiveDateTime>,
+        reason: String,
+    },
 }
 
 impl Details {
@@ -90,7 +101,7 @@ impl Details {
             Details::Closed { .. } | Details::MoneyCorrected { .. } => {
                 status.is_none_or(|s| s == OrderStatus::Closed)
             }
-            Details::Edited { .. } => status.is_none(),
+            Details::Edited { .. } | Details::Rescheduled { .. } => status.is_none(),
         }
     }
 }
@@ -206,6 +217,23 @@ mod tests {
             new: None,
         };
         assert_eq!(Note::read(&edit.to_json(), None), Note::Details(edit));
+        let moved = Details::Rescheduled {
+            old: Some("завтра в 15:00".into()),
+            new: Some("позвонить за час".into()),
+            old_at: chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
+                .and_then(|d| d.and_hms_opt(12, 0, 0)),
+            new_at: None,
+            reason: "Клиент заболел".into(),
+        };
+        assert_eq!(
+            Note::read(&moved.to_json(), None),
+            Note::Details(moved.clone())
+        );
+        assert_eq!(
+            Note::read(&moved.to_json(), Some(OrderStatus::Assigned)),
+            Note::Text(moved.to_json()),
+            "never a status change"
+        );
         assert_eq!(
             Details::Assigned {
                 master: MasterRef::new(MasterId(3), Some("Иван".into()))

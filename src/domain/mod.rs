@@ -16,6 +16,8 @@ pub mod sql;
 pub mod status;
 /// Intake checks: equipment types, text lengths, and phone normalisation.
 pub mod validation;
+/// The arrival time typed in Russian, read as a moment (or kept as an instruction).
+pub mod visit_time;
 
 pub use ids::{MasterId, OrderId, TelegramId};
 pub use money::{

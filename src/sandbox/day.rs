@@ -642,12 +642,6 @@ impl Day {
             );
         }
         self.say(dispatcher, PROBLEMS[n % 5]).await;
-        self.say(dispatcher, CLIENTS[n % 4]).await;
-        self.say(
-            dispatcher,
-            &format!("ул. Лесная, д. {}, кв. {}", n + 1, 10 + n),
-        )
-        .await;
         if n % 7 == 3 {
             let wrong = self.say(dispatcher, "12-34-56").await;
             self.expect(
@@ -657,6 +651,12 @@ impl Day {
         }
         self.say(dispatcher, &format!("8 (916) 555-{:02}-{:02}", n, 10 + n))
             .await;
+        self.say(dispatcher, CLIENTS[n % 4]).await;
+        self.say(
+            dispatcher,
+            &format!("ул. Лесная, д. {}, кв. {}", n + 1, 10 + n),
+        )
+        .await;
         if n.is_multiple_of(3) {
             self.say(dispatcher, "Домофон не работает, звонить заранее")
                 .await;

@@ -3,6 +3,7 @@
 //! writes that belong together run in one IMMEDIATE transaction here, never in handlers.
 
 pub mod audit;
+pub mod clients;
 pub mod dialogues;
 pub mod jobs;
 pub mod masters;
@@ -14,3 +15,4 @@ pub mod reports;
 pub mod search;
 pub mod updates;
 pub mod users;
+pub mod visits;

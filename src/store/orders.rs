@@ -76,6 +76,8 @@ pub struct NewOrder {
     pub client_phone: Phone,
     pub notes: Option<String>,
     pub scheduled_time: Option<String>,
+    /// `scheduled_time` read as a moment (UTC); None for an instruction or no time.
+    pub visit_at: Option<NaiveDateTime>,
 }
 
 /// Money of a closed order, in kopecks (split by `domain::money::PayRules`): the columns a
@@ -838,6 +840,25 @@ impl EditableField {
     }
 }
 
+/// A corrected field and its new value (None: cleared, for the optional ones).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldEdit {
+    pub field: EditableField,
+    pub value: Option<String>,
+    /// For the arrival time: the moment (UTC) the new value reads as.
+    pub visit_at: Option<NaiveDateTime>,
+}
+
+impl FieldEdit {
+    pub fn new(field: EditableField, value: Option<String>) -> FieldEdit {
+        FieldEdit {
+            field,
+            value,
+            visit_at: None,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
     #[error("order not found")]
@@ -855,13 +876,14 @@ pub fn edit<F>(
     conn: &mut SqliteConnection,
     order_id: OrderId,
     by: TelegramId,
-    (field, value): (EditableField, Option<String>),
+    change: &FieldEdit,
     now: NaiveDateTime,
     then: F,
 ) -> Result<Order, EditError>
 where
     F: FnOnce(&mut SqliteConnection, &Order) -> QueryResult<()>,
 {
+    let (field, value) = (change.field, &change.value);
     conn.immediate_transaction(|conn| {
         let before = get(conn, order_id)?.ok_or(EditError::NotFound)?;
         if !before.status().is_open() {
@@ -885,9 +907,9 @@ where
             EditableField::Notes => diesel::update(target)
                 .set(orders::notes.eq(value.clone()))
                 .execute(conn)?,
-            EditableField::Arrival => diesel::update(target)
-                .set(orders::scheduled_time.eq(value.clone()))
-                .execute(conn)?,
+            EditableField::Arrival => {
+                super::visits::set_visit(conn, order_id, value.as_deref(), change.visit_at)?
+            }
         };
         diesel::update(target)
             .set(orders::updated_at.eq(now))

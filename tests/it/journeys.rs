@@ -302,9 +302,9 @@ impl World {
         self.press(&self.dispatcher, "Холодильники").await;
         self.say(&self.dispatcher, "Не морозит морозильная камера")
             .await;
+        self.say(&self.dispatcher, "8 (900) 123-45-67").await;
         self.say(&self.dispatcher, "Нина").await;
         self.say(&self.dispatcher, "ул. Лесная, д. 4, кв. 44").await;
-        self.say(&self.dispatcher, "8 (900) 123-45-67").await;
         self.press(&self.dispatcher, "Пропустить").await;
         self.press(&self.dispatcher, "Пропустить").await;
         let created = self.press(&self.dispatcher, "✅ Создать заявку").await;
@@ -328,6 +328,7 @@ impl World {
                     .unwrap(),
                 notes: None,
                 scheduled_time: None,
+                visit_at: None,
             };
             repair_bot::store::orders::create(
                 &mut conn,
@@ -689,19 +690,20 @@ async fn dispatcher_intake_validates_every_step_and_can_cancel() {
         .say(&world.dispatcher, "Не морозит морозильная камера")
         .await;
     assert!(next.text.contains("Шаг 3"), "{}", next.text);
-    let bad_name = world.say(&world.dispatcher, "12").await;
-    assert!(bad_name.text.contains("букву"), "{}", bad_name.text);
-    world.say(&world.dispatcher, "Нина <b>Петровна</b>").await;
-    world
-        .say(&world.dispatcher, "ул. Лесная, д. 4, кв. 44")
-        .await;
     let bad_phone = world.say(&world.dispatcher, "12345").await;
     assert!(
         bad_phone.text.contains("+7 900 123-45-67"),
         "shows a valid example: {}",
         bad_phone.text
     );
-    world.say(&world.dispatcher, "8 (900) 123-45-67").await;
+    let name_step = world.say(&world.dispatcher, "8 (900) 123-45-67").await;
+    assert!(name_step.text.contains("Шаг 4"), "{}", name_step.text);
+    let bad_name = world.say(&world.dispatcher, "12").await;
+    assert!(bad_name.text.contains("букву"), "{}", bad_name.text);
+    world.say(&world.dispatcher, "Нина <b>Петровна</b>").await;
+    world
+        .say(&world.dispatcher, "ул. Лесная, д. 4, кв. 44")
+        .await;
     world.press(&world.dispatcher, "Пропустить").await;
     let summary = world.say(&world.dispatcher, "завтра после 10:00").await;
     assert!(
@@ -762,11 +764,11 @@ async fn what_no_step_or_button_takes_gets_an_explicit_answer() {
     world
         .say(&world.dispatcher, "Не морозит морозильная камера")
         .await;
+    world.say(&world.dispatcher, "8 (900) 123-45-67").await;
     world.say(&world.dispatcher, "Нина Петровна").await;
     world
         .say(&world.dispatcher, "ул. Лесная, д. 4, кв. 44")
         .await;
-    world.say(&world.dispatcher, "8 (900) 123-45-67").await;
     world.press(&world.dispatcher, "Пропустить").await;
     world.press(&world.dispatcher, "Пропустить").await;
     // The summary takes its buttons only.
@@ -792,10 +794,10 @@ async fn a_dialogue_started_before_a_restart_continues_after_it() {
         .await;
 
     let world = world.restart().await;
-    let next = world.say(&world.dispatcher, "Нина").await;
+    let next = world.say(&world.dispatcher, "8 (900) 123-45-67").await;
     assert!(
         next.text.contains("Шаг 4"),
-        "the dialogue went on at the address step: {}",
+        "the dialogue went on at the name step: {}",
         next.text
     );
     world.stop().await;
@@ -2384,12 +2386,12 @@ async fn an_outage_holds_what_a_round_owes_in_the_outbox_and_delivers_it_once_te
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Everything counted is owed: Сергей's summary, Алексей's two reminders, one SLA summary
-    // to the admin, all still waiting.
+    // to the admin and one of the NEW orders to the dispatcher, all still waiting.
     assert_eq!(
         world.scalar("SELECT COUNT(*) AS v FROM orders WHERE reminders_sent = 1"),
         12
     );
-    assert_eq!(world.waiting_in_outbox(), 4);
+    assert_eq!(world.waiting_in_outbox(), 5);
     assert_eq!(message_count(&world, MASTER_1), sergey_had);
 
     // Telegram answers again: each owed message arrives once.
@@ -2401,6 +2403,10 @@ async fn an_outage_holds_what_a_round_owes_in_the_outbox_and_delivers_it_once_te
         .fake
         .last_message(ADMIN)
         .is_some_and(|m| m.text.contains("<b>22</b>")));
+    assert!(world
+        .fake
+        .last_message(DISPATCHER)
+        .is_some_and(|m| m.text.contains("<b>10</b>")));
     world.stop().await;
 }
 
@@ -2426,3 +2432,6 @@ async fn a_round_asked_to_stop_takes_on_nobody_and_leaves_the_work_due() {
     assert_eq!(report.sla_alerted.len(), 10, "5 NEW and 5 ASSIGNED");
     world.stop().await;
 }
+
+/// Visits and known clients, with this module's World.
+mod visits;

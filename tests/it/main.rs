@@ -32,5 +32,6 @@ mod sandbox_load;
 mod schema_drift;
 mod search;
 mod texts;
+mod visit_store;
 #[cfg(not(feature = "sandbox"))]
 mod without_sandbox;

@@ -322,7 +322,7 @@ async fn a_kill_between_commit_and_send_delivers_after_the_restart_exactly_once(
             .unwrap()
     })
     .await;
-    for typed in ["Не морозит", "Нина", "ул. Лесная, д. 4", "8 900 123-45-67"]
+    for typed in ["Не морозит", "8 900 123-45-67", "Нина", "ул. Лесная, д. 4"]
     {
         step(&fake, DISPATCHER, || {
             fake.send_text(&dispatcher, DISPATCHER, typed)

@@ -486,6 +486,8 @@ pub fn bot_config(token: &str, admins: &[i64], dispatchers: &[i64]) -> BotConfig
         metrics_addr: None,
         // The manual clock stands still: no bucket would ever refill.
         rate_limit: None,
+        visit_reminder: Some(TimeDelta::hours(2)),
+        warranty: TimeDelta::days(90),
     }
 }
 

@@ -1,0 +1,256 @@
+//! `BENCH_DATABASE=FILE cargo bench --bench known_client`: the intake's lookup of a known
+//! client (`store::clients::known_client`, what runs after the phone is typed) on a copy of a
+//! large database, e.g. the 1,000,000 orders `BENCH_DATABASE_ONLY=FILE cargo bench --bench
+//! database` builds. FILE is only read (copied with `std::fs::copy`; it must not be in use).
+//!
+//! On the copy (migrated by `startup::prepare` if it is older than this build), one phone is
+//! given BENCH_MANY_ORDERS orders (default 10,000) spread evenly over the whole table (every
+//! n-th order, so that each sits on its own pages: the worst case for reading them), a few of
+//! them closed recently (warranty) and one deleted; another phone has none.
+//!
+//! Each phone is then looked up in a fresh process, as the bot does it (one connection
+//! opened by `db::connection::open`): the first lookup, the median and slowest of
+//! BENCH_REPEATS more (default 51), and the process's peak RSS (VmHWM from
+//! /proc/self/status) after them. The copy was just written, so the file is in the OS page
+//! cache: the first lookup is cold for SQLite's own cache, not for the disk. Target: under
+//! 1 s and under 50 MB. BENCH_KEEP (set: keep the scratch folder).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use repair_bot::db::backup::BackupPolicy;
+use repair_bot::db::connection;
+use repair_bot::db::migrations::Catalog;
+use repair_bot::db::startup::{self, DatabaseSettings};
+use repair_bot::store::clients;
+
+const CHILD_ENV: &str = "KNOWN_CLIENT_BENCH_CHILD";
+const MANY: &str = "+79990000001";
+const NONE: &str = "+79990000002";
+/// As the intake asks: five recent orders, five under warranty.
+const LIMIT: i64 = 5;
+const TARGET_MS: f64 = 1000.0;
+const TARGET_MB: f64 = 50.0;
+
+fn env_number(name: &str, default: i64) -> i64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+/// The moment the lookups are made at: the newest order's creation, so that "recently
+/// closed" means the same whenever the database was built.
+fn now_of(conn: &mut SqliteConnection) -> NaiveDateTime {
+    use repair_bot::schema::orders;
+    orders::table
+        .select(diesel::dsl::max(orders::created_at))
+        .first::<Option<NaiveDateTime>>(conn)
+        .expect("read the newest order")
+        .expect("the database has orders")
+}
+
+fn main() -> std::process::ExitCode {
+    if let Ok(spec) = std::env::var(CHILD_ENV) {
+        return child(&spec);
+    }
+    let Some(source) = std::env::var_os("BENCH_DATABASE").map(PathBuf::from) else {
+        eprintln!(
+            "BENCH_DATABASE=FILE is required: a database to copy, e.g. one built by \
+             `BENCH_DATABASE_ONLY=FILE cargo bench --bench database`"
+        );
+        return std::process::ExitCode::FAILURE;
+    };
+    let many = env_number("BENCH_MANY_ORDERS", 10_000).max(1);
+    let repeats = env_number("BENCH_REPEATS", 51).max(1);
+    let dir = tempfile::Builder::new()
+        .prefix("repair-bot-known-client-")
+        .tempdir()
+        .expect("create a temporary folder");
+    let db = dir.path().join("bot.db");
+    println!("repair-bot known client benchmark");
+    println!("  source:  {}", source.display());
+    println!("  scratch: {}", dir.path().display());
+
+    let started = Instant::now();
+    std::fs::copy(&source, &db).expect("copy the database");
+    println!(
+        "copy {:.0} MB:                       {:>8.1} s",
+        mb(std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0)),
+        started.elapsed().as_secs_f64()
+    );
+    let settings = DatabaseSettings {
+        path: db.clone(),
+        backup: BackupPolicy {
+            dir: dir.path().join("backup"),
+            keep: 1,
+            copy: None,
+        },
+    };
+    let started = Instant::now();
+    let mut prepared = startup::prepare(&settings, &Catalog::embedded()).expect("prepare");
+    println!(
+        "startup (migrations if any: {}):     {:>8.1} s",
+        prepared.report.ran.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let conn = &mut prepared.connection;
+    let orders: i64 = repair_bot::schema::orders::table
+        .count()
+        .get_result(conn)
+        .expect("count orders");
+    let every = (orders / many).max(1);
+    let now = now_of(conn);
+    let recently = now - TimeDelta::days(10);
+    let started = Instant::now();
+    conn.batch_execute(&format!(
+        "BEGIN IMMEDIATE;
+         UPDATE orders SET client_phone = '{MANY}' WHERE id % {every} = 0;
+         UPDATE orders SET status = 'CLOSED', status_changed_at = '{recently}'
+             WHERE id IN (SELECT id FROM orders WHERE client_phone = '{MANY}'
+                          ORDER BY id DESC LIMIT 3 OFFSET 20);
+         UPDATE orders SET deleted_at = '{now}'
+             WHERE id = (SELECT MAX(id) FROM orders WHERE client_phone = '{MANY}');
+         DELETE FROM orders WHERE client_phone = '{NONE}';
+         COMMIT;
+         PRAGMA wal_checkpoint(TRUNCATE);"
+    ))
+    .expect("give one phone many orders");
+    let with_many: i64 = repair_bot::schema::orders::table
+        .filter(repair_bot::schema::orders::client_phone.eq(MANY))
+        .count()
+        .get_result(conn)
+        .expect("count");
+    println!(
+        "phone {MANY}: {with_many} of {orders} orders (every {every}th), set up in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("phone {NONE}: none");
+    let since = now - TimeDelta::days(90);
+    let plans = clients::known_client_plan(conn, MANY, LIMIT, since).expect("plans");
+    for (query, plan) in ["recent", "count", "warranty"].iter().zip(plans) {
+        println!("  plan {query:<8} {}", plan.join(" | "));
+    }
+    drop(prepared);
+
+    let mut ok = true;
+    for phone in [MANY, NONE] {
+        let output = Command::new(std::env::current_exe().expect("this bench's path"))
+            .env(CHILD_ENV, format!("{}\n{phone}\n{repeats}", db.display()))
+            .output()
+            .expect("run the lookup in a fresh process");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "the lookup process failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        print!("{stdout}");
+        for line in stdout.lines() {
+            if let Some(figures) = line.strip_prefix("figures ") {
+                let values: Vec<f64> = figures.split(' ').filter_map(|v| v.parse().ok()).collect();
+                if let [first_ms, median_ms, slowest_ms, peak_mb] = values[..] {
+                    let within =
+                        first_ms.max(median_ms).max(slowest_ms) < TARGET_MS && peak_mb < TARGET_MB;
+                    ok &= within;
+                    println!(
+                        "  {phone}: {} (target: under {TARGET_MS:.0} ms and {TARGET_MB:.0} MB)",
+                        if within {
+                            "within target"
+                        } else {
+                            "OVER TARGET"
+                        }
+                    );
+                }
+            }
+        }
+    }
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        println!("BENCH_KEEP: kept {}", dir.keep().display());
+    }
+    if ok {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}
+
+/// In the fresh process: the lookups of one phone and the peak RSS after them.
+fn child(spec: &str) -> std::process::ExitCode {
+    let mut parts = spec.split('\n');
+    let (Some(db), Some(phone), Some(repeats)) = (parts.next(), parts.next(), parts.next()) else {
+        eprintln!("bad {CHILD_ENV}");
+        return std::process::ExitCode::FAILURE;
+    };
+    let repeats: usize = repeats.parse().unwrap_or(1);
+    let rss_at_start = status_mb("VmRSS:");
+    let mut conn = connection::open(Path::new(db)).expect("open the database as the bot does");
+    let since = now_of(&mut conn) - TimeDelta::days(90);
+    let lookup = |conn: &mut SqliteConnection| {
+        let started = Instant::now();
+        let known = clients::known_client(conn, phone, LIMIT, since).expect("lookup");
+        (started.elapsed(), known)
+    };
+    let (first, known) = lookup(&mut conn);
+    let mut times: Vec<Duration> = (0..repeats).map(|_| lookup(&mut conn).0).collect();
+    times.sort();
+    let median = times[times.len() / 2];
+    let slowest = times[times.len() - 1];
+    let peak = status_mb("VmHWM:");
+    match &known {
+        Some(client) => println!(
+            "{phone}: known, {} orders, {} listed, {} under warranty",
+            client.total,
+            client.listed().len(),
+            client.under_warranty.len()
+        ),
+        None => println!("{phone}: not known"),
+    }
+    println!(
+        "  first lookup {:>8.2} ms, then median {:>7.3} ms, slowest {:>7.3} ms of {repeats}; \
+         RSS {:.1} MB at start, peak {:.1} MB",
+        ms(first),
+        ms(median),
+        ms(slowest),
+        rss_at_start,
+        peak
+    );
+    println!(
+        "figures {:.3} {:.3} {:.3} {:.1}",
+        ms(first),
+        ms(median),
+        ms(slowest),
+        peak
+    );
+    std::process::ExitCode::SUCCESS
+}
+
+/// A figure of /proc/self/status in MB (0 where there is none).
+fn status_mb(key: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(key))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1_048_576.0
+}
