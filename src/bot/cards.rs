@@ -16,7 +16,7 @@ use crate::domain::visit_time::may_reschedule;
 use crate::store::audit::{self, AuditAction};
 use crate::store::masters::{self, Master};
 use crate::store::members::Member;
-use crate::store::orders::{self, Deletion, Order};
+use crate::store::orders::{self, Order};
 use crate::store::users::{self, User};
 use crate::store::visits;
 
@@ -53,17 +53,9 @@ pub fn render(
     viewer: &Actor,
 ) -> QueryResult<(String, InlineKeyboardMarkup)> {
     let text = card_text(conn, tz, order, viewer)?;
-    let actions = available_actions(&order.facts(), viewer);
-    let staff = viewer.is_staff();
-    let mut markup = keyboards::order_actions(order.id, order.status(), &actions, staff);
-    keyboards::add_order_tools(&mut markup, order, viewer);
-    if may_reschedule(&order.facts(), viewer) {
-        // Above the refresh button, which stays last.
-        let at = markup.inline_keyboard.len().saturating_sub(1);
-        markup
-            .inline_keyboard
-            .insert(at, keyboards::reschedule_row(order.id));
-    }
+    let facts = order.facts();
+    let actions = available_actions(&facts, viewer);
+    let markup = keyboards::order_card(order, viewer, &actions, may_reschedule(&facts, viewer));
     Ok((text, markup))
 }
 
@@ -130,10 +122,11 @@ pub fn render_deleted(
     conn: &mut SqliteConnection,
     tz: Tz,
     order: &Order,
-    deletion: &Deletion,
     viewer: &Actor,
 ) -> QueryResult<(String, InlineKeyboardMarkup)> {
-    let by = match deletion.by {
+    // Only ever drawn for an order read by `orders::get_deleted`.
+    let deleted_at = order.deleted_at.unwrap_or(order.updated_at);
+    let by = match order.deleted_by {
         Some(id) => display_names(conn, [id])?
             .remove(&id)
             .unwrap_or_else(|| id.to_string()),
@@ -141,7 +134,7 @@ pub fn render_deleted(
     };
     let text = format!(
         "{}{}",
-        texts::deleted_banner(deletion.at, &by, tz),
+        texts::deleted_banner(deleted_at, &by, tz),
         card_text(conn, tz, order, viewer)?
     );
     let admin = viewer.roles.contains(&Role::Admin);

@@ -124,9 +124,7 @@ pub async fn show_or_missing(ctx: &Ctx, order_id: OrderId) -> HandlerResult {
         let drawn = ctx
             .app
             .db(move |conn| match orders::get_deleted(conn, order_id)? {
-                Some((order, deletion)) => {
-                    cards::render_deleted(conn, tz, &order, &deletion, &viewer).map(Some)
-                }
+                Some(order) => cards::render_deleted(conn, tz, &order, &viewer).map(Some),
                 None => Ok(None),
             })
             .await?;

@@ -9,9 +9,10 @@ use super::callbacks::Callback;
 use super::texts;
 use crate::domain::ids::{MasterId, OrderId};
 use crate::domain::money::Payment;
-use crate::domain::status::{ActionKind, OrderStatus, Role};
+use crate::domain::status::{ActionKind, Actor, OrderStatus, Role};
 use crate::domain::validation::EQUIPMENT_TYPES;
 use crate::store::masters::Master;
+use crate::store::orders::{Order, PHONE_REVEALABLE};
 use crate::store::users::User;
 
 fn button(label: &str, callback: Callback) -> InlineKeyboardButton {
@@ -113,14 +114,19 @@ pub fn payment() -> InlineKeyboardMarkup {
     ])
 }
 
-/// The action buttons of an order card, one per allowed action (the master's part marked as
-/// done for him when staff see it), then edit and refresh.
-pub fn order_actions(
-    order_id: OrderId,
-    status: OrderStatus,
+/// An order card's buttons, top to bottom: one per allowed action (the master's part marked
+/// as done for him when staff see it), edit, the staff tools («Клиент ждёт» while the master
+/// has the order but is not on site, «Удалить» for admins, the out-of-city mark, the money
+/// correction of a closed order for admins), moving the visit, and refresh last.
+pub fn order_card(
+    order: &Order,
+    viewer: &Actor,
     actions: &[ActionKind],
-    staff: bool,
+    reschedulable: bool,
 ) -> InlineKeyboardMarkup {
+    let (order_id, status) = (order.id, order.status());
+    let staff = viewer.is_staff();
+    let admin = viewer.roles.contains(&Role::Admin);
     let label = |kind: ActionKind| {
         if staff && kind.is_masters_work() {
             texts::for_master_button(kind)
@@ -145,10 +151,46 @@ pub fn order_actions(
                 .collect()
         })
         .collect();
-    if staff && status.is_open() {
+    if staff {
+        if status.is_open() {
+            rows.push(vec![button(
+                texts::BUTTON_EDIT,
+                Callback::Edit { order_id },
+            )]);
+        }
+        let mut tools = Vec::new();
+        if order.assigned_master_id.is_some() && PHONE_REVEALABLE.contains(&status) {
+            let seen = status;
+            tools.push(button(
+                texts::BUTTON_CLIENT_WAITING,
+                Callback::ClientWaiting { order_id, seen },
+            ));
+        }
+        if admin {
+            tools.push(button(texts::BUTTON_DELETE, Callback::Delete { order_id }));
+        }
+        if !tools.is_empty() {
+            rows.push(tools);
+        }
+        if status.is_open() {
+            let (label, on) = if order.out_of_city {
+                (texts::BUTTON_OUT_OF_CITY_OFF, false)
+            } else {
+                (texts::BUTTON_OUT_OF_CITY_ON, true)
+            };
+            rows.push(vec![button(label, Callback::OutOfCity { order_id, on })]);
+        }
+        if admin && status == OrderStatus::Closed {
+            rows.push(vec![button(
+                texts::BUTTON_CORRECT_MONEY,
+                Callback::CorrectMoney { order_id },
+            )]);
+        }
+    }
+    if reschedulable {
         rows.push(vec![button(
-            texts::BUTTON_EDIT,
-            Callback::Edit { order_id },
+            texts::BUTTON_RESCHEDULE,
+            Callback::Reschedule { order_id },
         )]);
     }
     rows.push(vec![button(
@@ -315,59 +357,6 @@ pub fn periods() -> InlineKeyboardMarkup {
 
 // ----- Staff tools and administration -----
 
-/// The staff tools of an order's card, above its refresh button: «Клиент ждёт» while the
-/// master has the order but is not on site yet, and, for admins, «Удалить».
-pub fn add_order_tools(
-    markup: &mut InlineKeyboardMarkup,
-    order: &crate::store::orders::Order,
-    viewer: &crate::domain::status::Actor,
-) {
-    if !viewer.is_staff() {
-        return;
-    }
-    let status = order.status();
-    let mut row = Vec::new();
-    if order.assigned_master_id.is_some()
-        && crate::store::orders::PHONE_REVEALABLE.contains(&status)
-    {
-        row.push(button(
-            texts::BUTTON_CLIENT_WAITING,
-            Callback::ClientWaiting {
-                order_id: order.id,
-                seen: status,
-            },
-        ));
-    }
-    if viewer.roles.contains(&Role::Admin) {
-        row.push(button(
-            texts::BUTTON_DELETE,
-            Callback::Delete { order_id: order.id },
-        ));
-    }
-    let mut rows = vec![row];
-    if status.is_open() {
-        let (label, on) = if order.out_of_city {
-            (texts::BUTTON_OUT_OF_CITY_OFF, false)
-        } else {
-            (texts::BUTTON_OUT_OF_CITY_ON, true)
-        };
-        let order_id = order.id;
-        rows.push(vec![button(label, Callback::OutOfCity { order_id, on })]);
-    }
-    if viewer.roles.contains(&Role::Admin) && status == OrderStatus::Closed {
-        let order_id = order.id;
-        rows.push(vec![button(
-            texts::BUTTON_CORRECT_MONEY,
-            Callback::CorrectMoney { order_id },
-        )]);
-    }
-    // Above the refresh button, which stays last.
-    let at = markup.inline_keyboard.len().saturating_sub(1);
-    for row in rows.into_iter().rev().filter(|row| !row.is_empty()) {
-        markup.inline_keyboard.insert(at, row);
-    }
-}
-
 pub fn confirm_delete(order_id: OrderId) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(vec![vec![
         button(
@@ -433,12 +422,4 @@ pub fn known_client(order_id: OrderId, label: &str) -> InlineKeyboardMarkup {
         vec![button(label, Callback::KnownClient { order_id })],
         vec![button(texts::BUTTON_CANCEL, Callback::Cancel)],
     ])
-}
-
-/// The row a card gets when its viewer may move the visit.
-pub fn reschedule_row(order_id: OrderId) -> Vec<InlineKeyboardButton> {
-    vec![button(
-        texts::BUTTON_RESCHEDULE,
-        Callback::Reschedule { order_id },
-    )]
 }

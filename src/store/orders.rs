@@ -152,26 +152,13 @@ pub fn get(conn: &mut SqliteConnection, id: OrderId) -> QueryResult<Option<Order
         .optional()
 }
 
-/// When and by whom an order was soft-deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable)]
-#[diesel(table_name = orders, check_for_backend(diesel::sqlite::Sqlite))]
-pub struct Deletion {
-    #[diesel(select_expression = orders::deleted_at.assume_not_null())]
-    #[diesel(select_expression_type = diesel::dsl::AssumeNotNull<orders::deleted_at>)]
-    pub at: NaiveDateTime,
-    #[diesel(column_name = deleted_by)]
-    pub by: Option<TelegramId>,
-}
-
-/// A soft-deleted order with its deletion; None when it is not deleted (or not there).
-pub fn get_deleted(
-    conn: &mut SqliteConnection,
-    id: OrderId,
-) -> QueryResult<Option<(Order, Deletion)>> {
+/// A soft-deleted order (its `deleted_at` and `deleted_by` say when and by whom); None when
+/// it is not deleted (or not there).
+pub fn get_deleted(conn: &mut SqliteConnection, id: OrderId) -> QueryResult<Option<Order>> {
     orders::table
         .find(id)
         .filter(orders::deleted_at.is_not_null())
-        .select((Order::as_select(), Deletion::as_select()))
+        .select(Order::as_select())
         .first(conn)
         .optional()
 }
@@ -956,26 +943,7 @@ pub fn soft_delete<F>(
 where
     F: FnOnce(&mut SqliteConnection, &Order) -> QueryResult<()>,
 {
-    conn.immediate_transaction(|conn| {
-        let order = get(conn, order_id)?.ok_or(DeleteError::NotFound)?;
-        diesel::update(orders::table.find(order_id))
-            .set((
-                orders::deleted_at.eq(now),
-                orders::deleted_by.eq(by),
-                orders::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        audit::record(
-            conn,
-            Some(by),
-            AuditAction::OrderDeleted,
-            Entity::Order(order_id),
-            None,
-            now,
-        )?;
-        then(conn, &order)?;
-        Ok(order)
-    })
+    set_deleted(conn, order_id, by, true, now, then)
 }
 
 /// Brings a soft-deleted order back as it was (status, master, money). Audited; `then` runs
@@ -990,26 +958,47 @@ pub fn undelete<F>(
 where
     F: FnOnce(&mut SqliteConnection, &Order) -> QueryResult<()>,
 {
+    set_deleted(conn, order_id, by, false, now, then)
+}
+
+/// Deletes (`deleted`) an order that is not deleted, or restores one that is; `then` gets the
+/// order as staff last saw it in the lists: before a deletion, after a restore.
+fn set_deleted<F>(
+    conn: &mut SqliteConnection,
+    order_id: OrderId,
+    by: TelegramId,
+    deleted: bool,
+    now: NaiveDateTime,
+    then: F,
+) -> Result<Order, DeleteError>
+where
+    F: FnOnce(&mut SqliteConnection, &Order) -> QueryResult<()>,
+{
     conn.immediate_transaction(|conn| {
-        if get_deleted(conn, order_id)?.is_none() {
-            return Err(DeleteError::NotFound);
-        }
+        let found = if deleted {
+            get(conn, order_id)?
+        } else {
+            get_deleted(conn, order_id)?
+        };
+        let before = found.ok_or(DeleteError::NotFound)?;
         diesel::update(orders::table.find(order_id))
             .set((
-                orders::deleted_at.eq(None::<NaiveDateTime>),
-                orders::deleted_by.eq(None::<TelegramId>),
+                orders::deleted_at.eq(deleted.then_some(now)),
+                orders::deleted_by.eq(deleted.then_some(by)),
                 orders::updated_at.eq(now),
             ))
             .execute(conn)?;
-        audit::record(
-            conn,
-            Some(by),
-            AuditAction::OrderUndeleted,
-            Entity::Order(order_id),
-            None,
-            now,
-        )?;
-        let order = get(conn, order_id)?.ok_or(DeleteError::NotFound)?;
+        let action = if deleted {
+            AuditAction::OrderDeleted
+        } else {
+            AuditAction::OrderUndeleted
+        };
+        audit::record(conn, Some(by), action, Entity::Order(order_id), None, now)?;
+        let order = if deleted {
+            before
+        } else {
+            get(conn, order_id)?.ok_or(DeleteError::NotFound)?
+        };
         then(conn, &order)?;
         Ok(order)
     })
