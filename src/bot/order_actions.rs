@@ -2,7 +2,7 @@
 //! repair, restore. Every one goes through the order state machine; the card is redrawn where
 //! the button was and the people concerned are told.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 
@@ -14,6 +14,7 @@ use super::{cards, closing, keyboards, notices, texts, BoxError, HandlerResult};
 use crate::db::pool;
 use crate::domain::ids::{MasterId, OrderId};
 use crate::domain::money::parse_rubles;
+use crate::domain::period;
 use crate::domain::status::{available_actions, Action, ActionKind, Denied, OrderStatus};
 use crate::store::masters;
 use crate::store::orders::{self, LongRepairPlan, Move, MoveError, Order};
@@ -387,7 +388,7 @@ async fn ready_date(ctx: Ctx, asked: DateAsked, input: Option<&str>) -> HandlerR
         .and_utc()
         .with_timezone(&ctx.app.config.timezone)
         .date_naive();
-    let ready_on = match input.map(|input| parse_ready_date(input, today)) {
+    let ready_on = match input.map(|input| period::parse_day_from(input, today)) {
         None => None,
         Some(Some(date)) => Some(date),
         Some(None) => return ctx.again(texts::DATE_INVALID).await,
@@ -453,30 +454,6 @@ async fn long_repair(
     perform_move(ctx, request, card).await
 }
 
-/// "20.12" or "20.12.2026": a day from `today` on; "20.12" already past means next year.
-fn parse_ready_date(input: &str, today: NaiveDate) -> Option<NaiveDate> {
-    let parts: Vec<&str> = input.trim().split(['.', '/']).collect();
-    let number = |i: usize| parts.get(i)?.trim().parse::<u32>().ok();
-    let (day, month) = (number(0)?, number(1)?);
-    let date = match parts.len() {
-        2 => {
-            let this_year = NaiveDate::from_ymd_opt(today.year(), month, day)?;
-            if this_year >= today {
-                this_year
-            } else {
-                NaiveDate::from_ymd_opt(today.year() + 1, month, day)?
-            }
-        }
-        3 => {
-            let year = i32::try_from(number(2)?).ok()?;
-            let year = if year < 100 { 2000 + year } else { year };
-            NaiveDate::from_ymd_opt(year, month, day)?
-        }
-        _ => return None,
-    };
-    (date >= today).then_some(date)
-}
-
 /// Staff mark an open order as a job outside the city (the master's bonus), or not.
 async fn set_out_of_city(ctx: &Ctx, order_id: OrderId, on: bool) -> HandlerResult {
     if !ctx.member.is_staff() {
@@ -493,24 +470,5 @@ async fn set_out_of_city(ctx: &Ctx, order_id: OrderId, on: bool) -> HandlerResul
             Ok(())
         }
         None => ctx.reply(texts::ORDER_NOT_FOUND, None).await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ready_dates_are_read_from_today_on() {
-        let today = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
-        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
-        assert_eq!(parse_ready_date("20.12", today), date(2026, 12, 20));
-        assert_eq!(parse_ready_date("04.12", today), date(2026, 12, 4));
-        assert_eq!(parse_ready_date("10.01", today), date(2027, 1, 10));
-        assert_eq!(parse_ready_date("10.01.2027", today), date(2027, 1, 10));
-        assert_eq!(parse_ready_date("10.01.27", today), date(2027, 1, 10));
-        assert_eq!(parse_ready_date("01.12.2026", today), None);
-        assert_eq!(parse_ready_date("31.02", today), None);
-        assert_eq!(parse_ready_date("завтра", today), None);
     }
 }

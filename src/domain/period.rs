@@ -106,6 +106,34 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)
 }
 
+/// A coming day as people type it: "20.12" (the next 20 December from `today` on) or
+/// "20.12.2026" / "20.12.26"; a day before `today` is refused.
+pub fn parse_day_from(text: &str, today: NaiveDate) -> Option<NaiveDate> {
+    let fields: Vec<&str> = text.trim().split(['.', '/']).collect();
+    let day = number(fields.first()?.trim(), 1..=2)?;
+    let month = number(fields.get(1)?.trim(), 1..=2)?;
+    let date = match fields.get(2) {
+        None => {
+            let this_year = NaiveDate::from_ymd_opt(today.year(), month, day)?;
+            if this_year >= today {
+                this_year
+            } else {
+                NaiveDate::from_ymd_opt(today.year() + 1, month, day)?
+            }
+        }
+        Some(year) if fields.len() == 3 => {
+            let year = year.trim();
+            let year = match year.len() {
+                2 => 2000 + number(year, 2..=2)?,
+                _ => number(year, 4..=4)?,
+            };
+            NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?
+        }
+        Some(_) => return None,
+    };
+    (date >= today).then_some(date)
+}
+
 fn number(field: &str, digits: std::ops::RangeInclusive<usize>) -> Option<u32> {
     if !digits.contains(&field.len()) || !field.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -435,5 +463,19 @@ mod tests {
         let range = utc_range(Period::Custom { from, to }, utc(2027, 1, 1, 0, 0), Moscow);
         assert!(contains(range, msk(2026, 11, 30, 23, 30)));
         assert!(!contains(range, msk(2026, 12, 1, 0, 10)));
+    }
+
+    #[test]
+    fn ready_dates_are_read_from_today_on() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(parse_day_from("20.12", today), date(2026, 12, 20));
+        assert_eq!(parse_day_from("04.12", today), date(2026, 12, 4));
+        assert_eq!(parse_day_from("10.01", today), date(2027, 1, 10));
+        assert_eq!(parse_day_from("10.01.2027", today), date(2027, 1, 10));
+        assert_eq!(parse_day_from("10.01.27", today), date(2027, 1, 10));
+        assert_eq!(parse_day_from("01.12.2026", today), None);
+        assert_eq!(parse_day_from("31.02", today), None);
+        assert_eq!(parse_day_from("завтра", today), None);
     }
 }
