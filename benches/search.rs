@@ -289,10 +289,16 @@ fn main() {
     );
     let report = report.expect("a report");
     let started = Instant::now();
-    let bytes = repair_bot::reports::xlsx::write(&report).expect("xlsx");
+    let title = repair_bot::reports::xlsx::Title {
+        heading: "Отчёт за март 2024".into(),
+        subtitle: String::new(),
+    };
+    let bytes =
+        repair_bot::reports::period_file(conn, (from, to), title, chrono_tz::Europe::Moscow)
+            .expect("xlsx");
     println!(
         "{:<44} {:>10} {:>10} {:>6}",
-        format!("xlsx of that month ({} bytes)", bytes.len()),
+        format!("workbook of that month ({} bytes)", bytes.len()),
         format!("{:.1} ms", started.elapsed().as_secs_f64() * 1000.0),
         "",
         report.totals.orders

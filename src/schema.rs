@@ -147,6 +147,7 @@ diesel::table! {
         telegram_message_id -> Nullable<Integer>,
         failed_at -> Nullable<Timestamp>,
         failure -> Nullable<Text>,
+        document -> Nullable<Text>,
     }
 }
 

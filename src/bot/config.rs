@@ -35,6 +35,8 @@ pub struct BotConfig {
     pub backup_at: Option<NaiveTime>,
     /// Local time of the daily summary to admins and dispatchers; None disables it.
     pub summary_at: Option<NaiveTime>,
+    /// When the financial reports and the masters' statements go out on their own.
+    pub reports: ReportSchedule,
     /// How fast the outbox may send (Telegram's limits unless a test says otherwise).
     pub send_limits: SendLimits,
     /// What `/healthz` holds the bot to (the same as `repair-bot health`).
@@ -94,6 +96,20 @@ pub struct SlaPolicy {
     pub onsite: TimeDelta,
 }
 
+/// Local times of the scheduled reports (`bot::scheduled_reports`); None: that one is off.
+/// `Default` is all off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportSchedule {
+    /// Every day: yesterday's report to admins.
+    pub daily: Option<NaiveTime>,
+    /// Mondays: last week's report to admins.
+    pub weekly: Option<NaiveTime>,
+    /// The 1st of the month: last month's report to admins.
+    pub monthly: Option<NaiveTime>,
+    /// The 1st of the month: each master's statement for last month, to him.
+    pub statements: Option<NaiveTime>,
+}
+
 /// Local hours when nothing but direct answers is sent; notifications wait until the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuietHours {
@@ -144,13 +160,13 @@ impl BotConfig {
                 onsite: minutes("SLA_ONSITE_MINUTES", 720)?,
             },
             quiet_hours: quiet_hours()?,
-            backup_at: match var("BACKUP_TIME").as_deref() {
-                Some("off") => None,
-                _ => Some(time("BACKUP_TIME", "03:00")?),
-            },
-            summary_at: match var("DAILY_SUMMARY_TIME").as_deref() {
-                Some("off") => None,
-                _ => Some(time("DAILY_SUMMARY_TIME", "20:00")?),
+            backup_at: time_or_off("BACKUP_TIME", "03:00")?,
+            summary_at: time_or_off("DAILY_SUMMARY_TIME", "20:00")?,
+            reports: ReportSchedule {
+                daily: time_or_off("REPORT_DAILY_TIME", "09:00")?,
+                weekly: time_or_off("REPORT_WEEKLY_TIME", "09:00")?,
+                monthly: time_or_off("REPORT_MONTHLY_TIME", "09:00")?,
+                statements: time_or_off("MASTER_STATEMENT_TIME", "10:00")?,
             },
             send_limits: SendLimits::default(),
             health: crate::config::health_limits()?,
@@ -308,8 +324,16 @@ fn time(name: &'static str, default: &str) -> Result<NaiveTime, ConfigError> {
     let raw = var(name).unwrap_or_else(|| default.to_string());
     NaiveTime::parse_from_str(&raw, "%H:%M").map_err(|_| ConfigError {
         variable: name,
-        problem: format!("must be a local time like 03:00, got {raw:?}"),
+        problem: format!("must be a local time like 03:00 (or off), got {raw:?}"),
     })
+}
+
+/// A local time like 03:00, or None for "off".
+fn time_or_off(name: &'static str, default: &str) -> Result<Option<NaiveTime>, ConfigError> {
+    match var(name).as_deref() {
+        Some("off") => Ok(None),
+        _ => time(name, default).map(Some),
+    }
 }
 
 fn quiet_hours() -> Result<Option<QuietHours>, ConfigError> {

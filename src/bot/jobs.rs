@@ -1,5 +1,5 @@
 //! Periodic work while the bot runs: reminders to masters who have not accepted, SLA alerts
-//! to admins, the daily backup. [`tick`] does one round at the clock's time, so tests drive it
+//! to admins, the daily backup, the daily summary and the scheduled reports. [`tick`] does one round at the clock's time, so tests drive it
 //! with a manual clock instead of sleeping; [`run_periodically`] runs a round every half
 //! minute and stops between persons when the bot stops ([`tick_until`]). Many orders due for
 //! one person at once (downtime, an adopted database) make one summary, not a message each.
@@ -53,6 +53,8 @@ pub struct TickReport {
     pub backup_copy: Option<CopyReport>,
     /// How many people got the daily summary this round.
     pub summary_sent_to: Option<usize>,
+    /// The scheduled reports this round queued, and to how many people each.
+    pub reports_queued: super::scheduled_reports::Queued,
     /// The stop signal came during the round: what it did not reach is still due.
     pub stopped: bool,
 }
@@ -153,6 +155,9 @@ pub async fn tick_until(
     }
     if !stopping(stop) {
         report.summary_sent_to = daily_summary(app, now).await?;
+    }
+    if !stopping(stop) {
+        report.reports_queued = super::scheduled_reports::queue_due(app, now).await?;
     }
     report.stopped = stopping(stop);
     Ok(report)

@@ -33,6 +33,7 @@ pub mod outbox;
 pub mod polling;
 pub mod rate_limit;
 pub mod report_screens;
+pub mod scheduled_reports;
 pub mod start;
 pub mod state;
 pub mod texts;

@@ -9,8 +9,8 @@ use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
 use super::state::State;
 use super::{keyboards, texts, BoxError, HandlerResult};
-use crate::domain::period::{parse_custom, utc_range, Period};
-use crate::reports::xlsx;
+use crate::domain::period::{local_dates, parse_custom, utc_range, Period};
+use crate::reports::xlsx::Title;
 use crate::store::reports;
 
 /// Dates typed for a report of one's own period.
@@ -54,17 +54,28 @@ async fn period_chosen(ctx: Ctx, index: usize) -> HandlerResult {
     }
 }
 
-/// The report as a message and as a spreadsheet.
+/// The report as a message and as a spreadsheet (the same workbook the scheduled reports
+/// send: figures, the period's closed orders, the active orders).
 async fn send(ctx: &Ctx, period: Period) -> HandlerResult {
-    let (from, to) = utc_range(period, ctx.app.clock.now(), ctx.app.config.timezone);
+    let now = ctx.app.clock.now();
+    let tz = ctx.app.config.timezone;
+    let (from, to) = utc_range(period, now, tz);
     let report = ctx
         .app
         .db_long(move |conn| reports::report(conn, from, to))
         .await?;
-    let name = texts::period_name(period);
-    ctx.reply(&texts::report(&name, &report), None).await?;
-    let bytes = xlsx::write(&report)?;
-    let file = InputFile::memory(bytes).file_name(texts::report_file_name(&name));
+    let heading = texts::report_heading(&texts::period_name(period));
+    ctx.reply(&texts::report(&heading, &report), None).await?;
+    let (first, end) = local_dates(period, now.with_timezone(&tz).date_naive());
+    let title = Title {
+        heading: heading.clone(),
+        subtitle: texts::report_subtitle(first, end.pred_opt().unwrap_or(first), tz),
+    };
+    let bytes = ctx
+        .app
+        .db_long(move |conn| Ok(crate::reports::period_file(conn, (from, to), title, tz)))
+        .await??;
+    let file = InputFile::memory(bytes).file_name(texts::report_file_name(&heading));
     ctx.bot.send_document(ctx.chat, file).await?;
     Ok(())
 }

@@ -997,7 +997,7 @@ pub const REPORT_COUNTING: &str =
 
 fn figures_line(f: &crate::store::reports::Figures) -> String {
     format!(
-        "заявок {}, закрыто {}, отказов {}; сумма {}, материалы {}, чистыми {}, мастеру {}, компании {}, средний чек {}, отзывов {}",
+        "заявок {}, закрыто {}, отказов {}; сумма {}, материалы {}, чистыми {}, мастеру {}, компании {}, средний чек {}, отзывов {}; {}",
         f.orders,
         f.closed,
         f.refused,
@@ -1007,14 +1007,113 @@ fn figures_line(f: &crate::store::reports::Figures) -> String {
         Kopecks(f.master_share),
         Kopecks(f.company_share),
         Kopecks(f.average_check()),
-        f.reviews
+        f.reviews,
+        cash_due_short(Kopecks(f.cash_due))
     )
 }
 
-pub fn report(period: &str, report: &crate::store::reports::Report) -> String {
+/// What the masters of a line owe the company in cash, or the company them.
+fn cash_due_short(cash_due: Kopecks) -> String {
+    if cash_due >= Kopecks::ZERO {
+        format!("сдать в кассу {cash_due}")
+    } else {
+        format!("компания должна мастерам {}", Kopecks::ZERO - cash_due)
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "январь",
+    "февраль",
+    "март",
+    "апрель",
+    "май",
+    "июнь",
+    "июль",
+    "август",
+    "сентябрь",
+    "октябрь",
+    "ноябрь",
+    "декабрь",
+];
+
+fn dates(from: chrono::NaiveDate, to: chrono::NaiveDate) -> String {
+    if from == to {
+        from.format("%d.%m.%Y").to_string()
+    } else {
+        format!("{} — {}", from.format("%d.%m.%Y"), to.format("%d.%m.%Y"))
+    }
+}
+
+/// "ноябрь 2026" when the dates are one whole month, else the dates.
+fn month_or_dates(from: chrono::NaiveDate, to: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let whole_month = from.day() == 1
+        && to.succ_opt().is_some_and(|next| next.day() == 1)
+        && (from.year(), from.month()) == (to.year(), to.month());
+    if whole_month {
+        format!("{} {}", MONTHS[from.month0() as usize], from.year())
+    } else {
+        dates(from, to)
+    }
+}
+
+/// The heading of a scheduled report (its message, file and sheets).
+pub fn scheduled_report_heading(
+    cadence: super::scheduled_reports::Cadence,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> String {
+    use super::scheduled_reports::Cadence;
+    match cadence {
+        Cadence::Daily => format!("Отчёт за день {}", dates(from, to)),
+        Cadence::Weekly => format!("Отчёт за неделю {}", dates(from, to)),
+        Cadence::Monthly => format!("Отчёт за {}", month_or_dates(from, to)),
+    }
+}
+
+/// The second row of every sheet: the dates, how the report counts, the time zone.
+pub fn report_subtitle(from: chrono::NaiveDate, to: chrono::NaiveDate, tz: Tz) -> String {
+    format!(
+        "{}. {REPORT_COUNTING} Время — {}. Активные заявки — на момент выгрузки.",
+        dates(from, to),
+        tz.name()
+    )
+}
+
+/// The caption of a report's file.
+pub fn report_file_caption(heading: &str) -> String {
+    format!("📎 {}: таблица для сверки", esc(heading))
+}
+
+pub fn statement_heading(from: chrono::NaiveDate, to: chrono::NaiveDate) -> String {
+    format!("Ваша выписка за {}", month_or_dates(from, to))
+}
+
+/// A master's monthly statement as a message: his figures and the cash he owes.
+pub fn statement(heading: &str, f: &crate::store::reports::Figures) -> String {
+    format!(
+        "<b>{}</b>\n<i>{REPORT_COUNTING}</i>\nЗакрыто заявок: {}, сумма {}, материалы {}, вам {}, компании {}, отзывов {}\n{}",
+        esc(heading),
+        f.closed,
+        Kopecks(f.total),
+        Kopecks(f.materials),
+        Kopecks(f.master_share),
+        Kopecks(f.company_share),
+        f.reviews,
+        cash_due_line(Kopecks(f.cash_due)).trim_start()
+    )
+}
+
+/// The heading of a report asked for on the reports screen.
+pub fn report_heading(period: &str) -> String {
+    format!("Отчёт: {period}")
+}
+
+/// A period report as a message, under `heading` ([`report_heading`], or a scheduled one's).
+pub fn report(heading: &str, report: &crate::store::reports::Report) -> String {
     let mut text = format!(
-        "<b>Отчёт: {}</b>\n<i>{REPORT_COUNTING}</i>\n\n<b>Итого:</b> {}\n",
-        esc(period),
+        "<b>{}</b>\n<i>{REPORT_COUNTING}</i>\n\n<b>Итого:</b> {}\n",
+        esc(heading),
         figures_line(&report.totals)
     );
     if !report.masters.is_empty() {
@@ -1082,8 +1181,8 @@ pub fn daily_summary(summary: &crate::store::reports::DailySummary) -> String {
     )
 }
 
-pub fn report_file_name(period: &str) -> String {
-    let safe: String = period
+pub fn report_file_name(heading: &str) -> String {
+    let safe: String = heading
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { '_' })
         .collect();

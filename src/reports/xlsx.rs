@@ -1,28 +1,46 @@
-//! The period report as an `.xlsx` workbook in memory, ready to send as a document.
+//! Report workbooks (`.xlsx`) in memory, ready to send as a document.
 //!
-//! Sheets "Мастера", "Техника", "Статусы", each with a bold header row (frozen), set column
-//! widths, one line per master / equipment type / status and a closing "Итого" line. Counts
-//! are number cells; money is number cells in rubles (kopecks / 100) shown with
-//! [`MONEY_FORMAT`]. This is the only place money becomes floating point: the figures stay
-//! integer kopecks up to the cell.
+//! Every sheet starts with a title row (what and which period) and a subtitle row (how it
+//! counts, in which time zone), then a bold header row (frozen, repeated on every printed
+//! page), then one line per master / equipment type / status / order and a closing "Итого"
+//! line. Sheets print on A4 landscape, one page wide, with page numbers.
+//!
+//! Counts are number cells; money is number cells in rubles (kopecks / 100) shown with
+//! [`MONEY_FORMAT`]; moments are date cells in the company's time zone. This is the only place
+//! money becomes floating point: the figures stay integer kopecks up to the cell, and the
+//! totals of the line sheets are summed in kopecks, not in cells.
+//!
+//! The order sheets can hold a busy month (hundreds of thousands of lines): they are written in
+//! rust_xlsxwriter's constant-memory mode, row by row to a temporary file, so a workbook costs
+//! the memory of its finished file and not of every cell.
 
+use chrono::{NaiveDate, NaiveDateTime, Timelike};
+use chrono_tz::Tz;
 pub use rust_xlsxwriter::XlsxError;
 use rust_xlsxwriter::{ColNum, Format, RowNum, Workbook, Worksheet};
 
+use crate::domain::money::Payment;
 use crate::domain::status::OrderStatus;
-use crate::store::reports::{Figures, Report, StatusLine};
+use crate::store::reports::{person_name, ActiveLine, ClosedLine, Figures, Report, StatusLine};
 
 /// Two decimals with grouped thousands. Format codes are stored in the US spelling and shown
 /// in the reader's locale: Russian Excel and LibreOffice display 1234567.5 as "1 234 567,50".
 /// (A literal "# ##0.00" would not group above a million: "1234 567.50".)
 pub const MONEY_FORMAT: &str = "#,##0.00";
+const MOMENT_FORMAT: &str = "dd.mm.yyyy hh:mm";
+const DAY_FORMAT: &str = "dd.mm.yyyy";
 
 pub const MASTERS_SHEET: &str = "Мастера";
 pub const EQUIPMENT_SHEET: &str = "Техника";
 pub const STATUSES_SHEET: &str = "Статусы";
+pub const CLOSED_SHEET: &str = "Закрытые заявки";
+pub const ACTIVE_SHEET: &str = "Активные заявки";
+
+/// The row of every sheet's column headers (0-based): the title and subtitle are above it.
+pub const HEADER_ROW: RowNum = 2;
 
 /// Column headers after the first (name) column of the masters and equipment sheets.
-pub const FIGURE_HEADERS: [&str; 10] = [
+pub const FIGURE_HEADERS: [&str; 11] = [
     "Заявок",
     "Закрыто",
     "Отказов",
@@ -33,51 +51,300 @@ pub const FIGURE_HEADERS: [&str; 10] = [
     "Компании, ₽",
     "Средний чек, ₽",
     "Отзывов",
+    "Сдать в кассу, ₽",
 ];
 
 /// Headers of the status sheet.
 pub const STATUS_HEADERS: [&str; 2] = ["Статус", "Заявок"];
 
+/// Headers of the closed orders sheet.
+pub const CLOSED_HEADERS: [&str; 15] = [
+    "№",
+    "Закрыта",
+    "Мастер",
+    "Техника",
+    "Адрес",
+    "Оплата",
+    "Сумма, ₽",
+    "Материалы, ₽",
+    "Чистыми, ₽",
+    "Мастеру, ₽",
+    "Компании, ₽",
+    "Предоплата, ₽",
+    "Сдать в кассу, ₽",
+    "Отзыв",
+    "За городом",
+];
+
+/// Headers of the active orders sheet.
+pub const ACTIVE_HEADERS: [&str; 9] = [
+    "№",
+    "Статус",
+    "Создана",
+    "Мастер",
+    "Техника",
+    "Клиент",
+    "Адрес",
+    "Визит",
+    "Готовность",
+];
+
 /// The first cell of each sheet's closing line.
 pub const TOTAL_LABEL: &str = "Итого";
 const UNASSIGNED_LABEL: &str = "Без мастера";
+/// Paper size code of A4 in the spreadsheet formats.
+const A4: u8 = 9;
 
-/// Writes `report` as a workbook and returns the file's bytes.
-pub fn write(report: &Report) -> Result<Vec<u8>, XlsxError> {
-    let formats = Formats::new();
-    let mut workbook = Workbook::new();
+/// What a workbook is about: its sheets' first two rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Title {
+    /// "Отчёт за ноябрь 2026".
+    pub heading: String,
+    /// How it counts and the period's dates in the company's time zone.
+    pub subtitle: String,
+}
 
-    let sheet = workbook.add_worksheet().set_name(MASTERS_SHEET)?;
-    let mut masters: Vec<(String, Figures)> = report
-        .masters
-        .iter()
-        .map(|line| {
-            let name = line.name();
-            let name = if name.is_empty() {
-                format!("Мастер №{}", line.master_id)
-            } else {
-                name
-            };
-            (name, line.figures)
-        })
-        .collect();
-    if report.unassigned != Figures::default() {
-        masters.push((UNASSIGNED_LABEL.to_string(), report.unassigned));
+/// A workbook being written: sheets are added in the order they appear.
+pub struct Book {
+    workbook: Workbook,
+    formats: Formats,
+    title: Title,
+    tz: Tz,
+}
+
+impl Book {
+    /// An empty workbook whose sheets will carry `title`; moments are shown in `tz`.
+    pub fn new(title: Title, tz: Tz) -> Book {
+        Book {
+            workbook: Workbook::new(),
+            formats: Formats::new(),
+            title,
+            tz,
+        }
     }
-    figures_sheet(sheet, &formats, "Мастер", &masters, report.totals)?;
 
-    let sheet = workbook.add_worksheet().set_name(EQUIPMENT_SHEET)?;
-    let equipment: Vec<(String, Figures)> = report
-        .equipment
-        .iter()
-        .map(|line| (line.equipment_type.clone(), line.figures))
-        .collect();
-    figures_sheet(sheet, &formats, "Техника", &equipment, report.totals)?;
+    /// The period's figures: sheets "Мастера", "Техника", "Статусы".
+    pub fn figures(&mut self, report: &Report) -> Result<(), XlsxError> {
+        let mut masters: Vec<(String, Figures)> = report
+            .masters
+            .iter()
+            .map(|line| {
+                (
+                    master_label(Some(line.master_id), &line.name()),
+                    line.figures,
+                )
+            })
+            .collect();
+        if report.unassigned != Figures::default() {
+            masters.push((UNASSIGNED_LABEL.to_string(), report.unassigned));
+        }
+        let sheet = add_sheet(
+            &mut self.workbook,
+            &self.title,
+            &self.formats,
+            MASTERS_SHEET,
+            false,
+        )?;
+        figures_sheet(sheet, &self.formats, "Мастер", &masters, report.totals)?;
 
-    let sheet = workbook.add_worksheet().set_name(STATUSES_SHEET)?;
-    statuses_sheet(sheet, &formats, &report.statuses)?;
+        let equipment: Vec<(String, Figures)> = report
+            .equipment
+            .iter()
+            .map(|line| (line.equipment_type.clone(), line.figures))
+            .collect();
+        let sheet = add_sheet(
+            &mut self.workbook,
+            &self.title,
+            &self.formats,
+            EQUIPMENT_SHEET,
+            false,
+        )?;
+        figures_sheet(sheet, &self.formats, "Техника", &equipment, report.totals)?;
 
-    workbook.save_to_buffer()
+        let sheet = add_sheet(
+            &mut self.workbook,
+            &self.title,
+            &self.formats,
+            STATUSES_SHEET,
+            false,
+        )?;
+        statuses_sheet(sheet, &self.formats, &report.statuses)
+    }
+
+    /// A sheet of closed orders, filled line by line ([`ClosedSheet::line`]).
+    pub fn closed_sheet(&mut self) -> Result<ClosedSheet<'_>, XlsxError> {
+        let tz = self.tz;
+        let formats = &self.formats;
+        let sheet = add_sheet(&mut self.workbook, &self.title, formats, CLOSED_SHEET, true)?;
+        header(sheet, formats, &CLOSED_HEADERS)?;
+        let widths = [8, 17, 24, 22, 36, 11, 13, 13, 13, 13, 13, 13, 14, 7, 10];
+        for (col, width) in (0..).zip(widths) {
+            sheet.set_column_width(col, width)?;
+        }
+        Ok(ClosedSheet {
+            sheet,
+            formats,
+            tz,
+            row: HEADER_ROW + 1,
+            totals: ClosedTotals::default(),
+        })
+    }
+
+    /// A sheet of the orders open now, filled line by line ([`ActiveSheet::line`]).
+    pub fn active_sheet(&mut self) -> Result<ActiveSheet<'_>, XlsxError> {
+        let tz = self.tz;
+        let formats = &self.formats;
+        let sheet = add_sheet(&mut self.workbook, &self.title, formats, ACTIVE_SHEET, true)?;
+        header(sheet, formats, &ACTIVE_HEADERS)?;
+        let widths = [8, 22, 17, 24, 22, 24, 36, 20, 12];
+        for (col, width) in (0..).zip(widths) {
+            sheet.set_column_width(col, width)?;
+        }
+        Ok(ActiveSheet {
+            sheet,
+            formats,
+            tz,
+            row: HEADER_ROW + 1,
+        })
+    }
+
+    /// The file's bytes.
+    pub fn finish(mut self) -> Result<Vec<u8>, XlsxError> {
+        self.workbook.save_to_buffer()
+    }
+}
+
+/// Writes `report` alone (its figures' three sheets) and returns the file's bytes.
+pub fn write(report: &Report, title: Title, tz: Tz) -> Result<Vec<u8>, XlsxError> {
+    let mut book = Book::new(title, tz);
+    book.figures(report)?;
+    book.finish()
+}
+
+/// The closed orders sheet being written.
+pub struct ClosedSheet<'a> {
+    sheet: &'a mut Worksheet,
+    formats: &'a Formats,
+    tz: Tz,
+    row: RowNum,
+    totals: ClosedTotals,
+}
+
+#[derive(Default)]
+struct ClosedTotals {
+    orders: i64,
+    money: [i64; 7],
+    reviews: i64,
+}
+
+impl ClosedSheet<'_> {
+    pub fn line(&mut self, line: &ClosedLine) -> Result<(), XlsxError> {
+        let (row, f, sheet) = (self.row, self.formats, &mut *self.sheet);
+        sheet.write_number_with_format(row, 0, line.id as f64, &f.plain)?;
+        moment_cell(sheet, row, 1, line.closed_at, self.tz, f)?;
+        let master = line
+            .master_id
+            .map(|id| {
+                master_label(
+                    Some(id),
+                    &person_name(line.first_name.as_deref(), line.last_name.as_deref()),
+                )
+            })
+            .unwrap_or_default();
+        sheet.write_string(row, 2, master)?;
+        sheet.write_string(row, 3, &line.equipment_type)?;
+        sheet.write_string(row, 4, &line.client_address)?;
+        sheet.write_string(row, 5, payment_name(line.payment.as_deref()))?;
+        let money = [
+            line.total,
+            line.materials,
+            line.total - line.materials,
+            line.master_share,
+            line.company_share,
+            line.prepayment.unwrap_or(0),
+            line.cash_due.unwrap_or(0),
+        ];
+        for ((col, kopecks), sum) in (6..).zip(money).zip(&mut self.totals.money) {
+            sheet.write_number_with_format(row, col, rubles(kopecks), &f.money)?;
+            *sum += kopecks;
+        }
+        if line.has_review {
+            sheet.write_string(row, 13, "да")?;
+            self.totals.reviews += 1;
+        }
+        if line.out_of_city {
+            sheet.write_string(row, 14, "да")?;
+        }
+        self.totals.orders += 1;
+        self.row += 1;
+        Ok(())
+    }
+
+    /// The "Итого" line: how many orders, the money summed in kopecks, the reviews.
+    pub fn finish(self) -> Result<(), XlsxError> {
+        let (row, f, sheet) = (self.row, self.formats, self.sheet);
+        sheet.write_string_with_format(row, 0, TOTAL_LABEL, &f.total_text)?;
+        sheet.write_string_with_format(
+            row,
+            2,
+            format!("Заявок: {}", self.totals.orders),
+            &f.total_text,
+        )?;
+        for (col, kopecks) in (6..).zip(self.totals.money) {
+            sheet.write_number_with_format(row, col, rubles(kopecks), &f.total_money)?;
+        }
+        sheet.write_number_with_format(row, 13, self.totals.reviews as f64, &f.total_count)?;
+        Ok(())
+    }
+}
+
+/// The active orders sheet being written.
+pub struct ActiveSheet<'a> {
+    sheet: &'a mut Worksheet,
+    formats: &'a Formats,
+    tz: Tz,
+    row: RowNum,
+}
+
+impl ActiveSheet<'_> {
+    pub fn line(&mut self, line: &ActiveLine) -> Result<(), XlsxError> {
+        let (row, f, sheet) = (self.row, self.formats, &mut *self.sheet);
+        sheet.write_number_with_format(row, 0, line.id as f64, &f.plain)?;
+        let status: &str = match line.status.parse::<OrderStatus>() {
+            Ok(status) => status_name(status),
+            Err(_) => &line.status,
+        };
+        sheet.write_string(row, 1, status)?;
+        moment_cell(sheet, row, 2, line.created_at, self.tz, f)?;
+        if let Some(id) = line.master_id {
+            let name = person_name(line.first_name.as_deref(), line.last_name.as_deref());
+            sheet.write_string(row, 3, master_label(Some(id), &name))?;
+        }
+        sheet.write_string(row, 4, &line.equipment_type)?;
+        sheet.write_string(row, 5, &line.client_name)?;
+        sheet.write_string(row, 6, &line.client_address)?;
+        match (line.visit_at, line.scheduled_time.as_deref()) {
+            (Some(at), _) => moment_cell(sheet, row, 7, at, self.tz, f)?,
+            (None, Some(typed)) => {
+                sheet.write_string(row, 7, typed)?;
+            }
+            (None, None) => {}
+        }
+        if let Some(day) = line.expected_ready_on {
+            sheet.write_number_with_format(row, 8, excel_day(day), &f.day)?;
+        }
+        self.row += 1;
+        Ok(())
+    }
+
+    /// The "Итого" line: how many orders are open.
+    pub fn finish(self) -> Result<(), XlsxError> {
+        let (row, f, sheet) = (self.row, self.formats, self.sheet);
+        sheet.write_string_with_format(row, 0, TOTAL_LABEL, &f.total_text)?;
+        let count = row - HEADER_ROW - 1;
+        sheet.write_string_with_format(row, 1, format!("Заявок: {count}"), &f.total_text)?;
+        Ok(())
+    }
 }
 
 /// Kopecks as rubles for a cell. Exact for every amount below 2^53 kopecks: the nearest
@@ -86,7 +353,7 @@ pub fn rubles(kopecks: i64) -> f64 {
     kopecks as f64 / 100.0
 }
 
-/// The plain Russian name of a status, as the status sheet spells it.
+/// The plain Russian name of a status, as the sheets spell it.
 pub fn status_name(status: OrderStatus) -> &'static str {
     match status {
         OrderStatus::New => "Новая",
@@ -99,9 +366,52 @@ pub fn status_name(status: OrderStatus) -> &'static str {
     }
 }
 
+fn payment_name(stored: Option<&str>) -> &'static str {
+    match stored.and_then(|s| Payment::ALL.into_iter().find(|p| p.as_str() == s)) {
+        Some(Payment::Cash) => "наличные",
+        Some(Payment::Cashless) => "безнал",
+        None => "",
+    }
+}
+
+/// A master's name, or his number when `users` does not know it.
+fn master_label(id: Option<i64>, name: &str) -> String {
+    match id {
+        Some(id) if name.is_empty() => format!("Мастер №{id}"),
+        _ => name.to_string(),
+    }
+}
+
+/// Days since the spreadsheet epoch (1899-12-30): what a date cell holds.
+fn excel_day(day: NaiveDate) -> f64 {
+    let epoch = NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default();
+    (day - epoch).num_days() as f64
+}
+
+/// A UTC moment as a date-and-time cell in the company's time zone, to the minute.
+fn moment_cell(
+    sheet: &mut Worksheet,
+    row: RowNum,
+    col: ColNum,
+    at: NaiveDateTime,
+    tz: Tz,
+    f: &Formats,
+) -> Result<(), XlsxError> {
+    let local = at.and_utc().with_timezone(&tz).naive_local();
+    // To the minute: the sheets show minutes, and whole minutes are exact in the cell.
+    let minutes = local.time().num_seconds_from_midnight() / 60;
+    let value = excel_day(local.date()) + f64::from(minutes) / 1_440.0;
+    sheet.write_number_with_format(row, col, value, &f.moment)?;
+    Ok(())
+}
+
 struct Formats {
+    title: Format,
+    subtitle: Format,
     header: Format,
     money: Format,
+    moment: Format,
+    day: Format,
     plain: Format,
     total_text: Format,
     total_money: Format,
@@ -110,17 +420,54 @@ struct Formats {
 
 impl Formats {
     fn new() -> Self {
-        let header = Format::new().set_bold().set_text_wrap();
         let money = Format::new().set_num_format(MONEY_FORMAT);
         Formats {
-            header,
+            title: Format::new().set_bold().set_font_size(14),
+            subtitle: Format::new().set_italic(),
+            header: Format::new().set_bold().set_text_wrap(),
             total_money: money.clone().set_bold(),
             money,
+            moment: Format::new().set_num_format(MOMENT_FORMAT),
+            day: Format::new().set_num_format(DAY_FORMAT),
             plain: Format::new(),
             total_text: Format::new().set_bold(),
             total_count: Format::new().set_bold(),
         }
     }
+}
+
+/// A new sheet with the title rows, the print setup and the header row frozen and repeated.
+/// `many_lines`: written row by row in constant memory.
+fn add_sheet<'w>(
+    workbook: &'w mut Workbook,
+    title: &Title,
+    formats: &Formats,
+    name: &str,
+    many_lines: bool,
+) -> Result<&'w mut Worksheet, XlsxError> {
+    let sheet = if many_lines {
+        workbook.add_worksheet_with_constant_memory()?
+    } else {
+        workbook.add_worksheet()
+    };
+    let sheet = sheet.set_name(name)?;
+    sheet.write_string_with_format(0, 0, &title.heading, &formats.title)?;
+    sheet.write_string_with_format(1, 0, &title.subtitle, &formats.subtitle)?;
+    sheet.set_freeze_panes(HEADER_ROW + 1, 0)?;
+    sheet
+        .set_paper_size(A4)
+        .set_landscape()
+        .set_print_fit_to_pages(1, 0)
+        .set_footer("&C&P / &N");
+    sheet.set_repeat_rows(HEADER_ROW, HEADER_ROW)?;
+    Ok(sheet)
+}
+
+fn header(sheet: &mut Worksheet, formats: &Formats, titles: &[&str]) -> Result<(), XlsxError> {
+    for (col, title) in (0..).zip(titles) {
+        sheet.write_string_with_format(HEADER_ROW, col, *title, &formats.header)?;
+    }
+    Ok(())
 }
 
 /// A header row, one row per line, and the "Итого" row with `totals`.
@@ -131,17 +478,16 @@ fn figures_sheet(
     lines: &[(String, Figures)],
     totals: Figures,
 ) -> Result<(), XlsxError> {
-    sheet.write_string_with_format(0, 0, name_header, &formats.header)?;
+    sheet.write_string_with_format(HEADER_ROW, 0, name_header, &formats.header)?;
     for (col, title) in (1..).zip(FIGURE_HEADERS) {
-        sheet.write_string_with_format(0, col, title, &formats.header)?;
+        sheet.write_string_with_format(HEADER_ROW, col, title, &formats.header)?;
     }
     sheet.set_column_width(0, 28)?;
     for col in 1..=FIGURE_HEADERS.len() as ColNum {
         sheet.set_column_width(col, 14)?;
     }
-    sheet.set_freeze_panes(1, 0)?;
 
-    let mut row: RowNum = 1;
+    let mut row: RowNum = HEADER_ROW + 1;
     for (name, figures) in lines {
         sheet.write_string_with_format(row, 0, name, &formats.plain)?;
         figure_cells(sheet, row, figures, &formats.plain, &formats.money)?;
@@ -182,6 +528,7 @@ fn figure_cells(
         (7, f.master_share),
         (8, f.company_share),
         (9, f.average_check()),
+        (11, f.cash_due),
     ];
     for (col, kopecks) in amounts {
         sheet.write_number_with_format(row, col, rubles(kopecks), money)?;
@@ -194,14 +541,11 @@ fn statuses_sheet(
     formats: &Formats,
     lines: &[StatusLine],
 ) -> Result<(), XlsxError> {
-    for (col, title) in (0..).zip(STATUS_HEADERS) {
-        sheet.write_string_with_format(0, col, title, &formats.header)?;
-    }
+    header(sheet, formats, &STATUS_HEADERS)?;
     sheet.set_column_width(0, 24)?;
     sheet.set_column_width(1, 12)?;
-    sheet.set_freeze_panes(1, 0)?;
 
-    let mut row: RowNum = 1;
+    let mut row: RowNum = HEADER_ROW + 1;
     for line in lines {
         sheet.write_string_with_format(row, 0, status_name(line.status), &formats.plain)?;
         sheet.write_number_with_format(row, 1, line.orders as f64, &formats.plain)?;

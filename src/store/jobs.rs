@@ -12,6 +12,11 @@ pub const GET_UPDATES: &str = "get_updates";
 /// taken-at time (from its file name), so that it compares exactly with the newest backup in
 /// the folder, whatever the clock did meanwhile.
 pub const BACKUP_COPY: &str = "backup_copy";
+/// The scheduled reports (`bot::scheduled_reports`): when each last ran.
+pub const REPORT_DAILY: &str = "report_daily";
+pub const REPORT_WEEKLY: &str = "report_weekly";
+pub const REPORT_MONTHLY: &str = "report_monthly";
+pub const MASTER_STATEMENTS: &str = "master_statements";
 
 pub fn last_run(conn: &mut SqliteConnection, job: &str) -> QueryResult<Option<NaiveDateTime>> {
     job_runs::table

@@ -23,6 +23,9 @@ pub struct NewMessage {
     pub fallback_text: Option<String>,
     pub digest_key: Option<String>,
     pub digest_line: Option<String>,
+    /// A file that goes with the message (the text is its caption), as JSON naming what to
+    /// build; the bot layer reads it, the store does not look inside.
+    pub document: Option<String>,
 }
 
 impl NewMessage {
@@ -35,7 +38,14 @@ impl NewMessage {
             fallback_text: None,
             digest_key: None,
             digest_line: None,
+            document: None,
         }
+    }
+
+    /// The message goes as the caption of the file `document` names.
+    pub fn with_document(mut self, document: String) -> NewMessage {
+        self.document = Some(document);
+        self
     }
 
     /// Where it goes instead (with that text) when `chat_id` refuses it for good.

@@ -47,7 +47,8 @@ const FIGURES: &str = "COUNT(*) AS orders, \
     COALESCE(SUM(CASE WHEN o.status = 'CLOSED' THEN o.materials_kopecks END), 0) AS materials, \
     COALESCE(SUM(CASE WHEN o.status = 'CLOSED' THEN o.master_share_kopecks END), 0) AS master_share, \
     COALESCE(SUM(CASE WHEN o.status = 'CLOSED' THEN o.company_share_kopecks END), 0) AS company_share, \
-    COALESCE(SUM(o.status = 'CLOSED' AND o.has_review), 0) AS reviews";
+    COALESCE(SUM(o.status = 'CLOSED' AND o.has_review), 0) AS reviews, \
+    COALESCE(SUM(CASE WHEN o.status = 'CLOSED' THEN o.cash_due_kopecks END), 0) AS cash_due";
 
 /// The aggregate columns of [`Figures`] for a period `[?1, ?2)` (see the module doc): orders
 /// by creation, the outcome and the money by the moment the order was closed or refused.
@@ -60,7 +61,8 @@ const PERIOD_FIGURES: &str = "\
     COALESCE(SUM(CASE WHEN o.status = 'CLOSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 THEN o.materials_kopecks END), 0) AS materials, \
     COALESCE(SUM(CASE WHEN o.status = 'CLOSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 THEN o.master_share_kopecks END), 0) AS master_share, \
     COALESCE(SUM(CASE WHEN o.status = 'CLOSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 THEN o.company_share_kopecks END), 0) AS company_share, \
-    COALESCE(SUM(o.status = 'CLOSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 AND o.has_review), 0) AS reviews";
+    COALESCE(SUM(o.status = 'CLOSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 AND o.has_review), 0) AS reviews, \
+    COALESCE(SUM(CASE WHEN o.status = 'CLOSED' AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 THEN o.cash_due_kopecks END), 0) AS cash_due";
 
 /// The orders of a period `[?1, ?2)`: created in it, or closed or refused in it, and not
 /// deleted. Each side of the OR has its index, so SQLite reads only these rows.
@@ -90,6 +92,10 @@ pub struct Figures {
     /// Closed orders whose client left a review.
     #[diesel(sql_type = BigInt)]
     pub reviews: i64,
+    /// What the masters owe the company from the cash they took (negative: the company owes
+    /// them), kopecks; orders closed before the bot counted it add nothing.
+    #[diesel(sql_type = BigInt)]
+    pub cash_due: i64,
 }
 
 impl Figures {
@@ -117,6 +123,7 @@ impl Add for Figures {
             master_share: self.master_share + other.master_share,
             company_share: self.company_share + other.company_share,
             reviews: self.reviews + other.reviews,
+            cash_due: self.cash_due + other.cash_due,
         }
     }
 }
@@ -133,6 +140,7 @@ impl Sub for Figures {
             master_share: self.master_share - other.master_share,
             company_share: self.company_share - other.company_share,
             reviews: self.reviews - other.reviews,
+            cash_due: self.cash_due - other.cash_due,
         }
     }
 }
@@ -161,11 +169,7 @@ pub struct MasterLine {
 impl MasterLine {
     /// First and last name as known from `users`; empty when neither is.
     pub fn name(&self) -> String {
-        [self.first_name.as_deref(), self.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ")
+        person_name(self.first_name.as_deref(), self.last_name.as_deref())
     }
 }
 
@@ -412,4 +416,171 @@ fn every_status(
         }
     }
     Ok(lines)
+}
+
+/// One closed order of a period as the report's lines show it; money in kopecks (0 where an
+/// order closed before the bot kept that figure).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct ClosedLine {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    /// When it was closed (UTC).
+    #[diesel(sql_type = Timestamp)]
+    pub closed_at: NaiveDateTime,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub master_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub first_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_name: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub equipment_type: String,
+    #[diesel(sql_type = Text)]
+    pub client_address: String,
+    #[diesel(sql_type = BigInt)]
+    pub total: i64,
+    #[diesel(sql_type = BigInt)]
+    pub materials: i64,
+    #[diesel(sql_type = BigInt)]
+    pub master_share: i64,
+    #[diesel(sql_type = BigInt)]
+    pub company_share: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub cash_due: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub prepayment: Option<i64>,
+    /// `CASH` or `CASHLESS`; None for orders closed before the bot asked.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub payment: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub has_review: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub out_of_city: bool,
+}
+
+impl ClosedLine {
+    /// Where the next page of [`closed_lines`] starts.
+    pub fn cursor(&self) -> (NaiveDateTime, i64) {
+        (self.closed_at, self.id)
+    }
+}
+
+/// One open order as the active-orders export shows it.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct ActiveLine {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Timestamp)]
+    pub created_at: NaiveDateTime,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub master_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub first_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_name: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub equipment_type: String,
+    #[diesel(sql_type = Text)]
+    pub client_name: String,
+    #[diesel(sql_type = Text)]
+    pub client_address: String,
+    /// The arrival as read from the dispatcher's text (UTC), when it could be read.
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub visit_at: Option<NaiveDateTime>,
+    /// The arrival as typed.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub scheduled_time: Option<String>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Date>)]
+    pub expected_ready_on: Option<chrono::NaiveDate>,
+}
+
+/// The name of a master as `users` knows it; empty when it does not.
+pub fn person_name(first: Option<&str>, last: Option<&str>) -> String {
+    [first, last]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+const LINE_PEOPLE: &str = "LEFT JOIN masters m ON m.id = o.assigned_master_id \
+     LEFT JOIN users u ON u.telegram_id = m.telegram_id";
+
+/// The orders closed in `[from, to)` (of master `master` only, when given), by closing time
+/// then number, at most `limit`, after `after` (the last line of the previous page). Read page
+/// by page so that a month of a busy company never sits in memory at once; each page walks
+/// `idx_orders_status (status, status_changed_at)` from where the last one stopped.
+pub fn closed_lines(
+    conn: &mut SqliteConnection,
+    (from, to): (NaiveDateTime, NaiveDateTime),
+    master: Option<MasterId>,
+    after: Option<(NaiveDateTime, i64)>,
+    limit: i64,
+) -> QueryResult<Vec<ClosedLine>> {
+    let (after_at, after_id) = after.unwrap_or((from, i64::MIN));
+    sql_query(format!(
+        "SELECT o.id, o.status_changed_at AS closed_at, o.assigned_master_id AS master_id, \
+           u.first_name, u.last_name, o.equipment_type, o.client_address, \
+           COALESCE(o.total_kopecks, 0) AS total, COALESCE(o.materials_kopecks, 0) AS materials, \
+           COALESCE(o.master_share_kopecks, 0) AS master_share, \
+           COALESCE(o.company_share_kopecks, 0) AS company_share, \
+           o.cash_due_kopecks AS cash_due, o.prepayment_kopecks AS prepayment, o.payment, \
+           o.has_review, o.out_of_city \
+         FROM orders o {LINE_PEOPLE} \
+         WHERE o.status = 'CLOSED' AND o.deleted_at IS NULL \
+           AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 \
+           AND (o.status_changed_at > ?3 OR (o.status_changed_at = ?3 AND o.id > ?4)) \
+           AND (?5 IS NULL OR o.assigned_master_id = ?5) \
+         ORDER BY o.status_changed_at, o.id LIMIT ?6"
+    ))
+    .bind::<Timestamp, _>(from)
+    .bind::<Timestamp, _>(to)
+    .bind::<Timestamp, _>(after_at)
+    .bind::<BigInt, _>(after_id)
+    .bind::<Nullable<BigInt>, _>(master.map(|m| m.0))
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+}
+
+/// Open orders of status `status` (not deleted), by number, at most `limit`, after order
+/// `after`: a page of the active-orders export, on `idx_orders_status_id (status, id)`.
+pub fn active_lines(
+    conn: &mut SqliteConnection,
+    status: OrderStatus,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<ActiveLine>> {
+    sql_query(format!(
+        "SELECT o.id, o.status, o.created_at, o.assigned_master_id AS master_id, \
+           u.first_name, u.last_name, o.equipment_type, o.client_name, o.client_address, \
+           o.visit_at, o.scheduled_time, o.expected_ready_on \
+         FROM orders o {LINE_PEOPLE} \
+         WHERE o.status = ?1 AND o.id > ?2 AND o.deleted_at IS NULL \
+         ORDER BY o.id LIMIT ?3"
+    ))
+    .bind::<Text, _>(status.as_str())
+    .bind::<BigInt, _>(after)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+}
+
+/// Masters with at least one order closed in `[from, to)` and their own chat: who gets a
+/// monthly statement. Fired masters are left out (the bot no longer writes to them).
+pub fn masters_with_closings(
+    conn: &mut SqliteConnection,
+    (from, to): (NaiveDateTime, NaiveDateTime),
+) -> QueryResult<Vec<MasterLine>> {
+    sql_query(format!(
+        "SELECT m.id AS master_id, u.first_name, u.last_name, {PERIOD_FIGURES} \
+         FROM orders o JOIN masters m ON m.id = o.assigned_master_id \
+         LEFT JOIN users u ON u.telegram_id = m.telegram_id \
+         WHERE o.status = 'CLOSED' AND o.deleted_at IS NULL \
+           AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 AND m.fired_at IS NULL \
+         GROUP BY m.id ORDER BY m.id"
+    ))
+    .bind::<Timestamp, _>(from)
+    .bind::<Timestamp, _>(to)
+    .load(conn)
 }

@@ -126,6 +126,7 @@ struct Money {
     materials: i64,
     master_share: i64,
     company_share: i64,
+    cash_due: i64,
 }
 
 /// One order as inserted; the expected figures are computed from these.
@@ -154,6 +155,7 @@ fn insert_order(conn: &mut SqliteConnection, row: &Row) -> i64 {
             orders::materials_kopecks.eq(row.money.map(|m| m.materials)),
             orders::master_share_kopecks.eq(row.money.map(|m| m.master_share)),
             orders::company_share_kopecks.eq(row.money.map(|m| m.company_share)),
+            orders::cash_due_kopecks.eq(row.money.map(|m| m.cash_due)),
             orders::has_review.eq(row.review),
             orders::created_at.eq(row.created),
             orders::updated_at.eq(row.changed),
@@ -180,7 +182,12 @@ fn money(total: i64, materials: i64, review: bool) -> Money {
         total: Kopecks(total),
         materials: Kopecks(materials),
         has_review: review,
-        payment: Payment::Cash,
+        // Odd totals were paid to the company: the company owes those masters.
+        payment: if total % 2 == 0 {
+            Payment::Cash
+        } else {
+            Payment::Cashless
+        },
     };
     let job = Job {
         equipment_type: "Холодильники",
@@ -196,6 +203,7 @@ fn money(total: i64, materials: i64, review: bool) -> Money {
         materials: b.materials.get(),
         master_share: b.master.get(),
         company_share: b.company.get(),
+        cash_due: b.cash_due.get(),
     }
 }
 
@@ -308,6 +316,7 @@ fn period_sum<'a>(
                 f.materials += m.materials;
                 f.master_share += m.master_share;
                 f.company_share += m.company_share;
+                f.cash_due += m.cash_due;
                 f.reviews += i64::from(row.review);
             }
             OrderStatus::Refused => f.refused += 1,
@@ -354,6 +363,7 @@ fn sum_up<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Figures {
                 f.materials += m.materials;
                 f.master_share += m.master_share;
                 f.company_share += m.company_share;
+                f.cash_due += m.cash_due;
                 f.reviews += i64::from(row.review);
             }
             OrderStatus::Refused => f.refused += 1,
@@ -801,7 +811,7 @@ fn an_empty_period_gives_an_empty_report_and_a_valid_file() {
     assert_eq!(summary.finished, Figures::default());
     assert_eq!(summary.open_now.len(), 5);
 
-    let bytes = xlsx::write(&report).expect("xlsx");
+    let bytes = write(&report);
     let mut book = open(bytes);
     let sheet = book.worksheet_range(xlsx::MASTERS_SHEET).expect("sheet");
     assert_eq!(text(&sheet, 1, 0), "Итого");
@@ -815,8 +825,20 @@ fn open(bytes: Vec<u8>) -> Xlsx<Cursor<Vec<u8>>> {
     Xlsx::new(Cursor::new(bytes)).expect("a readable .xlsx")
 }
 
+/// A cell counted from the header row (row 0 is the header; the title rows are above it).
 fn cell(sheet: &Range<Data>, row: u32, col: u32) -> &Data {
-    sheet.get_value((row, col)).unwrap_or(&Data::Empty)
+    sheet
+        .get_value((row + xlsx::HEADER_ROW, col))
+        .unwrap_or(&Data::Empty)
+}
+
+/// The workbook of a report's figures, under a title.
+fn write(report: &Report) -> Vec<u8> {
+    let title = xlsx::Title {
+        heading: "Отчёт за ноябрь 2026".into(),
+        subtitle: "01.11.2026 — 30.11.2026".into(),
+    };
+    xlsx::write(report, title, Moscow).expect("xlsx")
 }
 
 fn text(sheet: &Range<Data>, row: u32, col: u32) -> String {
@@ -857,6 +879,7 @@ fn assert_figures_row(sheet: &Range<Data>, row: u32, f: &Figures) {
         (7, f.master_share),
         (8, f.company_share),
         (9, f.average_check()),
+        (11, f.cash_due),
     ];
     for (col, kopecks) in amounts {
         assert_money(sheet, row, col, kopecks);
@@ -864,7 +887,7 @@ fn assert_figures_row(sheet: &Range<Data>, row: u32, f: &Figures) {
 }
 
 fn assert_header(sheet: &Range<Data>, first: &str) {
-    let header: Vec<String> = (0..11).map(|col| text(sheet, 0, col)).collect();
+    let header: Vec<String> = (0..12).map(|col| text(sheet, 0, col)).collect();
     let mut expected = vec![first.to_string()];
     expected.extend(xlsx::FIGURE_HEADERS.iter().map(|s| s.to_string()));
     assert_eq!(header, expected);
@@ -885,7 +908,7 @@ fn xlsx_holds_the_report_as_numbers() {
         report.unassigned.orders > 0,
         "the data has unassigned orders"
     );
-    let bytes = xlsx::write(&report).expect("xlsx");
+    let bytes = write(&report);
     assert!(bytes.starts_with(b"PK"), "an .xlsx is a zip file");
     let mut book = open(bytes);
     assert_eq!(book.sheet_names(), ["Мастера", "Техника", "Статусы"]);
@@ -913,8 +936,13 @@ fn xlsx_holds_the_report_as_numbers() {
     assert_figures_row(&sheet, row, &report.totals);
     assert_eq!(
         sheet.get_size().0,
-        row as usize + 1,
+        (row + xlsx::HEADER_ROW) as usize + 1,
         "nothing after the total"
+    );
+    assert_eq!(
+        sheet.get_value((0, 0)),
+        Some(&Data::String("Отчёт за ноябрь 2026".into())),
+        "the title row"
     );
 
     // Equipment types.
@@ -953,6 +981,7 @@ fn money_cells_survive_odd_kopecks_and_huge_amounts() {
         master_share: 123_456_789,
         company_share: 3 * MAX_AMOUNT.get() - 2 - 123_456_789,
         reviews: 1,
+        cash_due: -(3 * MAX_AMOUNT.get() - 1),
     };
     let report = Report {
         masters: Vec::new(),
@@ -964,7 +993,7 @@ fn money_cells_survive_odd_kopecks_and_huge_amounts() {
         unassigned: Figures::default(),
         totals: f,
     };
-    let mut book = open(xlsx::write(&report).expect("xlsx"));
+    let mut book = open(write(&report));
     let sheet = book.worksheet_range("Техника").expect("equipment");
     assert_figures_row(&sheet, 1, &f);
     assert_money(&sheet, 1, 4, 29_999_999_999);
@@ -1003,7 +1032,7 @@ fn average_check_in_the_file_rounds_half_up() {
             unassigned: Figures::default(),
             totals: f,
         };
-        let mut book = open(xlsx::write(&report).expect("xlsx"));
+        let mut book = open(write(&report));
         let sheet = book.worksheet_range("Техника").expect("equipment");
         assert_money(&sheet, 1, 9, average);
         assert_money(&sheet, 2, 9, average);

@@ -22,10 +22,11 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use teloxide::prelude::*;
-use teloxide::types::{ParseMode, ReplyMarkup};
+use teloxide::types::{InputFile, ParseMode, ReplyMarkup};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::{watch, Notify};
 
+use super::scheduled_reports::{self, BuiltFile};
 use super::texts;
 use super::App;
 use crate::store::outbox::{self, Queued};
@@ -163,6 +164,9 @@ struct Delivery {
     ids: Vec<i64>,
     text: String,
     markup: Option<String>,
+    /// The file the text is the caption of, built from the row's description; Err: it
+    /// cannot be built (the row fails with that reason).
+    file: Option<Result<BuiltFile, String>>,
     /// The first row: its chat, fallback and attempts.
     head: Queued,
 }
@@ -255,8 +259,16 @@ impl Sender {
             ids: vec![head.id],
             text: head.message.text.clone(),
             markup: head.message.reply_markup.clone(),
+            file: None,
             head,
         };
+        if let Some(document) = head.message.document.clone() {
+            let file = scheduled_reports::render(&self.app, &document).await?;
+            return Ok(Delivery {
+                file: Some(file),
+                ..single(head)
+            });
+        }
         let Some(key) = head.message.digest_key.clone() else {
             return Ok(single(head));
         };
@@ -291,6 +303,7 @@ impl Sender {
             text: texts::digest(&key, &lines),
             ids,
             markup: None,
+            file: None,
             head,
         })
     }
@@ -374,6 +387,11 @@ impl Sender {
 }
 
 async fn send(bot: &Bot, delivery: &Delivery) -> Outcome {
+    match &delivery.file {
+        Some(Ok(file)) => return send_file(bot, delivery, file).await,
+        Some(Err(reason)) => return Outcome::Refused(reason.clone()),
+        None => {}
+    }
     let mut request = bot
         .send_message(ChatId(delivery.chat_id()), &delivery.text)
         .parse_mode(ParseMode::Html);
@@ -383,6 +401,20 @@ async fn send(bot: &Bot, delivery: &Delivery) -> Outcome {
             Err(error) => return Outcome::Refused(format!("unreadable buttons: {error}")),
         }
     }
+    crate::db::fault::before_send(delivery.chat_id());
+    match request.await {
+        Ok(message) => Outcome::Sent(message.id.0),
+        Err(error) => judge(&error, delivery.head.attempts),
+    }
+}
+
+/// A file with the row's text as its caption.
+async fn send_file(bot: &Bot, delivery: &Delivery, file: &BuiltFile) -> Outcome {
+    let document = InputFile::memory(file.bytes.clone()).file_name(file.name.clone());
+    let request = bot
+        .send_document(ChatId(delivery.chat_id()), document)
+        .caption(&delivery.text)
+        .parse_mode(ParseMode::Html);
     crate::db::fault::before_send(delivery.chat_id());
     match request.await {
         Ok(message) => Outcome::Sent(message.id.0),

@@ -13,7 +13,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_query;
 use diesel::sql_types::{BigInt, Nullable, Text};
-use repair_bot::bot::config::{QuietHours, ReminderPolicy, SlaPolicy};
+use repair_bot::bot::config::{QuietHours, ReminderPolicy, ReportSchedule, SlaPolicy};
 use repair_bot::bot::outbox::SendLimits;
 use repair_bot::bot::BotConfig;
 use repair_bot::db::backup::BackupPolicy;
@@ -39,7 +39,7 @@ pub const REBUILD: &str = "2026-11-23-000001_rebuild_legacy_tables";
 pub const REBUILD_VERSION: &str = "20261123000001";
 /// Our migrations after the rebuild, oldest first: they run on every database, adopted or new.
 /// Add each new migration here.
-pub const AFTER_REBUILD: [&str; 8] = [
+pub const AFTER_REBUILD: [&str; 9] = [
     "2026-11-24-000001_bot_runtime_state",
     "2026-11-25-000001_order_search",
     "2026-12-02-000001_handled_updates",
@@ -48,10 +48,11 @@ pub const AFTER_REBUILD: [&str; 8] = [
     "2026-12-04-000001_outbox",
     "2026-12-04-000002_company_day",
     "2026-12-04-000003_deleted_orders_index",
+    "2026-12-07-000001_outbox_documents",
 ];
 /// The newest migration and its version.
 pub const NEWEST: &str = AFTER_REBUILD[AFTER_REBUILD.len() - 1];
-pub const NEWEST_VERSION: &str = "20261204000003";
+pub const NEWEST_VERSION: &str = "20261207000001";
 
 /// `names` followed by the migrations after the rebuild.
 pub fn then_after_rebuild(names: &[&str]) -> Vec<String> {
@@ -481,6 +482,7 @@ pub fn bot_config(token: &str, admins: &[i64], dispatchers: &[i64]) -> BotConfig
         }),
         backup_at: None,
         summary_at: None,
+        reports: ReportSchedule::default(),
         send_limits: SendLimits::unlimited(),
         health: repair_bot::health::Limits::default(),
         metrics_addr: None,

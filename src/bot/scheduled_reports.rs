@@ -1,0 +1,391 @@
+//! The reports the owner reconciles from, sent on their own: yesterday's to admins every day,
+//! last week's on Mondays, last month's on the 1st, and each master's statement for last month
+//! to him privately, each at its configured local time (`REPORT_*_TIME`,
+//! `MASTER_STATEMENT_TIME`).
+//!
+//! A report is queued like every other message the bot owes: the run is recorded and the
+//! messages are queued in one transaction (`store::outbox`), so a crash can neither lose a due
+//! report nor send one twice. The workbook is not stored: the outbox row names it
+//! ([`Document`]) and the sender builds it when it sends ([`render`]).
+//!
+//! When is a report due: at its latest occurrence not after now, when it has not run since.
+//! A bot that was down over an occurrence sends that report when it is back (last month's
+//! report on the 2nd); a job that never ran starts with the current period's occurrence, so a
+//! first start does not send a backlog of old periods.
+
+use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+use chrono_tz::Tz;
+use diesel::QueryResult;
+use serde::{Deserialize, Serialize};
+
+use super::{texts, App, BoxError};
+use crate::domain::ids::MasterId;
+use crate::domain::period::{utc_range, Period};
+use crate::domain::status::Role;
+use crate::reports::{self, xlsx::Title};
+use crate::store::outbox::{self, NewMessage};
+use crate::store::{jobs, masters, reports as figures, users};
+
+/// How often a scheduled report comes, and which period it covers: the one that ended
+/// before the day it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cadence {
+    /// Every day: yesterday.
+    Daily,
+    /// Mondays: last week (Monday to Sunday).
+    Weekly,
+    /// The 1st: last month.
+    Monthly,
+}
+
+impl Cadence {
+    /// The first day of the cadence's period that holds `day`.
+    fn period_start(self, day: NaiveDate) -> NaiveDate {
+        match self {
+            Cadence::Daily => day,
+            Cadence::Weekly => {
+                day - TimeDelta::days(i64::from(day.weekday().num_days_from_monday()))
+            }
+            Cadence::Monthly => day.with_day(1).unwrap_or(day),
+        }
+    }
+
+    /// The first day of the period before the one starting on `start`.
+    fn previous(self, start: NaiveDate) -> NaiveDate {
+        match self {
+            Cadence::Daily => start - TimeDelta::days(1),
+            Cadence::Weekly => start - TimeDelta::days(7),
+            Cadence::Monthly => start.checked_sub_months(Months::new(1)).unwrap_or(start),
+        }
+    }
+}
+
+/// One scheduled job: what it sends, how often, at which local time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Job {
+    name: &'static str,
+    cadence: Cadence,
+    at: NaiveTime,
+    statements: bool,
+}
+
+/// The local day the occurrence falls on and its UTC moment: the latest not after `now`, and
+/// whether it is the current period's own (not one stepped back to).
+fn latest_occurrence(
+    cadence: Cadence,
+    at: NaiveTime,
+    now: NaiveDateTime,
+    tz: Tz,
+) -> Option<(NaiveDate, NaiveDateTime, bool)> {
+    let today = now.and_utc().with_timezone(&tz).date_naive();
+    let mut day = cadence.period_start(today);
+    for current in [true, false] {
+        // A time the clocks skip that day (a DST gap) runs at the first moment after it.
+        let local = day.and_time(at);
+        let moment = local
+            .and_local_timezone(tz)
+            .earliest()
+            .or_else(|| {
+                (local + TimeDelta::hours(1))
+                    .and_local_timezone(tz)
+                    .earliest()
+            })?
+            .naive_utc();
+        if moment <= now {
+            return Some((day, moment, current));
+        }
+        day = cadence.previous(day);
+    }
+    None
+}
+
+/// What the outbox row of a file names, to be built when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Document {
+    /// The period report with its order lines and the active orders.
+    PeriodReport {
+        heading: String,
+        from: NaiveDate,
+        /// The last day, included.
+        to: NaiveDate,
+    },
+    /// One master's statement.
+    MasterStatement {
+        heading: String,
+        master: MasterId,
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+}
+
+impl Document {
+    fn json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// A built file: its name and bytes.
+pub struct BuiltFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Builds the file an outbox row names. Err: the row can never be sent (its description is
+/// unreadable, or the workbook cannot be written); a database that is busy is retried.
+pub async fn render(app: &App, json: &str) -> Result<Result<BuiltFile, String>, BoxError> {
+    let document: Document = match serde_json::from_str(json) {
+        Ok(document) => document,
+        Err(error) => return Ok(Err(format!("unreadable file description: {error}"))),
+    };
+    let tz = app.config.timezone;
+    let (heading, from, to) = match &document {
+        Document::PeriodReport { heading, from, to }
+        | Document::MasterStatement {
+            heading, from, to, ..
+        } => (heading.clone(), *from, *to),
+    };
+    let range = utc_range(Period::Custom { from, to }, app.clock.now(), tz);
+    let title = Title {
+        heading: heading.clone(),
+        subtitle: texts::report_subtitle(from, to, tz),
+    };
+    let built = app
+        .db_long(move |conn| {
+            Ok(match document {
+                Document::PeriodReport { .. } => reports::period_file(conn, range, title, tz),
+                Document::MasterStatement { master, .. } => {
+                    reports::statement_file(conn, master, range, title, tz)
+                }
+            })
+        })
+        .await?;
+    Ok(match built {
+        Ok(bytes) => Ok(BuiltFile {
+            name: texts::report_file_name(&heading),
+            bytes,
+        }),
+        Err(reports::FileError::Database(error)) => return Err(error.into()),
+        Err(error) => Err(error.to_string()),
+    })
+}
+
+/// What a round queued: per job run, how many people it went to.
+pub type Queued = Vec<(&'static str, usize)>;
+
+/// Queues every scheduled report that is due at `now`.
+pub async fn queue_due(app: &App, now: NaiveDateTime) -> Result<Queued, BoxError> {
+    let schedule = app.config.reports;
+    let jobs = [
+        (jobs::REPORT_DAILY, Cadence::Daily, schedule.daily, false),
+        (jobs::REPORT_WEEKLY, Cadence::Weekly, schedule.weekly, false),
+        (
+            jobs::REPORT_MONTHLY,
+            Cadence::Monthly,
+            schedule.monthly,
+            false,
+        ),
+        (
+            jobs::MASTER_STATEMENTS,
+            Cadence::Monthly,
+            schedule.statements,
+            true,
+        ),
+    ];
+    let mut queued = Vec::new();
+    for (name, cadence, at, statements) in jobs {
+        let Some(at) = at else { continue };
+        let job = Job {
+            name,
+            cadence,
+            at,
+            statements,
+        };
+        if let Some(told) = run_if_due(app, job, now).await? {
+            queued.push((name, told));
+        }
+    }
+    if !queued.is_empty() {
+        app.outbox.wake();
+    }
+    Ok(queued)
+}
+
+/// Runs `job` when due: records the run and queues its messages in one transaction. Some(n):
+/// it ran and went to n people.
+async fn run_if_due(app: &App, job: Job, now: NaiveDateTime) -> Result<Option<usize>, BoxError> {
+    let tz = app.config.timezone;
+    let Some((day, due, current)) = latest_occurrence(job.cadence, job.at, now, tz) else {
+        return Ok(None);
+    };
+    let from = job.cadence.previous(job.cadence.period_start(day));
+    let to = day - TimeDelta::days(1);
+    let range = utc_range(Period::Custom { from, to }, now.and_utc(), tz);
+    let told = app
+        .db_long(move |conn| {
+            conn.immediate_transaction(|conn| {
+                let last = jobs::last_run(conn, job.name)?;
+                let due_now = match last {
+                    Some(last) => last < due,
+                    None => current,
+                };
+                if !due_now {
+                    return Ok(None);
+                }
+                let owed = if job.statements {
+                    statements(conn, range, from, to)?
+                } else {
+                    period_report(conn, job.cadence, range, from, to)?
+                };
+                jobs::record_run(conn, job.name, now)?;
+                outbox::enqueue(conn, &owed, now)?;
+                let people: std::collections::BTreeSet<i64> =
+                    owed.iter().map(|m| m.chat_id).collect();
+                Ok(Some(people.len()))
+            })
+        })
+        .await?;
+    if let Some(told) = told {
+        log::info!(
+            "scheduled {} for {from}..={to} queued to {told} people",
+            job.name
+        );
+    }
+    Ok(told)
+}
+
+/// The period report to every admin: the figures as a message, then the workbook.
+fn period_report(
+    conn: &mut diesel::SqliteConnection,
+    cadence: Cadence,
+    range: (NaiveDateTime, NaiveDateTime),
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<NewMessage>> {
+    let report = figures::report(conn, range.0, range.1)?;
+    let heading = texts::scheduled_report_heading(cadence, from, to);
+    let text = texts::report(&heading, &report);
+    let document = Document::PeriodReport {
+        heading: heading.clone(),
+        from,
+        to,
+    }
+    .json();
+    let caption = texts::report_file_caption(&heading);
+    let admins = users::with_roles(conn, &[Role::Admin])?;
+    Ok(admins
+        .iter()
+        .flat_map(|admin| {
+            [
+                NewMessage::to(admin.0, text.clone()),
+                NewMessage::to(admin.0, caption.clone()).with_document(document.clone()),
+            ]
+        })
+        .collect())
+}
+
+/// Each master who closed orders in the period (and is not fired) gets his figures and his
+/// lines, privately: money is nobody else's business, so never through his work group.
+fn statements(
+    conn: &mut diesel::SqliteConnection,
+    range: (NaiveDateTime, NaiveDateTime),
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<NewMessage>> {
+    let lines = figures::masters_with_closings(conn, range)?;
+    let mut owed = Vec::new();
+    for line in lines {
+        let master = MasterId(line.master_id);
+        let Some((master_row, _user)) = masters::with_user(conn, master)? else {
+            continue;
+        };
+        let chat = master_row.telegram_id.0;
+        let heading = texts::statement_heading(from, to);
+        owed.push(NewMessage::to(
+            chat,
+            texts::statement(&heading, &line.figures),
+        ));
+        let document = Document::MasterStatement {
+            heading: heading.clone(),
+            master,
+            from,
+            to,
+        };
+        owed.push(
+            NewMessage::to(chat, texts::report_file_caption(&heading))
+                .with_document(document.json()),
+        );
+    }
+    Ok(owed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    fn nine() -> NaiveTime {
+        NaiveTime::from_hms_opt(9, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn the_latest_occurrence_is_this_periods_once_its_time_has_come_else_the_one_before() {
+        let tz = chrono_tz::Europe::Moscow; // UTC+3
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // Monthly on the 1st at 09:00 local = 06:00 UTC.
+        let got = latest_occurrence(Cadence::Monthly, nine(), at("2026-12-01 06:00"), tz);
+        assert_eq!(got, Some((day("2026-12-01"), at("2026-12-01 06:00"), true)));
+        let got = latest_occurrence(Cadence::Monthly, nine(), at("2026-12-01 05:59"), tz);
+        assert_eq!(
+            got,
+            Some((day("2026-11-01"), at("2026-11-01 06:00"), false))
+        );
+        let got = latest_occurrence(Cadence::Monthly, nine(), at("2026-12-15 12:00"), tz);
+        assert_eq!(got, Some((day("2026-12-01"), at("2026-12-01 06:00"), true)));
+        // Weekly on Mondays: 2026-12-07 is a Monday.
+        let got = latest_occurrence(Cadence::Weekly, nine(), at("2026-12-09 12:00"), tz);
+        assert_eq!(got, Some((day("2026-12-07"), at("2026-12-07 06:00"), true)));
+        let got = latest_occurrence(Cadence::Weekly, nine(), at("2026-12-07 05:00"), tz);
+        assert_eq!(
+            got,
+            Some((day("2026-11-30"), at("2026-11-30 06:00"), false))
+        );
+        // Daily: 00:30 local on the 5th is still the 4th in UTC.
+        let got = latest_occurrence(Cadence::Daily, nine(), at("2026-12-04 21:30"), tz);
+        assert_eq!(
+            got,
+            Some((day("2026-12-04"), at("2026-12-04 06:00"), false))
+        );
+    }
+
+    #[test]
+    fn each_cadence_reports_the_period_that_ended_before_its_day() {
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let period = |cadence: Cadence, run: &str| {
+            let run = day(run);
+            (
+                cadence.previous(cadence.period_start(run)),
+                run - TimeDelta::days(1),
+            )
+        };
+        assert_eq!(
+            period(Cadence::Daily, "2026-03-01"),
+            (day("2026-02-28"), day("2026-02-28"))
+        );
+        assert_eq!(
+            period(Cadence::Weekly, "2026-12-07"),
+            (day("2026-11-30"), day("2026-12-06"))
+        );
+        assert_eq!(
+            period(Cadence::Monthly, "2026-03-01"),
+            (day("2026-02-01"), day("2026-02-28"))
+        );
+        assert_eq!(
+            period(Cadence::Monthly, "2027-01-01"),
+            (day("2026-12-01"), day("2026-12-31"))
+        );
+    }
+}
