@@ -15,11 +15,14 @@
 //! cache: the first lookup is cold for SQLite's own cache, not for the disk. Target: under
 //! 1 s and under 50 MB. BENCH_KEEP (set: keep the scratch folder).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta};
+use common::{env_number, mb, ms, status_mb};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use repair_bot::db::backup::BackupPolicy;
@@ -35,15 +38,6 @@ const NONE: &str = "+79990000002";
 const LIMIT: i64 = 5;
 const TARGET_MS: f64 = 1000.0;
 const TARGET_MB: f64 = 50.0;
-
-fn env_number(name: &str, default: i64) -> i64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
-        Err(_) => default,
-    }
-}
 
 /// The moment the lookups are made at: the newest order's creation, so that "recently
 /// closed" means the same whenever the database was built.
@@ -229,28 +223,4 @@ fn child(spec: &str) -> std::process::ExitCode {
         peak
     );
     std::process::ExitCode::SUCCESS
-}
-
-/// A figure of /proc/self/status in MB (0 where there is none).
-fn status_mb(key: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(key))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn mb(bytes: u64) -> f64 {
-    bytes as f64 / 1_048_576.0
 }

@@ -10,8 +10,8 @@
 //!
 //! When is a report due: at its latest occurrence not after now, when it has not run since.
 //! A bot that was down over an occurrence sends that report when it is back (last month's
-//! report on the 2nd); a job that never ran starts with the current period's occurrence, so a
-//! first start does not send a backlog of old periods.
+//! report on the 2nd). A job that never ran (a new install, an upgrade from the old bot) sends
+//! only what falls due today, so a first start does not send a backlog of old periods.
 
 use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 use chrono_tz::Tz;
@@ -69,17 +69,16 @@ struct Job {
     statements: bool,
 }
 
-/// The local day the occurrence falls on and its UTC moment: the latest not after `now`, and
-/// whether it is the current period's own (not one stepped back to).
+/// The latest occurrence not after `now`: the local day it falls on and its UTC moment.
 fn latest_occurrence(
     cadence: Cadence,
     at: NaiveTime,
     now: NaiveDateTime,
     tz: Tz,
-) -> Option<(NaiveDate, NaiveDateTime, bool)> {
-    let today = now.and_utc().with_timezone(&tz).date_naive();
+) -> Option<(NaiveDate, NaiveDateTime)> {
+    let today = local_day(now, tz);
     let mut day = cadence.period_start(today);
-    for current in [true, false] {
+    for _ in 0..2 {
         // A time the clocks skip that day (a DST gap) runs at the first moment after it.
         let local = day.and_time(at);
         let moment = local
@@ -92,11 +91,15 @@ fn latest_occurrence(
             })?
             .naive_utc();
         if moment <= now {
-            return Some((day, moment, current));
+            return Some((day, moment));
         }
         day = cadence.previous(day);
     }
     None
+}
+
+fn local_day(now: NaiveDateTime, tz: Tz) -> NaiveDate {
+    now.and_utc().with_timezone(&tz).date_naive()
 }
 
 /// What the outbox row of a file names, to be built when it is sent.
@@ -215,9 +218,10 @@ pub async fn queue_due(app: &App, now: NaiveDateTime) -> Result<Queued, BoxError
 /// it ran and went to n people.
 async fn run_if_due(app: &App, job: Job, now: NaiveDateTime) -> Result<Option<usize>, BoxError> {
     let tz = app.config.timezone;
-    let Some((day, due, current)) = latest_occurrence(job.cadence, job.at, now, tz) else {
+    let Some((day, due)) = latest_occurrence(job.cadence, job.at, now, tz) else {
         return Ok(None);
     };
+    let today = day == local_day(now, tz);
     let from = job.cadence.previous(job.cadence.period_start(day));
     let to = day - TimeDelta::days(1);
     let range = utc_range(Period::Custom { from, to }, now.and_utc(), tz);
@@ -227,7 +231,7 @@ async fn run_if_due(app: &App, job: Job, now: NaiveDateTime) -> Result<Option<us
                 let last = jobs::last_run(conn, job.name)?;
                 let due_now = match last {
                     Some(last) => last < due,
-                    None => current,
+                    None => today,
                 };
                 if !due_now {
                     return Ok(None);
@@ -335,29 +339,34 @@ mod tests {
     fn the_latest_occurrence_is_this_periods_once_its_time_has_come_else_the_one_before() {
         let tz = chrono_tz::Europe::Moscow; // UTC+3
         let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let latest = |cadence, now| latest_occurrence(cadence, nine(), at(now), tz);
         // Monthly on the 1st at 09:00 local = 06:00 UTC.
-        let got = latest_occurrence(Cadence::Monthly, nine(), at("2026-12-01 06:00"), tz);
-        assert_eq!(got, Some((day("2026-12-01"), at("2026-12-01 06:00"), true)));
-        let got = latest_occurrence(Cadence::Monthly, nine(), at("2026-12-01 05:59"), tz);
+        let first_of_december = Some((day("2026-12-01"), at("2026-12-01 06:00")));
         assert_eq!(
-            got,
-            Some((day("2026-11-01"), at("2026-11-01 06:00"), false))
+            latest(Cadence::Monthly, "2026-12-01 06:00"),
+            first_of_december
         );
-        let got = latest_occurrence(Cadence::Monthly, nine(), at("2026-12-15 12:00"), tz);
-        assert_eq!(got, Some((day("2026-12-01"), at("2026-12-01 06:00"), true)));
+        assert_eq!(
+            latest(Cadence::Monthly, "2026-12-15 12:00"),
+            first_of_december
+        );
+        assert_eq!(
+            latest(Cadence::Monthly, "2026-12-01 05:59"),
+            Some((day("2026-11-01"), at("2026-11-01 06:00")))
+        );
         // Weekly on Mondays: 2026-12-07 is a Monday.
-        let got = latest_occurrence(Cadence::Weekly, nine(), at("2026-12-09 12:00"), tz);
-        assert_eq!(got, Some((day("2026-12-07"), at("2026-12-07 06:00"), true)));
-        let got = latest_occurrence(Cadence::Weekly, nine(), at("2026-12-07 05:00"), tz);
         assert_eq!(
-            got,
-            Some((day("2026-11-30"), at("2026-11-30 06:00"), false))
+            latest(Cadence::Weekly, "2026-12-09 12:00"),
+            Some((day("2026-12-07"), at("2026-12-07 06:00")))
         );
-        // Daily: 00:30 local on the 5th is still the 4th in UTC.
-        let got = latest_occurrence(Cadence::Daily, nine(), at("2026-12-04 21:30"), tz);
         assert_eq!(
-            got,
-            Some((day("2026-12-04"), at("2026-12-04 06:00"), false))
+            latest(Cadence::Weekly, "2026-12-07 05:00"),
+            Some((day("2026-11-30"), at("2026-11-30 06:00")))
+        );
+        // Daily: 00:30 local on the 5th is 21:30 UTC on the 4th; the 5th's is still ahead.
+        assert_eq!(
+            latest(Cadence::Daily, "2026-12-04 21:30"),
+            Some((day("2026-12-04"), at("2026-12-04 06:00")))
         );
     }
 

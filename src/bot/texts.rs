@@ -1790,6 +1790,11 @@ pub fn settings(
          Сроки (SLA) до оповещения администраторов: новая {new}, назначена {assigned}, принята {accepted}, на месте {onsite} <code>SLA_*_MINUTES</code>\n\
          Тихие часы (без напоминаний и оповещений): {quiet} <code>QUIET_HOURS</code>\n\
          Итоги дня: {summary} <code>DAILY_SUMMARY_TIME</code>\n\
+         \n<b>Отчёты с таблицей</b>\n\
+         За вчера администраторам: {daily} <code>REPORT_DAILY_TIME</code>\n\
+         За прошлую неделю, по понедельникам: {weekly} <code>REPORT_WEEKLY_TIME</code>\n\
+         За прошлый месяц, 1-го числа: {monthly} <code>REPORT_MONTHLY_TIME</code>\n\
+         Выписка каждому мастеру за прошлый месяц, 1-го числа: {statements} <code>MASTER_STATEMENT_TIME</code>\n\
          \n<b>Резервные копии</b>\n\
          Ежедневная копия: {backup_at} <code>BACKUP_TIME</code>\n\
          Папка: {dir}, хранится копий: {keep} <code>BACKUP_DIR</code>, <code>BACKUP_KEEP</code>\n\
@@ -1820,6 +1825,10 @@ pub fn settings(
         accepted = duration(sla.accepted),
         onsite = duration(sla.onsite),
         summary = at(config.summary_at),
+        daily = at(config.reports.daily),
+        weekly = at(config.reports.weekly),
+        monthly = at(config.reports.monthly),
+        statements = at(config.reports.statements),
         backup_at = at(config.backup_at),
         dir = esc(&backup.dir.display().to_string()),
         keep = backup.keep,

@@ -100,3 +100,16 @@ fn active_sheet(conn: &mut SqliteConnection, book: &mut Book) -> Result<(), File
     }
     Ok(sheet.finish()?)
 }
+
+/// Every order open now, alone: the active-orders export.
+pub fn active_file(
+    conn: &mut SqliteConnection,
+    title: Title,
+    tz: Tz,
+) -> Result<Vec<u8>, FileError> {
+    conn.transaction(|conn| {
+        let mut book = Book::new(title, tz);
+        active_sheet(conn, &mut book)?;
+        Ok(book.finish()?)
+    })
+}

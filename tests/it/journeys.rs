@@ -2435,3 +2435,6 @@ async fn a_round_asked_to_stop_takes_on_nobody_and_leaves_the_work_due() {
 
 /// Visits and known clients, with this module's World.
 mod visits;
+
+/// The reports that go out on their own, with this module's World.
+mod scheduled_reports;

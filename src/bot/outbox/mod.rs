@@ -362,7 +362,9 @@ impl Sender {
                 self.app
                     .db(move |conn| outbox::mark_failed(conn, &ids, &reason, now))
                     .await?;
-                Ok(None)
+                // What the chat has waiting behind it goes at the chat's next turn (a file that
+                // cannot be built holds nothing back; a chat that refuses all refuses each once).
+                Ok(Some(at))
             }
             Outcome::Moved(to) => {
                 log::info!("outbox: group {chat} became supergroup {}", to.0);
