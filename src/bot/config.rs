@@ -43,6 +43,8 @@ pub struct BotConfig {
     pub health: Limits,
     /// Where `/healthz` and `/metrics` are served; None: nowhere.
     pub metrics_addr: Option<SocketAddr>,
+    /// Updates by webhook instead of polling (`WEBHOOK_URL`); None: polling.
+    pub webhook: Option<super::webhook::Webhook>,
     /// How many updates of one person are handled in a window; None: no limit.
     pub rate_limit: Option<RateLimit>,
     /// How long before a visit its master is reminded (once); None disables the reminder.
@@ -171,6 +173,7 @@ impl BotConfig {
             send_limits: SendLimits::default(),
             health: crate::config::health_limits()?,
             metrics_addr: crate::config::metrics_addr()?,
+            webhook: webhook()?,
             rate_limit: rate_limit()?,
             visit_reminder: match var("VISIT_REMINDER_MINUTES").as_deref() {
                 Some("off") => None,
@@ -326,6 +329,47 @@ fn time(name: &'static str, default: &str) -> Result<NaiveTime, ConfigError> {
         variable: name,
         problem: format!("must be a local time like 03:00 (or off), got {raw:?}"),
     })
+}
+
+/// WEBHOOK_URL (https) with WEBHOOK_SECRET (required with it) and WEBHOOK_LISTEN.
+fn webhook() -> Result<Option<super::webhook::Webhook>, ConfigError> {
+    let Some(raw) = var("WEBHOOK_URL").filter(|raw| raw != "off") else {
+        return Ok(None);
+    };
+    let url: url::Url = raw.parse().map_err(|e| ConfigError {
+        variable: "WEBHOOK_URL",
+        problem: format!(
+            "must be an address like https://bot.example.com/telegram, got {raw:?}: {e}"
+        ),
+    })?;
+    if url.scheme() != "https" {
+        return Err(ConfigError {
+            variable: "WEBHOOK_URL",
+            problem: format!(
+                "must start with https:// (Telegram sends webhooks over HTTPS only), got {raw:?}"
+            ),
+        });
+    }
+    let secret = var("WEBHOOK_SECRET").unwrap_or_default();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if secret.is_empty() || secret.len() > 256 || !secret.chars().all(allowed) {
+        return Err(ConfigError {
+            variable: "WEBHOOK_SECRET",
+            problem: "is required with WEBHOOK_URL: 1-256 characters of A-Z, a-z, 0-9, _ and - \
+                      (e.g. the output of `openssl rand -hex 32`)"
+                .into(),
+        });
+    }
+    let listen_raw = var("WEBHOOK_LISTEN").unwrap_or_else(|| "127.0.0.1:8443".into());
+    let listen = listen_raw.parse().map_err(|_| ConfigError {
+        variable: "WEBHOOK_LISTEN",
+        problem: format!("must be an address and port like 127.0.0.1:8443, got {listen_raw:?}"),
+    })?;
+    Ok(Some(super::webhook::Webhook {
+        url,
+        listen,
+        secret,
+    }))
 }
 
 /// A local time like 03:00, or None for "off".

@@ -38,6 +38,7 @@ pub mod start;
 pub mod state;
 pub mod texts;
 pub mod visits;
+pub mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -317,7 +318,8 @@ impl Delivering {
     }
 }
 
-/// Identifies the bot (retrying until Telegram answers), then polls until `stop`.
+/// Identifies the bot (retrying until Telegram answers), then polls until `stop`, or with
+/// `WEBHOOK_URL` receives updates by webhook ([`webhook`]).
 pub async fn serve(
     bot: Bot,
     app: App,
@@ -327,13 +329,16 @@ pub async fn serve(
         return Ok(());
     };
     log::info!("connected to Telegram as @{}", me.username());
+    if let Err(error) = bot.set_my_commands(Command::bot_commands()).await {
+        log::warn!("setMyCommands failed: {error}");
+    }
+    if let Some(webhook) = app.config.webhook.clone() {
+        return webhook::run(bot, app, me, webhook, stop).await;
+    }
     // Best effort, like teloxide's own polling: a webhook left by another deployment would
     // make every getUpdates fail.
     if let Err(error) = bot.delete_webhook().await {
         log::warn!("deleteWebhook failed: {error}");
-    }
-    if let Err(error) = bot.set_my_commands(Command::bot_commands()).await {
-        log::warn!("setMyCommands failed: {error}");
     }
     polling::run(bot, app, me, stop).await
 }

@@ -40,24 +40,49 @@ pub const GRACE: Duration = Duration::from_secs(15);
 /// a half minute whatever the traffic, instead of one per poll.
 pub const RECORD_POLL_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 /// Back-off between failed getUpdates calls: doubles up to the cap.
-const BACKOFF_FIRST: Duration = Duration::from_millis(500);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
+pub(super) const BACKOFF_FIRST: Duration = Duration::from_millis(500);
+pub(super) const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// Why polling ended with an error the operator must fix.
 #[derive(Debug, thiserror::Error)]
 pub enum PollingError {
     #[error("BOT_TOKEN is rejected by Telegram ({0}): check the token from @BotFather")]
     InvalidToken(String),
+    #[error("WEBHOOK_LISTEN={addr}: cannot listen there: {problem}")]
+    WebhookListen { addr: String, problem: String },
+    #[error("WEBHOOK_URL is refused by Telegram's setWebhook: {0}")]
+    WebhookRefused(String),
 }
 
-/// Everything one handled update needs.
+/// Everything one handled update needs: the handler tree and its dependencies. Shared by
+/// polling and the webhook ([`super::webhook`]).
 #[derive(Clone)]
-struct Handling {
+pub(super) struct Handling {
     handler: Arc<UpdateHandler<BoxError>>,
     deps: DependencyMap,
-    bot: Bot,
-    app: App,
+    pub(super) bot: Bot,
+    pub(super) app: App,
     storage: Arc<DbStorage<super::state::State>>,
+}
+
+impl Handling {
+    pub(super) fn new(bot: &Bot, app: &App, me: Me) -> Handling {
+        let storage = DbStorage::<super::state::State>::new(app.pool.clone(), app.clock.clone());
+        let handler = Arc::new(super::schema());
+        let deps = dptree::deps![bot.clone(), app.clone(), storage.clone(), me];
+        dptree::type_check(
+            handler.sig(),
+            &deps,
+            &[dptree::Type::of::<Update>(), dptree::Type::of::<Me>()],
+        );
+        Handling {
+            handler,
+            deps,
+            bot: bot.clone(),
+            app: app.clone(),
+            storage,
+        }
+    }
 }
 
 /// Asks Telegram who the bot is, retrying network trouble with back-off until it answers or a
@@ -87,7 +112,7 @@ pub async fn identify(
     }
 }
 
-fn fatal(error: &RequestError) -> Option<PollingError> {
+pub(super) fn fatal(error: &RequestError) -> Option<PollingError> {
     match error {
         RequestError::Api(ApiError::InvalidToken) => {
             Some(PollingError::InvalidToken(error.to_string()))
@@ -97,7 +122,7 @@ fn fatal(error: &RequestError) -> Option<PollingError> {
 }
 
 /// Resolves once a stop is asked for (or the sender is gone).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
+pub(super) async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
 }
 
@@ -108,21 +133,7 @@ pub async fn run(
     me: Me,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), PollingError> {
-    let storage = DbStorage::<super::state::State>::new(app.pool.clone(), app.clock.clone());
-    let handler = Arc::new(super::schema());
-    let deps = dptree::deps![bot.clone(), app.clone(), storage.clone(), me];
-    dptree::type_check(
-        handler.sig(),
-        &deps,
-        &[dptree::Type::of::<Update>(), dptree::Type::of::<Me>()],
-    );
-    let handling = Handling {
-        handler,
-        deps,
-        bot: bot.clone(),
-        app: app.clone(),
-        storage,
-    };
+    let handling = Handling::new(&bot, &app, me);
     // Updates handled but maybe not acknowledged: those a previous run recorded (read once)
     // and those handled since; forgotten once Telegram has confirmed them.
     let mut handled: BTreeSet<i64> = loop {
@@ -217,7 +228,7 @@ pub async fn run(
 
 /// Telegram answered a getUpdates: the metrics learn it each time, the database at most every
 /// [`RECORD_POLL_EVERY`].
-async fn note_polled(app: &App, recorded: &mut Option<chrono::NaiveDateTime>) {
+pub(super) async fn note_polled(app: &App, recorded: &mut Option<chrono::NaiveDateTime>) {
     let now = app.now();
     app.metrics.polled(now);
     if recorded.is_some_and(|at| now - at < RECORD_POLL_EVERY && now >= at) {
@@ -251,7 +262,7 @@ async fn forget_acknowledged(app: &App, offset: i32, pruned_below: &mut i32) {
 
 /// Splits a batch by the rate limit: the updates to handle, and for each person who went
 /// over it just now, the update to answer with "please wait". The rest is dropped.
-fn sift(
+pub(super) fn sift(
     limiter: Option<&mut Limiter>,
     batch: Vec<Update>,
     now: chrono::NaiveDateTime,
@@ -313,7 +324,7 @@ async fn handle_batch(handling: Handling, batch: Vec<Update>, asked_to_wait: Vec
 }
 
 /// "Please wait", where the dropped update came from: a press's pop-up, else the chat.
-async fn ask_to_wait(bot: &Bot, update: &Update) {
+pub(super) async fn ask_to_wait(bot: &Bot, update: &Update) {
     match &update.kind {
         teloxide::types::UpdateKind::CallbackQuery(query) => {
             let answered = bot
@@ -341,7 +352,7 @@ fn sender_key(update: &Update) -> i64 {
         .unwrap_or(0)
 }
 
-async fn handle_one(handling: &Handling, update: Update) {
+pub(super) async fn handle_one(handling: &Handling, update: Update) {
     let id = update.id.0;
     let user = update.from().map(|u| ChatId(u.id.0 as i64));
     let press = match &update.kind {

@@ -404,6 +404,12 @@ impl FakeTelegram {
         receiver
     }
 
+    /// Hands out every queued update and forgets it, as Telegram does with an update a
+    /// webhook answered 200 for: tests of webhook mode POST them to the bot.
+    pub fn take_updates(&self) -> Vec<teloxide::types::Update> {
+        self.inner.shared.update(|s| s.updates.drain(..).collect())
+    }
+
     /// Updates not yet confirmed by a getUpdates `offset`.
     pub fn pending_updates(&self) -> usize {
         self.inner.shared.lock().updates.len()

@@ -30,3 +30,8 @@ pub fn forget_below(conn: &mut SqliteConnection, offset: i64) -> QueryResult<usi
     diesel::delete(handled_updates::table.filter(handled_updates::update_id.lt(offset)))
         .execute(conn)
 }
+
+/// Forgets the updates handled before `at` (webhook mode, where no offset confirms them).
+pub fn forget_handled_before(conn: &mut SqliteConnection, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(handled_updates::table.filter(handled_updates::handled_at.lt(at))).execute(conn)
+}

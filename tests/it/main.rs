@@ -33,5 +33,7 @@ mod schema_drift;
 mod search;
 mod texts;
 mod visit_store;
+#[cfg(feature = "sandbox")]
+mod webhook;
 #[cfg(not(feature = "sandbox"))]
 mod without_sandbox;

@@ -486,6 +486,7 @@ pub fn bot_config(token: &str, admins: &[i64], dispatchers: &[i64]) -> BotConfig
         send_limits: SendLimits::unlimited(),
         health: repair_bot::health::Limits::default(),
         metrics_addr: None,
+        webhook: None,
         // The manual clock stands still: no bucket would ever refill.
         rate_limit: None,
         visit_reminder: Some(TimeDelta::hours(2)),
