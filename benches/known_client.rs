@@ -18,11 +18,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta};
-use common::{env_number, mb, ms, status_mb};
+use common::{env_number, mb, ms, run_child, status_mb};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use repair_bot::db::backup::BackupPolicy;
@@ -135,35 +134,8 @@ fn main() -> std::process::ExitCode {
 
     let mut ok = true;
     for phone in [MANY, NONE] {
-        let output = Command::new(std::env::current_exe().expect("this bench's path"))
-            .env(CHILD_ENV, format!("{}\n{phone}\n{repeats}", db.display()))
-            .output()
-            .expect("run the lookup in a fresh process");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "the lookup process failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        print!("{stdout}");
-        for line in stdout.lines() {
-            if let Some(figures) = line.strip_prefix("figures ") {
-                let values: Vec<f64> = figures.split(' ').filter_map(|v| v.parse().ok()).collect();
-                if let [first_ms, median_ms, slowest_ms, peak_mb] = values[..] {
-                    let within =
-                        first_ms.max(median_ms).max(slowest_ms) < TARGET_MS && peak_mb < TARGET_MB;
-                    ok &= within;
-                    println!(
-                        "  {phone}: {} (target: under {TARGET_MS:.0} ms and {TARGET_MB:.0} MB)",
-                        if within {
-                            "within target"
-                        } else {
-                            "OVER TARGET"
-                        }
-                    );
-                }
-            }
-        }
+        let spec = format!("{}\n{phone}\n{repeats}", db.display());
+        ok &= run_child(CHILD_ENV, &spec, phone, TARGET_MS, TARGET_MB);
     }
     if std::env::var_os("BENCH_KEEP").is_some() {
         println!("BENCH_KEEP: kept {}", dir.keep().display());

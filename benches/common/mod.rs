@@ -36,3 +36,39 @@ pub fn ms(d: Duration) -> f64 {
 pub fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_048_576.0
 }
+
+/// Runs this bench's executable again with `child_env=spec` (a fresh process, so its peak RSS
+/// is its own), prints what it printed, and tells whether its `figures FIRST MEDIAN SLOWEST
+/// PEAK …` line (ms, ms, ms, MB) is within `target_ms` and `target_mb`.
+pub fn run_child(child_env: &str, spec: &str, label: &str, target_ms: f64, target_mb: f64) -> bool {
+    let output = std::process::Command::new(std::env::current_exe().expect("this bench's path"))
+        .env(child_env, spec)
+        .output()
+        .expect("run the measured process");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the measured process failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    print!("{stdout}");
+    let mut within = false;
+    for line in stdout.lines() {
+        let Some(figures) = line.strip_prefix("figures ") else {
+            continue;
+        };
+        let values: Vec<f64> = figures.split(' ').filter_map(|v| v.parse().ok()).collect();
+        if let [first_ms, median_ms, slowest_ms, peak_mb, ..] = values[..] {
+            within = first_ms.max(median_ms).max(slowest_ms) < target_ms && peak_mb < target_mb;
+            println!(
+                "  {label}: {} (target: under {target_ms:.0} ms and {target_mb:.0} MB)",
+                if within {
+                    "within target"
+                } else {
+                    "OVER TARGET"
+                }
+            );
+        }
+    }
+    within
+}

@@ -93,20 +93,29 @@ pub async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bo
             }
         };
         let app = app.clone();
-        connections.spawn(async move {
-            let service = service_fn(move |request| respond(request, app.clone()));
-            let served = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10))
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-            if let Err(error) = served {
-                log::debug!("metrics: connection ended: {error}");
-            }
-        });
+        let service = service_fn(move |request| respond(request, app.clone()));
+        connections.spawn(serve_connection(stream, service, "metrics"));
         while connections.try_join_next().is_some() {}
     }
     connections.abort_all();
+}
+
+/// Serves one HTTP/1.1 connection (`/metrics`, the webhook): a request's head must arrive
+/// within 10 s, so an idle client cannot hold a connection open.
+pub(super) async fn serve_connection<S>(stream: tokio::net::TcpStream, service: S, what: &str)
+where
+    S: hyper::service::HttpService<Incoming>,
+    S::ResBody: 'static,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let served = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+    if let Err(error) = served {
+        log::debug!("{what}: connection ended: {error}");
+    }
 }
 
 async fn respond(

@@ -75,8 +75,17 @@ async fn send(ctx: &Ctx, period: Period) -> HandlerResult {
         .app
         .db_long(move |conn| Ok(crate::reports::period_file(conn, (from, to), title, tz)))
         .await??;
+    let limit = ctx.app.config.send_limits.max_file_bytes;
+    if bytes.len() > limit {
+        let caption = texts::report_file_caption(&heading);
+        return ctx
+            .reply(&texts::file_too_big(&caption, bytes.len(), limit), None)
+            .await;
+    }
     let file = InputFile::memory(bytes).file_name(texts::report_file_name(&heading));
-    ctx.bot.send_document(ctx.chat, file).await?;
+    super::outbox::uploading(&ctx.bot)
+        .send_document(ctx.chat, file)
+        .await?;
     Ok(())
 }
 

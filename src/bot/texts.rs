@@ -1080,6 +1080,18 @@ pub fn report_subtitle(from: chrono::NaiveDate, to: chrono::NaiveDate, tz: Tz) -
     )
 }
 
+/// A report's file was bigger than Telegram takes from a bot: its caption, and why it is not
+/// attached.
+pub fn file_too_big(caption: &str, size: usize, limit: usize) -> String {
+    let mb = |bytes: usize| (bytes as f64 / 1_048_576.0).ceil() as u64;
+    format!(
+        "{caption}\n\n⚠️ Таблица получилась {} МБ, а Telegram принимает от бота файлы до {} МБ, \
+         поэтому она не приложена. Закажите отчёт за более короткий период в «📊 Отчёты».",
+        mb(size),
+        mb(limit)
+    )
+}
+
 /// The caption of a report's file.
 pub fn report_file_caption(heading: &str) -> String {
     format!("📎 {}: таблица для сверки", esc(heading))

@@ -25,10 +25,8 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use teloxide::prelude::*;
 use teloxide::types::{Me, Update};
 use tokio::net::TcpListener;
@@ -141,20 +139,11 @@ pub async fn serve_on(
             }
         };
         let receiver = Arc::clone(&receiver);
-        connections.spawn(async move {
-            let service = service_fn(move |request| {
-                let receiver = Arc::clone(&receiver);
-                async move { receiver.receive(request).await }
-            });
-            let served = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10))
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-            if let Err(error) = served {
-                log::debug!("webhook: connection ended: {error}");
-            }
+        let service = service_fn(move |request| {
+            let receiver = Arc::clone(&receiver);
+            async move { receiver.receive(request).await }
         });
+        connections.spawn(super::metrics::serve_connection(stream, service, "webhook"));
         while connections.try_join_next().is_some() {}
     }
     // The update being handled finishes (its answer tells Telegram it is done), within the

@@ -68,7 +68,8 @@ fn closed_sheet(
     range: (NaiveDateTime, NaiveDateTime),
     master: Option<MasterId>,
 ) -> Result<(), FileError> {
-    let mut sheet = book.closed_sheet()?;
+    let names = reports::master_names(conn)?;
+    let mut sheet = book.closed_sheet(&names)?;
     let mut after = None;
     loop {
         let page: Vec<ClosedLine> = reports::closed_lines(conn, range, master, after, PAGE)?;
@@ -84,7 +85,8 @@ fn closed_sheet(
 }
 
 fn active_sheet(conn: &mut SqliteConnection, book: &mut Book) -> Result<(), FileError> {
-    let mut sheet = book.active_sheet()?;
+    let names = reports::master_names(conn)?;
+    let mut sheet = book.active_sheet(&names)?;
     for status in OrderStatus::ALL.into_iter().filter(|s| s.is_open()) {
         let mut after = i64::MIN;
         loop {

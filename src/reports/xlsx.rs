@@ -21,7 +21,10 @@ use rust_xlsxwriter::{ColNum, Format, RowNum, Workbook, Worksheet};
 
 use crate::domain::money::Payment;
 use crate::domain::status::OrderStatus;
-use crate::store::reports::{person_name, ActiveLine, ClosedLine, Figures, Report, StatusLine};
+use crate::store::reports::{ActiveLine, ClosedLine, Figures, Report, StatusLine};
+
+/// Masters' names by `masters.id` (`store::reports::master_names`).
+pub type Names = std::collections::HashMap<i64, String>;
 
 /// Two decimals with grouped thousands. Format codes are stored in the US spelling and shown
 /// in the reader's locale: Russian Excel and LibreOffice display 1234567.5 as "1 234 567,50".
@@ -115,8 +118,12 @@ pub struct Book {
 impl Book {
     /// An empty workbook whose sheets will carry `title`; moments are shown in `tz`.
     pub fn new(title: Title, tz: Tz) -> Book {
+        let mut workbook = Workbook::new();
+        // Most of a big workbook's time is deflating its XML: level 1 halves that for a file
+        // about a third bigger (rust_xlsxwriter's figures; measured in benches/reports.rs).
+        workbook.set_zip_compression_level(1);
         Book {
-            workbook: Workbook::new(),
+            workbook,
             formats: Formats::new(),
             title,
             tz,
@@ -128,12 +135,7 @@ impl Book {
         let mut masters: Vec<(String, Figures)> = report
             .masters
             .iter()
-            .map(|line| {
-                (
-                    master_label(Some(line.master_id), &line.name()),
-                    line.figures,
-                )
-            })
+            .map(|line| (figures_label(line.master_id, &line.name()), line.figures))
             .collect();
         if report.unassigned != Figures::default() {
             masters.push((UNASSIGNED_LABEL.to_string(), report.unassigned));
@@ -172,7 +174,7 @@ impl Book {
     }
 
     /// A sheet of closed orders, filled line by line ([`ClosedSheet::line`]).
-    pub fn closed_sheet(&mut self) -> Result<ClosedSheet<'_>, XlsxError> {
+    pub fn closed_sheet<'b>(&'b mut self, names: &'b Names) -> Result<ClosedSheet<'b>, XlsxError> {
         let tz = self.tz;
         let formats = &self.formats;
         let sheet = add_sheet(&mut self.workbook, &self.title, formats, CLOSED_SHEET, true)?;
@@ -184,6 +186,7 @@ impl Book {
         Ok(ClosedSheet {
             sheet,
             formats,
+            names,
             tz,
             row: HEADER_ROW + 1,
             totals: ClosedTotals::default(),
@@ -191,7 +194,7 @@ impl Book {
     }
 
     /// A sheet of the orders open now, filled line by line ([`ActiveSheet::line`]).
-    pub fn active_sheet(&mut self) -> Result<ActiveSheet<'_>, XlsxError> {
+    pub fn active_sheet<'b>(&'b mut self, names: &'b Names) -> Result<ActiveSheet<'b>, XlsxError> {
         let tz = self.tz;
         let formats = &self.formats;
         let sheet = add_sheet(&mut self.workbook, &self.title, formats, ACTIVE_SHEET, true)?;
@@ -203,6 +206,7 @@ impl Book {
         Ok(ActiveSheet {
             sheet,
             formats,
+            names,
             tz,
             row: HEADER_ROW + 1,
         })
@@ -225,6 +229,7 @@ pub fn write(report: &Report, title: Title, tz: Tz) -> Result<Vec<u8>, XlsxError
 pub struct ClosedSheet<'a> {
     sheet: &'a mut Worksheet,
     formats: &'a Formats,
+    names: &'a Names,
     tz: Tz,
     row: RowNum,
     totals: ClosedTotals,
@@ -242,25 +247,19 @@ impl ClosedSheet<'_> {
         let (row, f, sheet) = (self.row, self.formats, &mut *self.sheet);
         sheet.write_number_with_format(row, 0, line.id as f64, &f.plain)?;
         moment_cell(sheet, row, 1, line.closed_at, self.tz, f)?;
-        let master = line
-            .master_id
-            .map(|id| {
-                master_label(
-                    Some(id),
-                    &person_name(line.first_name.as_deref(), line.last_name.as_deref()),
-                )
-            })
-            .unwrap_or_default();
-        sheet.write_string(row, 2, master)?;
+        if let Some(id) = line.master_id {
+            sheet.write_string(row, 2, master_label(id, self.names))?;
+        }
         sheet.write_string(row, 3, &line.equipment_type)?;
         sheet.write_string(row, 4, &line.client_address)?;
         sheet.write_string(row, 5, payment_name(line.payment.as_deref()))?;
+        let (total, materials) = (line.total.unwrap_or(0), line.materials.unwrap_or(0));
         let money = [
-            line.total,
-            line.materials,
-            line.total - line.materials,
-            line.master_share,
-            line.company_share,
+            total,
+            materials,
+            total - materials,
+            line.master_share.unwrap_or(0),
+            line.company_share.unwrap_or(0),
             line.prepayment.unwrap_or(0),
             line.cash_due.unwrap_or(0),
         ];
@@ -302,6 +301,7 @@ impl ClosedSheet<'_> {
 pub struct ActiveSheet<'a> {
     sheet: &'a mut Worksheet,
     formats: &'a Formats,
+    names: &'a Names,
     tz: Tz,
     row: RowNum,
 }
@@ -317,8 +317,7 @@ impl ActiveSheet<'_> {
         sheet.write_string(row, 1, status)?;
         moment_cell(sheet, row, 2, line.created_at, self.tz, f)?;
         if let Some(id) = line.master_id {
-            let name = person_name(line.first_name.as_deref(), line.last_name.as_deref());
-            sheet.write_string(row, 3, master_label(Some(id), &name))?;
+            sheet.write_string(row, 3, master_label(id, self.names))?;
         }
         sheet.write_string(row, 4, &line.equipment_type)?;
         sheet.write_string(row, 5, &line.client_name)?;
@@ -375,10 +374,19 @@ fn payment_name(stored: Option<&str>) -> &'static str {
 }
 
 /// A master's name, or his number when `users` does not know it.
-fn master_label(id: Option<i64>, name: &str) -> String {
-    match id {
-        Some(id) if name.is_empty() => format!("Мастер №{id}"),
-        _ => name.to_string(),
+fn master_label(id: i64, names: &Names) -> String {
+    match names.get(&id) {
+        Some(name) if !name.is_empty() => name.clone(),
+        _ => format!("Мастер №{id}"),
+    }
+}
+
+/// The name of a master's line in the figures sheets.
+fn figures_label(id: i64, name: &str) -> String {
+    if name.is_empty() {
+        format!("Мастер №{id}")
+    } else {
+        name.to_string()
     }
 }
 

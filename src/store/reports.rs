@@ -420,41 +420,24 @@ fn every_status(
 
 /// One closed order of a period as the report's lines show it; money in kopecks (0 where an
 /// order closed before the bot kept that figure).
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct ClosedLine {
-    #[diesel(sql_type = BigInt)]
     pub id: i64,
     /// When it was closed (UTC).
-    #[diesel(sql_type = Timestamp)]
     pub closed_at: NaiveDateTime,
-    #[diesel(sql_type = Nullable<BigInt>)]
+    /// `masters.id`; its name is in [`master_names`].
     pub master_id: Option<i64>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub first_name: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub last_name: Option<String>,
-    #[diesel(sql_type = Text)]
     pub equipment_type: String,
-    #[diesel(sql_type = Text)]
     pub client_address: String,
-    #[diesel(sql_type = BigInt)]
-    pub total: i64,
-    #[diesel(sql_type = BigInt)]
-    pub materials: i64,
-    #[diesel(sql_type = BigInt)]
-    pub master_share: i64,
-    #[diesel(sql_type = BigInt)]
-    pub company_share: i64,
-    #[diesel(sql_type = Nullable<BigInt>)]
+    pub total: Option<i64>,
+    pub materials: Option<i64>,
+    pub master_share: Option<i64>,
+    pub company_share: Option<i64>,
     pub cash_due: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
     pub prepayment: Option<i64>,
     /// `CASH` or `CASHLESS`; None for orders closed before the bot asked.
-    #[diesel(sql_type = Nullable<Text>)]
     pub payment: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
     pub has_review: bool,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
     pub out_of_city: bool,
 }
 
@@ -466,33 +449,20 @@ impl ClosedLine {
 }
 
 /// One open order as the active-orders export shows it.
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct ActiveLine {
-    #[diesel(sql_type = BigInt)]
     pub id: i64,
-    #[diesel(sql_type = Text)]
     pub status: String,
-    #[diesel(sql_type = Timestamp)]
     pub created_at: NaiveDateTime,
-    #[diesel(sql_type = Nullable<BigInt>)]
+    /// `masters.id`; its name is in [`master_names`].
     pub master_id: Option<i64>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub first_name: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub last_name: Option<String>,
-    #[diesel(sql_type = Text)]
     pub equipment_type: String,
-    #[diesel(sql_type = Text)]
     pub client_name: String,
-    #[diesel(sql_type = Text)]
     pub client_address: String,
     /// The arrival as read from the dispatcher's text (UTC), when it could be read.
-    #[diesel(sql_type = Nullable<Timestamp>)]
     pub visit_at: Option<NaiveDateTime>,
     /// The arrival as typed.
-    #[diesel(sql_type = Nullable<Text>)]
     pub scheduled_time: Option<String>,
-    #[diesel(sql_type = Nullable<diesel::sql_types::Date>)]
     pub expected_ready_on: Option<chrono::NaiveDate>,
 }
 
@@ -505,8 +475,25 @@ pub fn person_name(first: Option<&str>, last: Option<&str>) -> String {
         .join(" ")
 }
 
-const LINE_PEOPLE: &str = "LEFT JOIN masters m ON m.id = o.assigned_master_id \
-     LEFT JOIN users u ON u.telegram_id = m.telegram_id";
+/// Every master's name by `masters.id` (empty when `users` does not know it): read once for a
+/// file instead of joined into each of its lines.
+pub fn master_names(
+    conn: &mut SqliteConnection,
+) -> QueryResult<std::collections::HashMap<i64, String>> {
+    use crate::schema::{masters, users};
+    let rows: Vec<(i64, Option<String>, Option<String>)> = masters::table
+        .left_join(users::table.on(users::telegram_id.eq(masters::telegram_id)))
+        .select((
+            masters::id,
+            users::first_name.nullable(),
+            users::last_name.nullable(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, first, last)| (id, person_name(first.as_deref(), last.as_deref())))
+        .collect())
+}
 
 /// The orders closed in `[from, to)` (of master `master` only, when given), by closing time
 /// then number, at most `limit`, after `after` (the last line of the previous page). Read page
@@ -519,29 +506,41 @@ pub fn closed_lines(
     after: Option<(NaiveDateTime, i64)>,
     limit: i64,
 ) -> QueryResult<Vec<ClosedLine>> {
+    use crate::schema::orders::dsl as o;
     let (after_at, after_id) = after.unwrap_or((from, i64::MIN));
-    sql_query(format!(
-        "SELECT o.id, o.status_changed_at AS closed_at, o.assigned_master_id AS master_id, \
-           u.first_name, u.last_name, o.equipment_type, o.client_address, \
-           COALESCE(o.total_kopecks, 0) AS total, COALESCE(o.materials_kopecks, 0) AS materials, \
-           COALESCE(o.master_share_kopecks, 0) AS master_share, \
-           COALESCE(o.company_share_kopecks, 0) AS company_share, \
-           o.cash_due_kopecks AS cash_due, o.prepayment_kopecks AS prepayment, o.payment, \
-           o.has_review, o.out_of_city \
-         FROM orders o {LINE_PEOPLE} \
-         WHERE o.status = 'CLOSED' AND o.deleted_at IS NULL \
-           AND o.status_changed_at >= ?1 AND o.status_changed_at < ?2 \
-           AND (o.status_changed_at > ?3 OR (o.status_changed_at = ?3 AND o.id > ?4)) \
-           AND (?5 IS NULL OR o.assigned_master_id = ?5) \
-         ORDER BY o.status_changed_at, o.id LIMIT ?6"
-    ))
-    .bind::<Timestamp, _>(from)
-    .bind::<Timestamp, _>(to)
-    .bind::<Timestamp, _>(after_at)
-    .bind::<BigInt, _>(after_id)
-    .bind::<Nullable<BigInt>, _>(master.map(|m| m.0))
-    .bind::<BigInt, _>(limit)
-    .load(conn)
+    let mut query = o::orders
+        .filter(o::status.eq(OrderStatus::Closed.as_str()))
+        .filter(o::deleted_at.is_null())
+        .filter(o::status_changed_at.ge(from))
+        .filter(o::status_changed_at.lt(to))
+        .filter(
+            o::status_changed_at
+                .gt(after_at)
+                .or(o::status_changed_at.eq(after_at).and(o::id.gt(after_id))),
+        )
+        .select((
+            o::id,
+            o::status_changed_at,
+            o::assigned_master_id,
+            o::equipment_type,
+            o::client_address,
+            o::total_kopecks,
+            o::materials_kopecks,
+            o::master_share_kopecks,
+            o::company_share_kopecks,
+            o::cash_due_kopecks,
+            o::prepayment_kopecks,
+            o::payment,
+            o::has_review,
+            o::out_of_city,
+        ))
+        .order((o::status_changed_at, o::id))
+        .limit(limit)
+        .into_boxed();
+    if let Some(master) = master {
+        query = query.filter(o::assigned_master_id.eq(master.0));
+    }
+    query.load(conn)
 }
 
 /// Open orders of status `status` (not deleted), by number, at most `limit`, after order
@@ -552,18 +551,26 @@ pub fn active_lines(
     after: i64,
     limit: i64,
 ) -> QueryResult<Vec<ActiveLine>> {
-    sql_query(format!(
-        "SELECT o.id, o.status, o.created_at, o.assigned_master_id AS master_id, \
-           u.first_name, u.last_name, o.equipment_type, o.client_name, o.client_address, \
-           o.visit_at, o.scheduled_time, o.expected_ready_on \
-         FROM orders o {LINE_PEOPLE} \
-         WHERE o.status = ?1 AND o.id > ?2 AND o.deleted_at IS NULL \
-         ORDER BY o.id LIMIT ?3"
-    ))
-    .bind::<Text, _>(status.as_str())
-    .bind::<BigInt, _>(after)
-    .bind::<BigInt, _>(limit)
-    .load(conn)
+    use crate::schema::orders::dsl as o;
+    o::orders
+        .filter(o::status.eq(status.as_str()))
+        .filter(o::id.gt(after))
+        .filter(o::deleted_at.is_null())
+        .select((
+            o::id,
+            o::status,
+            o::created_at,
+            o::assigned_master_id,
+            o::equipment_type,
+            o::client_name,
+            o::client_address,
+            o::visit_at,
+            o::scheduled_time,
+            o::expected_ready_on,
+        ))
+        .order(o::id)
+        .limit(limit)
+        .load(conn)
 }
 
 /// Masters with at least one order closed in `[from, to)` and their own chat: who gets a

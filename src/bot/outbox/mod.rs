@@ -198,6 +198,24 @@ pub struct Sender {
     pub app: App,
 }
 
+/// How long one upload of a file may take: teloxide's client gives a whole request 17 s,
+/// which a month's workbook (tens of megabytes) does not make on a slow uplink.
+const FILE_UPLOAD_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The same bot with a client whose requests may take [`FILE_UPLOAD_TIMEOUT`], for files.
+pub(crate) fn uploading(bot: &Bot) -> Bot {
+    match teloxide::net::default_reqwest_settings()
+        .timeout(FILE_UPLOAD_TIMEOUT)
+        .build()
+    {
+        Ok(client) => Bot::with_client(bot.token(), client).set_api_url(bot.api_url()),
+        Err(error) => {
+            log::warn!("outbox: no client for long uploads ({error}); files use the usual one");
+            bot.clone()
+        }
+    }
+}
+
 impl Sender {
     async fn round_now(&self) -> Result<Round, super::BoxError> {
         self.round(self.app.outbox.elapsed()).await
@@ -264,6 +282,22 @@ impl Sender {
         };
         if let Some(document) = head.message.document.clone() {
             let file = scheduled_reports::render(&self.app, &document).await?;
+            let limit = self.app.config.send_limits.max_file_bytes;
+            if let Ok(too_big) = file.as_ref().map(|f| f.bytes.len()).map(|n| n > limit) {
+                if too_big {
+                    // Telegram would refuse it: the caption goes alone, saying why.
+                    let size = file.as_ref().map_or(0, |f| f.bytes.len());
+                    log::warn!(
+                        "outbox: file of message {} is {size} bytes: sent without it",
+                        head.id
+                    );
+                    let text = texts::file_too_big(&head.message.text, size, limit);
+                    return Ok(Delivery {
+                        text,
+                        ..single(head)
+                    });
+                }
+            }
             return Ok(Delivery {
                 file: Some(file),
                 ..single(head)
@@ -413,7 +447,8 @@ async fn send(bot: &Bot, delivery: &Delivery) -> Outcome {
 /// A file with the row's text as its caption.
 async fn send_file(bot: &Bot, delivery: &Delivery, file: &BuiltFile) -> Outcome {
     let document = InputFile::memory(file.bytes.clone()).file_name(file.name.clone());
-    let request = bot
+    // Files are a few a day: a client of their own each time costs nothing that matters.
+    let request = uploading(bot)
         .send_document(ChatId(delivery.chat_id()), document)
         .caption(&delivery.text)
         .parse_mode(ParseMode::Html);

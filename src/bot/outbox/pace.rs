@@ -15,7 +15,13 @@ pub struct SendLimits {
     pub per_group_minute: usize,
     /// Most messages in any second, all chats together.
     pub per_second: usize,
+    /// The largest file sent as a document: Telegram takes up to 50 MB from a bot. A bigger
+    /// one is replaced by its caption and why.
+    pub max_file_bytes: usize,
 }
+
+/// What Telegram's Bot API accepts in one upload from a bot.
+pub const TELEGRAM_MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
 
 impl Default for SendLimits {
     fn default() -> Self {
@@ -23,6 +29,7 @@ impl Default for SendLimits {
             per_chat_gap: Duration::from_secs(1),
             per_group_minute: 20,
             per_second: 30,
+            max_file_bytes: TELEGRAM_MAX_FILE_BYTES,
         }
     }
 }
@@ -34,6 +41,7 @@ impl SendLimits {
             per_chat_gap: Duration::ZERO,
             per_group_minute: usize::MAX,
             per_second: usize::MAX,
+            max_file_bytes: TELEGRAM_MAX_FILE_BYTES,
         }
     }
 }

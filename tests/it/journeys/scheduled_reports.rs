@@ -363,3 +363,37 @@ async fn a_file_that_cannot_be_built_fails_with_its_reason_and_holds_nothing_bac
     assert!(world.files_in(ADMIN).is_empty());
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workbook_bigger_than_telegram_takes_is_replaced_by_its_caption_and_why() {
+    let world = World::start_with(|config| {
+        config.reports = ReportSchedule {
+            daily: nine(),
+            ..ReportSchedule::default()
+        };
+        // Any real workbook is bigger than this.
+        config.send_limits.max_file_bytes = 1_000;
+    })
+    .await;
+    world.with_masters().await;
+    world.clock.set(utc(2026, 11, 24, 6, 0));
+    assert_eq!(world.tick().await.reports_queued, vec![("report_daily", 1)]);
+    let told = world.wait_text(ADMIN, "Таблица получилась").await;
+    assert!(
+        told.text.contains("Отчёт за день 23.11.2026") && told.text.contains("до 1 МБ"),
+        "{}",
+        told.text
+    );
+    assert!(
+        world.files_in(ADMIN).is_empty(),
+        "no file Telegram would refuse"
+    );
+    assert_eq!(
+        world.scalar(
+            "SELECT COUNT(*) AS v FROM outbox WHERE sent_at IS NOT NULL AND document IS NOT NULL"
+        ),
+        1,
+        "the row is done, not retried"
+    );
+    world.stop().await;
+}
