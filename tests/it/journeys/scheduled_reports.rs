@@ -397,3 +397,51 @@ async fn a_workbook_bigger_than_telegram_takes_is_replaced_by_its_caption_and_wh
     );
     world.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_queued_before_a_kill_is_built_and_sent_once_after_the_restart() {
+    let world = World::start_with(|config| {
+        config.reports = ReportSchedule {
+            monthly: nine(),
+            ..ReportSchedule::default()
+        };
+    })
+    .await;
+    world.with_masters().await;
+    // Telegram unreachable for files: the workbook stays owed when the bot is killed.
+    world.fake.fail_next(
+        "sendDocument",
+        1_000,
+        repair_bot::fake_telegram::FakeError::Network,
+    );
+    world.clock.set(utc(2026, 12, 1, 6, 0));
+    assert_eq!(
+        jobs::tick(&world.app).await.unwrap().reports_queued,
+        vec![("report_monthly", 1)]
+    );
+    world.wait_text(ADMIN, "<b>Отчёт за ноябрь 2026</b>").await;
+    let owed = "SELECT COUNT(*) AS v FROM outbox WHERE document IS NOT NULL AND sent_at IS NULL";
+    assert_eq!(world.scalar(owed), 1);
+    let world = world.crash_and_restart().await;
+    world.fake.clear_failures("sendDocument");
+    world.app.outbox.wake();
+    world.delivered().await;
+    let files = world.files_in(ADMIN);
+    assert_eq!(files.len(), 1, "built and sent once after the restart");
+    assert_eq!(
+        sheet_names(&files[0].1)[..3],
+        ["Мастера", "Техника", "Статусы"]
+    );
+    // The run was recorded with the queueing: a bot with the same schedule does not queue it
+    // again (the crash restart above came up with the tests' default settings).
+    let world = world
+        .restart_configured(|config| config.reports.monthly = nine())
+        .await;
+    assert!(jobs::tick(&world.app)
+        .await
+        .unwrap()
+        .reports_queued
+        .is_empty());
+    assert_eq!(world.files_in(ADMIN).len(), 1);
+    world.stop().await;
+}
