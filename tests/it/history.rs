@@ -3,15 +3,13 @@
 //! `audit_log.details`) and shown in Russian with rubles; rows written the old way (English
 //! notes, raw kopecks) still read in Russian.
 
+use crate::support::MigratedDb as Db;
 use std::collections::BTreeSet;
 
-use crate::support::Sandbox;
 use chrono::{NaiveDateTime, TimeDelta};
 use chrono_tz::Europe::Moscow;
 use diesel::prelude::*;
 use repair_bot::bot::texts;
-use repair_bot::db::migrations::Catalog;
-use repair_bot::db::startup::{self, PreparedDatabase};
 use repair_bot::domain::ids::{MasterId, OrderId, TelegramId};
 use repair_bot::domain::money::{Amounts, Kopecks, PayRules, Payment};
 use repair_bot::domain::status::{Action, Actor, Role};
@@ -23,27 +21,6 @@ use repair_bot::store::orders::{self, Closing, EditableField, Move, NewOrder};
 const DISPATCHER: TelegramId = TelegramId(500);
 const IVAN: TelegramId = TelegramId(1001);
 const PETR: TelegramId = TelegramId(1002);
-
-struct Db {
-    _sandbox: Sandbox,
-    prepared: PreparedDatabase,
-}
-
-impl Db {
-    fn new() -> Db {
-        let sandbox = Sandbox::new();
-        let prepared =
-            startup::prepare(&sandbox.settings(), &Catalog::embedded()).expect("prepare");
-        Db {
-            _sandbox: sandbox,
-            prepared,
-        }
-    }
-
-    fn conn(&mut self) -> &mut SqliteConnection {
-        &mut self.prepared.connection
-    }
-}
 
 fn phone(text: &str) -> Phone {
     Phone::parse(text).expect("a phone")

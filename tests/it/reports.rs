@@ -4,6 +4,7 @@
 //! Every database is created the way the bot creates it (`db::startup::prepare` with the
 //! embedded migrations) in a temporary folder.
 
+use crate::support::MigratedDb as Db;
 use std::collections::BTreeMap;
 use std::io::Cursor;
 
@@ -12,9 +13,6 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Europe::Moscow;
 use chrono_tz::Tz;
 use diesel::prelude::*;
-use repair_bot::db::backup::BackupPolicy;
-use repair_bot::db::migrations::Catalog;
-use repair_bot::db::startup::{self, DatabaseSettings, PreparedDatabase};
 use repair_bot::domain::ids::MasterId;
 use repair_bot::domain::money::{Amounts, Job, Kopecks, PayRules, Payment, MAX_AMOUNT};
 use repair_bot::domain::period::{utc_range, Period};
@@ -23,37 +21,8 @@ use repair_bot::domain::validation::EQUIPMENT_TYPES;
 use repair_bot::reports::xlsx;
 use repair_bot::schema::{masters, orders, users};
 use repair_bot::store::reports::{self, Figures, Report, StatusLine};
-use tempfile::TempDir;
 
 // ----- the database -----
-
-struct Db {
-    _dir: TempDir,
-    prepared: PreparedDatabase,
-}
-
-impl Db {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let settings = DatabaseSettings {
-            path: dir.path().join("bot_database.db"),
-            backup: BackupPolicy {
-                dir: dir.path().join("backup"),
-                keep: 3,
-                copy: None,
-            },
-        };
-        let prepared = startup::prepare(&settings, &Catalog::embedded()).expect("prepare");
-        Db {
-            _dir: dir,
-            prepared,
-        }
-    }
-
-    fn conn(&mut self) -> &mut SqliteConnection {
-        &mut self.prepared.connection
-    }
-}
 
 /// A master as the test inserts them.
 struct MasterSeed {

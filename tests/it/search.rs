@@ -2,11 +2,12 @@
 //! address fragments in any letter case (Cyrillic included, "ё" = "е"), keyset pages that
 //! neither repeat nor skip while orders are added, and query plans that use the indexes.
 
+use crate::support::MigratedDb as Db;
 use crate::support::Sandbox;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use repair_bot::db::migrations::Catalog;
-use repair_bot::db::startup::{self, PreparedDatabase};
+use repair_bot::db::startup::{self};
 use repair_bot::domain::status::OrderStatus;
 use repair_bot::domain::validation::PhoneError;
 use repair_bot::schema::orders;
@@ -17,27 +18,7 @@ use repair_bot::store::search::{
 
 const PHONE: &str = "+79001234567";
 
-/// A freshly migrated database (as the bot's startup makes it), kept open and locked.
-struct Db {
-    _sandbox: Sandbox,
-    prepared: PreparedDatabase,
-}
-
 impl Db {
-    fn new() -> Db {
-        let sandbox = Sandbox::new();
-        let prepared = startup::prepare(&sandbox.settings(), &Catalog::embedded())
-            .expect("prepare a new database");
-        Db {
-            _sandbox: sandbox,
-            prepared,
-        }
-    }
-
-    fn conn(&mut self) -> &mut SqliteConnection {
-        &mut self.prepared.connection
-    }
-
     fn add(&mut self, address: &str, phone: &str, status: OrderStatus) -> i64 {
         diesel::insert_into(orders::table)
             .values((

@@ -2,27 +2,19 @@
 //! lookup counts and lists, which visits a round takes, and that both read through their
 //! indexes. Soft-deleted orders count nowhere.
 
+use crate::support::MigratedDb as Db;
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
-use repair_bot::db::migrations::Catalog;
-use repair_bot::db::startup::{self, PreparedDatabase};
 use repair_bot::domain::ids::OrderId;
 use repair_bot::domain::status::OrderStatus;
 use repair_bot::schema::orders;
 use repair_bot::store::{clients, visits};
-
-use crate::support::Sandbox;
 
 const PHONE: &str = "+79001234567";
 const OTHER: &str = "+79160001122";
 
 fn at(text: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").expect("a test moment")
-}
-
-struct Db {
-    _sandbox: Sandbox,
-    prepared: PreparedDatabase,
 }
 
 /// An order as a row: what the stores under test look at.
@@ -47,21 +39,7 @@ impl Default for Row<'_> {
 }
 
 impl Db {
-    fn new() -> Db {
-        let sandbox = Sandbox::new();
-        let prepared = startup::prepare(&sandbox.settings(), &Catalog::embedded())
-            .expect("prepare a new database");
-        Db {
-            _sandbox: sandbox,
-            prepared,
-        }
-    }
-
-    fn conn(&mut self) -> &mut SqliteConnection {
-        &mut self.prepared.connection
-    }
-
-    fn add(&mut self, row: Row<'_>) -> OrderId {
+    fn add_row(&mut self, row: Row<'_>) -> OrderId {
         let deleted_at = row.deleted.then(|| at("2026-11-23 07:00"));
         let id: i64 = diesel::insert_into(orders::table)
             .values((
@@ -92,19 +70,19 @@ fn a_known_client_is_counted_listed_and_flagged_without_deleted_orders() {
         changed: at(changed),
         ..Row::default()
     };
-    let old = db.add(closed("2026-01-10 10:00"));
-    let warranty = db.add(closed("2026-11-01 10:00"));
+    let old = db.add_row(closed("2026-01-10 10:00"));
+    let warranty = db.add_row(closed("2026-11-01 10:00"));
     let mut open = Vec::new();
     for _ in 0..4 {
-        open.push(db.add(Row::default()));
+        open.push(db.add_row(Row::default()));
     }
-    let deleted = db.add(Row {
+    let deleted = db.add_row(Row {
         deleted: true,
         ..closed("2026-11-20 10:00")
     });
     // Somebody else's recent closing, and many of them: never this client's.
     for _ in 0..50 {
-        db.add(Row {
+        db.add_row(Row {
             phone: OTHER,
             ..closed("2026-11-20 10:00")
         });
@@ -168,20 +146,20 @@ fn a_round_takes_each_visit_within_the_lead_once_and_never_a_past_deleted_or_ons
         visit_at: in_minutes(minutes),
         ..Row::default()
     };
-    let unassigned = db.add(visit(60, OrderStatus::New));
-    let accepted = db.add(visit(90, OrderStatus::Accepted));
-    let at_the_edge = db.add(visit(120, OrderStatus::Assigned));
-    let waiting_for_parts = db.add(visit(30, OrderStatus::Dr));
-    db.add(visit(121, OrderStatus::Assigned));
-    db.add(visit(-10, OrderStatus::Assigned));
-    db.add(visit(0, OrderStatus::Assigned));
-    db.add(visit(45, OrderStatus::Onsite));
-    db.add(visit(45, OrderStatus::Closed));
-    db.add(Row {
+    let unassigned = db.add_row(visit(60, OrderStatus::New));
+    let accepted = db.add_row(visit(90, OrderStatus::Accepted));
+    let at_the_edge = db.add_row(visit(120, OrderStatus::Assigned));
+    let waiting_for_parts = db.add_row(visit(30, OrderStatus::Dr));
+    db.add_row(visit(121, OrderStatus::Assigned));
+    db.add_row(visit(-10, OrderStatus::Assigned));
+    db.add_row(visit(0, OrderStatus::Assigned));
+    db.add_row(visit(45, OrderStatus::Onsite));
+    db.add_row(visit(45, OrderStatus::Closed));
+    db.add_row(Row {
         deleted: true,
         ..visit(45, OrderStatus::Accepted)
     });
-    db.add(Row::default());
+    db.add_row(Row::default());
 
     let horizon = now + TimeDelta::hours(2);
     let take = |db: &mut Db| {

@@ -63,6 +63,29 @@ pub fn then_after_rebuild(names: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// A freshly migrated database (as the bot's startup makes it) in its own folder, kept open and
+/// locked: what the store tests work on.
+pub struct MigratedDb {
+    _sandbox: Sandbox,
+    prepared: repair_bot::db::startup::PreparedDatabase,
+}
+
+impl MigratedDb {
+    pub fn new() -> MigratedDb {
+        let sandbox = Sandbox::new();
+        let prepared = repair_bot::db::startup::prepare(&sandbox.settings(), &Catalog::embedded())
+            .expect("prepare a new database");
+        MigratedDb {
+            _sandbox: sandbox,
+            prepared,
+        }
+    }
+
+    pub fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.prepared.connection
+    }
+}
+
 /// One test's private folder: `bot_database.db` and `backup/` inside a temp dir.
 pub struct Sandbox {
     pub dir: TempDir,
