@@ -117,6 +117,16 @@ impl App {
     {
         pool::run_long(&self.pool, work).await
     }
+
+    /// A read that takes seconds (a report's workbook): on a read-only connection of its own,
+    /// so that the bot's connection stays free for every update meanwhile.
+    pub async fn db_read_alone<T, F>(&self, work: F) -> Result<T, PoolError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut diesel::SqliteConnection) -> diesel::QueryResult<T> + Send + 'static,
+    {
+        pool::read_alone(&self.database.path, work).await
+    }
 }
 
 #[derive(BotCommands, Clone, Debug, PartialEq, Eq)]

@@ -62,7 +62,7 @@ async fn send(ctx: &Ctx, period: Period) -> HandlerResult {
     let (from, to) = utc_range(period, now, tz);
     let report = ctx
         .app
-        .db_long(move |conn| reports::report(conn, from, to))
+        .db_read_alone(move |conn| reports::report(conn, from, to))
         .await?;
     let heading = texts::report_heading(&texts::period_name(period));
     ctx.reply(&texts::report(&heading, &report), None).await?;
@@ -73,7 +73,7 @@ async fn send(ctx: &Ctx, period: Period) -> HandlerResult {
     };
     let bytes = ctx
         .app
-        .db_long(move |conn| Ok(crate::reports::period_file(conn, (from, to), title, tz)))
+        .db_read_alone(move |conn| Ok(crate::reports::period_file(conn, (from, to), title, tz)))
         .await??;
     let limit = ctx.app.config.send_limits.max_file_bytes;
     if bytes.len() > limit {

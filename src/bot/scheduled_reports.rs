@@ -154,7 +154,7 @@ pub async fn render(app: &App, json: &str) -> Result<Result<BuiltFile, String>, 
         subtitle: texts::report_subtitle(from, to, tz),
     };
     let built = app
-        .db_long(move |conn| {
+        .db_read_alone(move |conn| {
             Ok(match document {
                 Document::PeriodReport { .. } => reports::period_file(conn, range, title, tz),
                 Document::MasterStatement { master, .. } => {
@@ -225,27 +225,40 @@ async fn run_if_due(app: &App, job: Job, now: NaiveDateTime) -> Result<Option<us
     let from = job.cadence.previous(job.cadence.period_start(day));
     let to = day - TimeDelta::days(1);
     let range = utc_range(Period::Custom { from, to }, now.and_utc(), tz);
+    let last = app.db(move |conn| jobs::last_run(conn, job.name)).await?;
+    let due_now = match last {
+        Some(last) => last < due,
+        None => today,
+    };
+    if !due_now {
+        return Ok(None);
+    }
+    // The figures are read on a connection of their own (a month of a big company takes a
+    // while), then the run is recorded and the messages queued in one short transaction.
+    let owed = app
+        .db_read_alone(move |conn| {
+            if job.statements {
+                statements(conn, range, from, to)
+            } else {
+                period_report(conn, job.cadence, range, from, to)
+            }
+        })
+        .await?;
+    let people = owed
+        .iter()
+        .map(|m| m.chat_id)
+        .collect::<std::collections::BTreeSet<i64>>()
+        .len();
     let told = app
         .db_long(move |conn| {
             conn.immediate_transaction(|conn| {
-                let last = jobs::last_run(conn, job.name)?;
-                let due_now = match last {
-                    Some(last) => last < due,
-                    None => today,
-                };
-                if !due_now {
+                // Recorded meanwhile (another round of the same occurrence): nothing to add.
+                if jobs::last_run(conn, job.name)?.is_some_and(|last| last >= due) {
                     return Ok(None);
                 }
-                let owed = if job.statements {
-                    statements(conn, range, from, to)?
-                } else {
-                    period_report(conn, job.cadence, range, from, to)?
-                };
                 jobs::record_run(conn, job.name, now)?;
                 outbox::enqueue(conn, &owed, now)?;
-                let people: std::collections::BTreeSet<i64> =
-                    owed.iter().map(|m| m.chat_id).collect();
-                Ok(Some(people.len()))
+                Ok(Some(people))
             })
         })
         .await?;

@@ -13,6 +13,9 @@
 //!   hand-offs (futex wake-ups and context switches), not to SQLite.
 //! - [`run_long`] hands the connection to the blocking pool, for calls that read whole tables
 //!   (reports, lists and searches, the periodic rounds), so that they never hold up a worker.
+//! - [`read_alone`] is for the report files, which take up to seconds of reading and writing a
+//!   workbook: a read-only connection of their own on the blocking pool (WAL lets it read
+//!   beside the bot's writes), so that the bot's connection stays free for everyone meanwhile.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -76,4 +79,21 @@ where
         .await
         .map_err(|e| PoolError::Pool(e.to_string()))?
         .map_err(PoolError::Query)
+}
+
+/// Runs a long read on a read-only connection of its own, opened for it on the blocking pool:
+/// the bot's one connection is not held meanwhile. `path` is the bot's database.
+pub async fn read_alone<T, F>(path: &Path, work: F) -> Result<T, PoolError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut SqliteConnection) -> Result<T, diesel::result::Error> + Send + 'static,
+{
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut connection =
+            connection::open_read_only(&path).map_err(|e| PoolError::Pool(e.to_string()))?;
+        work(&mut connection).map_err(PoolError::Query)
+    })
+    .await
+    .map_err(|e| PoolError::Pool(e.to_string()))?
 }
