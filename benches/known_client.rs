@@ -17,17 +17,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta};
-use common::{env_number, mb, ms, run_child, status_mb};
+use common::{env_number, ms, run_child, status_mb, BenchCopy};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use repair_bot::db::backup::BackupPolicy;
 use repair_bot::db::connection;
-use repair_bot::db::migrations::Catalog;
-use repair_bot::db::startup::{self, DatabaseSettings};
 use repair_bot::store::clients;
 
 const CHILD_ENV: &str = "KNOWN_CLIENT_BENCH_CHILD";
@@ -53,46 +50,12 @@ fn main() -> std::process::ExitCode {
     if let Ok(spec) = std::env::var(CHILD_ENV) {
         return child(&spec);
     }
-    let Some(source) = std::env::var_os("BENCH_DATABASE").map(PathBuf::from) else {
-        eprintln!(
-            "BENCH_DATABASE=FILE is required: a database to copy, e.g. one built by \
-             `BENCH_DATABASE_ONLY=FILE cargo bench --bench database`"
-        );
-        return std::process::ExitCode::FAILURE;
-    };
     let many = env_number("BENCH_MANY_ORDERS", 10_000).max(1);
     let repeats = env_number("BENCH_REPEATS", 51).max(1);
-    let dir = tempfile::Builder::new()
-        .prefix("repair-bot-known-client-")
-        .tempdir()
-        .expect("create a temporary folder");
-    let db = dir.path().join("bot.db");
-    println!("repair-bot known client benchmark");
-    println!("  source:  {}", source.display());
-    println!("  scratch: {}", dir.path().display());
-
-    let started = Instant::now();
-    std::fs::copy(&source, &db).expect("copy the database");
-    println!(
-        "copy {:.0} MB:                       {:>8.1} s",
-        mb(std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0)),
-        started.elapsed().as_secs_f64()
-    );
-    let settings = DatabaseSettings {
-        path: db.clone(),
-        backup: BackupPolicy {
-            dir: dir.path().join("backup"),
-            keep: 1,
-            copy: None,
-        },
+    let Some((copy, mut prepared)) = BenchCopy::make("known-client") else {
+        return std::process::ExitCode::FAILURE;
     };
-    let started = Instant::now();
-    let mut prepared = startup::prepare(&settings, &Catalog::embedded()).expect("prepare");
-    println!(
-        "startup (migrations if any: {}):     {:>8.1} s",
-        prepared.report.ran.len(),
-        started.elapsed().as_secs_f64()
-    );
+    let db = copy.db.clone();
     let conn = &mut prepared.connection;
     let orders: i64 = repair_bot::schema::orders::table
         .count()
@@ -137,9 +100,7 @@ fn main() -> std::process::ExitCode {
         let spec = format!("{}\n{phone}\n{repeats}", db.display());
         ok &= run_child(CHILD_ENV, &spec, phone, TARGET_MS, TARGET_MB);
     }
-    if std::env::var_os("BENCH_KEEP").is_some() {
-        println!("BENCH_KEEP: kept {}", dir.keep().display());
-    }
+    copy.finish();
     if ok {
         std::process::ExitCode::SUCCESS
     } else {

@@ -23,17 +23,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use common::{env_number, mb, ms, run_child, status_mb};
+use common::{env_number, mb, ms, run_child, status_mb, BenchCopy};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use repair_bot::db::backup::BackupPolicy;
 use repair_bot::db::connection;
-use repair_bot::db::migrations::Catalog;
-use repair_bot::db::startup::{self, DatabaseSettings};
 use repair_bot::domain::ids::MasterId;
 use repair_bot::domain::period::{utc_range, Period};
 use repair_bot::reports::{self, xlsx::Title};
@@ -55,38 +52,11 @@ fn main() -> std::process::ExitCode {
     if let Ok(spec) = std::env::var(CHILD_ENV) {
         return child(&spec);
     }
-    let Some(source) = std::env::var_os("BENCH_DATABASE").map(PathBuf::from) else {
-        eprintln!(
-            "BENCH_DATABASE=FILE is required: a database to copy, e.g. one built by \
-             `BENCH_DATABASE_ONLY=FILE cargo bench --bench database`"
-        );
+    let repeats = env_number("BENCH_REPEATS", 5).max(1);
+    let Some((copy, mut prepared)) = BenchCopy::make("reports") else {
         return std::process::ExitCode::FAILURE;
     };
-    let repeats = env_number("BENCH_REPEATS", 5).max(1);
-    let dir = tempfile::Builder::new()
-        .prefix("repair-bot-reports-")
-        .tempdir()
-        .expect("create a temporary folder");
-    let db = dir.path().join("bot.db");
-    println!("repair-bot reports benchmark");
-    println!("  source:  {}", source.display());
-    println!("  scratch: {}", dir.path().display());
-    std::fs::copy(&source, &db).expect("copy the database");
-    let settings = DatabaseSettings {
-        path: db.clone(),
-        backup: BackupPolicy {
-            dir: dir.path().join("backup"),
-            keep: 1,
-            copy: None,
-        },
-    };
-    let started = Instant::now();
-    let mut prepared = startup::prepare(&settings, &Catalog::embedded()).expect("prepare");
-    println!(
-        "startup (migrations if any: {}): {:.1} s",
-        prepared.report.ran.len(),
-        started.elapsed().as_secs_f64()
-    );
+    let db = copy.db.clone();
     // The database bench builds every finished order as finished at build time: one month
     // holding 680,000 closings, 22,000 a day. Unless BENCH_AS_BUILT is set, the copy's
     // finished orders are finished where a company's are: 1 to 72 hours after they were made,
@@ -154,9 +124,7 @@ fn main() -> std::process::ExitCode {
         let spec = format!("{}\n{kind}\n{}\n{repeats}", db.display(), busiest.month);
         ok &= run_child(CHILD_ENV, &spec, kind, TARGET_MS, TARGET_MB);
     }
-    if std::env::var_os("BENCH_KEEP").is_some() {
-        println!("BENCH_KEEP: kept {}", dir.keep().display());
-    }
+    copy.finish();
     if ok {
         std::process::ExitCode::SUCCESS
     } else {

@@ -72,3 +72,67 @@ pub fn run_child(child_env: &str, spec: &str, label: &str, target_ms: f64, targe
     }
     within
 }
+
+/// A copy of the database BENCH_DATABASE names, prepared (migrated if older than this build) in
+/// a scratch folder that goes away with it unless BENCH_KEEP is set.
+pub struct BenchCopy {
+    pub dir: tempfile::TempDir,
+    pub db: std::path::PathBuf,
+}
+
+impl BenchCopy {
+    /// The copy and its open database; None (after saying why) when BENCH_DATABASE is not set.
+    /// `name` names the bench.
+    pub fn make(name: &str) -> Option<(BenchCopy, repair_bot::db::startup::PreparedDatabase)> {
+        use repair_bot::db::backup::BackupPolicy;
+        use repair_bot::db::migrations::Catalog;
+        use repair_bot::db::startup::{self, DatabaseSettings};
+        use std::time::Instant;
+
+        let Some(source) = std::env::var_os("BENCH_DATABASE").map(std::path::PathBuf::from) else {
+            eprintln!(
+                "BENCH_DATABASE=FILE is required: a database to copy, e.g. one built by \
+                 `BENCH_DATABASE_ONLY=FILE cargo bench --bench database`"
+            );
+            return None;
+        };
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("repair-bot-{name}-"))
+            .tempdir()
+            .expect("create a temporary folder");
+        let db = dir.path().join("bot.db");
+        println!("repair-bot {name} benchmark");
+        println!("  source:  {}", source.display());
+        println!("  scratch: {}", dir.path().display());
+        let started = Instant::now();
+        std::fs::copy(&source, &db).expect("copy the database");
+        println!(
+            "copy {:.0} MB: {:.1} s",
+            mb(std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0)),
+            started.elapsed().as_secs_f64()
+        );
+        let settings = DatabaseSettings {
+            path: db.clone(),
+            backup: BackupPolicy {
+                dir: dir.path().join("backup"),
+                keep: 1,
+                copy: None,
+            },
+        };
+        let started = Instant::now();
+        let prepared = startup::prepare(&settings, &Catalog::embedded()).expect("prepare");
+        println!(
+            "startup (migrations if any: {}): {:.1} s",
+            prepared.report.ran.len(),
+            started.elapsed().as_secs_f64()
+        );
+        Some((BenchCopy { dir, db }, prepared))
+    }
+
+    /// Removes the scratch folder, or keeps it when BENCH_KEEP is set.
+    pub fn finish(self) {
+        if std::env::var_os("BENCH_KEEP").is_some() {
+            println!("BENCH_KEEP: kept {}", self.dir.keep().display());
+        }
+    }
+}
