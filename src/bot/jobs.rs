@@ -1,9 +1,9 @@
 //! Periodic work while the bot runs: reminders to masters who have not accepted, SLA alerts
-//! to admins, the daily backup, the daily summary and the scheduled reports. [`tick`] does one round at the clock's time, so tests drive it
-//! with a manual clock instead of sleeping; [`run_periodically`] runs a round every half
-//! minute and stops between persons when the bot stops ([`tick_until`]). Many orders due for
-//! one person at once (downtime, an adopted database) make one summary, not a message each.
-//! A round sends nothing itself: what it owes is queued in the outbox in the transaction
+//! to admins, the daily backup, the daily summary and the scheduled reports. [`tick`] does one
+//! round at the clock's time, so tests drive it with a manual clock instead of sleeping;
+//! [`run_periodically`] runs a round every half minute and stops between persons when the bot
+//! stops ([`tick_until`]). Many orders due for one person at once (downtime, an adopted
+//! database) make one summary, not a message each. A round sends nothing itself: what it owes is queued in the outbox in the transaction
 //! that counts it (a reminder counted is a reminder queued), and the outbox's sender
 //! delivers it.
 
@@ -18,6 +18,7 @@ use super::{notices, App};
 use crate::db::backup::{self, BackupReason};
 use crate::db::backup_copy::{CopyOutcome, CopyReport};
 use crate::domain::ids::{MasterId, OrderId};
+use crate::domain::period::{self, Cadence};
 use crate::domain::status::{OrderStatus, Role};
 use crate::store::audit::{self, AuditAction, Entity};
 use crate::store::outbox;
@@ -328,27 +329,22 @@ fn sla_messages(
         .collect())
 }
 
-/// Today's occurrence of a local time of day, in UTC.
-fn today_at(app: &App, now: NaiveDateTime, at: chrono::NaiveTime) -> Option<NaiveDateTime> {
-    let tz = app.config.timezone;
-    let local_today = now.and_utc().with_timezone(&tz).date_naive();
-    let local_due = local_today.and_time(at).and_local_timezone(tz).earliest()?;
-    Some(local_due.naive_utc())
-}
-
-/// Whether a daily job is due: its time today has come and it has not run since.
+/// Whether a daily job is due: its time today has come and it has not run since. A day
+/// missed while the bot was down is not made up (tomorrow's run does the work).
 async fn daily_due(
     app: &App,
     now: NaiveDateTime,
     at: Option<chrono::NaiveTime>,
     job: &'static str,
 ) -> Result<bool, super::BoxError> {
-    let Some(due) = at.and_then(|at| today_at(app, now, at)) else {
+    let tz = app.config.timezone;
+    let today = period::local_day(now, tz);
+    let Some(due) = at
+        .and_then(|at| period::latest_occurrence(Cadence::Daily, at, now, tz))
+        .and_then(|(day, due)| (day == today).then_some(due))
+    else {
         return Ok(false);
     };
-    if now < due {
-        return Ok(false);
-    }
     let last = app.db(move |conn| jobs::last_run(conn, job)).await?;
     Ok(last.is_none_or(|last| last < due))
 }
@@ -474,11 +470,7 @@ async fn daily_summary(app: &App, now: NaiveDateTime) -> Result<Option<usize>, s
     if !daily_due(app, now, app.config.summary_at, DAILY_SUMMARY).await? {
         return Ok(None);
     }
-    let (from, to) = crate::domain::period::utc_range(
-        crate::domain::period::Period::Today,
-        now.and_utc(),
-        app.config.timezone,
-    );
+    let (from, to) = period::utc_range(period::Period::Today, now.and_utc(), app.config.timezone);
     let summary = app
         .db_long(move |conn| crate::store::reports::daily_summary(conn, from, to))
         .await?;

@@ -13,93 +13,27 @@
 //! report on the 2nd). A job that never ran (a new install, an upgrade from the old bot) sends
 //! only what falls due today, so a first start does not send a backlog of old periods.
 
-use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
-use chrono_tz::Tz;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 
 use super::{texts, App, BoxError};
 use crate::domain::ids::MasterId;
-use crate::domain::period::{utc_range, Period};
+use crate::domain::period::{
+    day_start_utc, latest_occurrence, local_dates, local_day, utc_range, Cadence, Period,
+};
 use crate::domain::status::Role;
 use crate::reports::{self, xlsx::Title};
 use crate::store::outbox::{self, NewMessage};
 use crate::store::{jobs, masters, reports as figures, users};
 
-/// How often a scheduled report comes, and which period it covers: the one that ended
-/// before the day it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Cadence {
-    /// Every day: yesterday.
-    Daily,
-    /// Mondays: last week (Monday to Sunday).
-    Weekly,
-    /// The 1st: last month.
-    Monthly,
-}
-
-impl Cadence {
-    /// The first day of the cadence's period that holds `day`.
-    fn period_start(self, day: NaiveDate) -> NaiveDate {
-        match self {
-            Cadence::Daily => day,
-            Cadence::Weekly => {
-                day - TimeDelta::days(i64::from(day.weekday().num_days_from_monday()))
-            }
-            Cadence::Monthly => day.with_day(1).unwrap_or(day),
-        }
-    }
-
-    /// The first day of the period before the one starting on `start`.
-    fn previous(self, start: NaiveDate) -> NaiveDate {
-        match self {
-            Cadence::Daily => start - TimeDelta::days(1),
-            Cadence::Weekly => start - TimeDelta::days(7),
-            Cadence::Monthly => start.checked_sub_months(Months::new(1)).unwrap_or(start),
-        }
-    }
-}
-
-/// One scheduled job: what it sends, how often, at which local time.
+/// One scheduled job: what it sends, how often, at which local time (None: off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Job {
     name: &'static str,
     cadence: Cadence,
-    at: NaiveTime,
+    at: Option<NaiveTime>,
     statements: bool,
-}
-
-/// The latest occurrence not after `now`: the local day it falls on and its UTC moment.
-fn latest_occurrence(
-    cadence: Cadence,
-    at: NaiveTime,
-    now: NaiveDateTime,
-    tz: Tz,
-) -> Option<(NaiveDate, NaiveDateTime)> {
-    let today = local_day(now, tz);
-    let mut day = cadence.period_start(today);
-    for _ in 0..2 {
-        // A time the clocks skip that day (a DST gap) runs at the first moment after it.
-        let local = day.and_time(at);
-        let moment = local
-            .and_local_timezone(tz)
-            .earliest()
-            .or_else(|| {
-                (local + TimeDelta::hours(1))
-                    .and_local_timezone(tz)
-                    .earliest()
-            })?
-            .naive_utc();
-        if moment <= now {
-            return Some((day, moment));
-        }
-        day = cadence.previous(day);
-    }
-    None
-}
-
-fn local_day(now: NaiveDateTime, tz: Tz) -> NaiveDate {
-    now.and_utc().with_timezone(&tz).date_naive()
 }
 
 /// What the outbox row of a file names, to be built when it is sent.
@@ -179,33 +113,27 @@ pub type Queued = Vec<(&'static str, usize)>;
 /// Queues every scheduled report that is due at `now`.
 pub async fn queue_due(app: &App, now: NaiveDateTime) -> Result<Queued, BoxError> {
     let schedule = app.config.reports;
+    let report = |name, cadence, at| Job {
+        name,
+        cadence,
+        at,
+        statements: false,
+    };
     let jobs = [
-        (jobs::REPORT_DAILY, Cadence::Daily, schedule.daily, false),
-        (jobs::REPORT_WEEKLY, Cadence::Weekly, schedule.weekly, false),
-        (
-            jobs::REPORT_MONTHLY,
-            Cadence::Monthly,
-            schedule.monthly,
-            false,
-        ),
-        (
-            jobs::MASTER_STATEMENTS,
-            Cadence::Monthly,
-            schedule.statements,
-            true,
-        ),
+        report(jobs::REPORT_DAILY, Cadence::Daily, schedule.daily),
+        report(jobs::REPORT_WEEKLY, Cadence::Weekly, schedule.weekly),
+        report(jobs::REPORT_MONTHLY, Cadence::Monthly, schedule.monthly),
+        Job {
+            name: jobs::MASTER_STATEMENTS,
+            cadence: Cadence::Monthly,
+            at: schedule.statements,
+            statements: true,
+        },
     ];
     let mut queued = Vec::new();
-    for (name, cadence, at, statements) in jobs {
-        let Some(at) = at else { continue };
-        let job = Job {
-            name,
-            cadence,
-            at,
-            statements,
-        };
+    for job in jobs {
         if let Some(told) = run_if_due(app, job, now).await? {
-            queued.push((name, told));
+            queued.push((job.name, told));
         }
     }
     if !queued.is_empty() {
@@ -218,13 +146,16 @@ pub async fn queue_due(app: &App, now: NaiveDateTime) -> Result<Queued, BoxError
 /// it ran and went to n people.
 async fn run_if_due(app: &App, job: Job, now: NaiveDateTime) -> Result<Option<usize>, BoxError> {
     let tz = app.config.timezone;
-    let Some((day, due)) = latest_occurrence(job.cadence, job.at, now, tz) else {
+    let Some(at) = job.at else {
+        return Ok(None);
+    };
+    let Some((day, due)) = latest_occurrence(job.cadence, at, now, tz) else {
         return Ok(None);
     };
     let today = day == local_day(now, tz);
-    let from = job.cadence.previous(job.cadence.period_start(day));
-    let to = day - TimeDelta::days(1);
-    let range = utc_range(Period::Custom { from, to }, now.and_utc(), tz);
+    let (from, end) = local_dates(job.cadence.reported(), day);
+    let to = end.pred_opt().unwrap_or(from);
+    let range = (day_start_utc(from, tz), day_start_utc(end, tz));
     let last = app.db(move |conn| jobs::last_run(conn, job.name)).await?;
     let due_now = match last {
         Some(last) => last < due,
@@ -309,105 +240,25 @@ fn statements(
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<Vec<NewMessage>> {
-    let lines = figures::masters_with_closings(conn, range)?;
+    let heading = texts::statement_heading(from, to);
+    let caption = texts::report_file_caption(&heading);
     let mut owed = Vec::new();
-    for line in lines {
+    for line in figures::masters_with_closings(conn, range)? {
         let master = MasterId(line.master_id);
-        let Some((master_row, _user)) = masters::with_user(conn, master)? else {
+        let Some(chat) = masters::by_id(conn, master)?.map(|m| m.telegram_id.0) else {
             continue;
         };
-        let chat = master_row.telegram_id.0;
-        let heading = texts::statement_heading(from, to);
-        owed.push(NewMessage::to(
-            chat,
-            texts::statement(&heading, &line.figures),
-        ));
         let document = Document::MasterStatement {
             heading: heading.clone(),
             master,
             from,
             to,
         };
-        owed.push(
-            NewMessage::to(chat, texts::report_file_caption(&heading))
-                .with_document(document.json()),
-        );
+        owed.push(NewMessage::to(
+            chat,
+            texts::statement(&heading, &line.figures),
+        ));
+        owed.push(NewMessage::to(chat, caption.clone()).with_document(document.json()));
     }
     Ok(owed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(text: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
-    }
-
-    fn nine() -> NaiveTime {
-        NaiveTime::from_hms_opt(9, 0, 0).unwrap()
-    }
-
-    #[test]
-    fn the_latest_occurrence_is_this_periods_once_its_time_has_come_else_the_one_before() {
-        let tz = chrono_tz::Europe::Moscow; // UTC+3
-        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        let latest = |cadence, now| latest_occurrence(cadence, nine(), at(now), tz);
-        // Monthly on the 1st at 09:00 local = 06:00 UTC.
-        let first_of_december = Some((day("2026-12-01"), at("2026-12-01 06:00")));
-        assert_eq!(
-            latest(Cadence::Monthly, "2026-12-01 06:00"),
-            first_of_december
-        );
-        assert_eq!(
-            latest(Cadence::Monthly, "2026-12-15 12:00"),
-            first_of_december
-        );
-        assert_eq!(
-            latest(Cadence::Monthly, "2026-12-01 05:59"),
-            Some((day("2026-11-01"), at("2026-11-01 06:00")))
-        );
-        // Weekly on Mondays: 2026-12-07 is a Monday.
-        assert_eq!(
-            latest(Cadence::Weekly, "2026-12-09 12:00"),
-            Some((day("2026-12-07"), at("2026-12-07 06:00")))
-        );
-        assert_eq!(
-            latest(Cadence::Weekly, "2026-12-07 05:00"),
-            Some((day("2026-11-30"), at("2026-11-30 06:00")))
-        );
-        // Daily: 00:30 local on the 5th is 21:30 UTC on the 4th; the 5th's is still ahead.
-        assert_eq!(
-            latest(Cadence::Daily, "2026-12-04 21:30"),
-            Some((day("2026-12-04"), at("2026-12-04 06:00")))
-        );
-    }
-
-    #[test]
-    fn each_cadence_reports_the_period_that_ended_before_its_day() {
-        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        let period = |cadence: Cadence, run: &str| {
-            let run = day(run);
-            (
-                cadence.previous(cadence.period_start(run)),
-                run - TimeDelta::days(1),
-            )
-        };
-        assert_eq!(
-            period(Cadence::Daily, "2026-03-01"),
-            (day("2026-02-28"), day("2026-02-28"))
-        );
-        assert_eq!(
-            period(Cadence::Weekly, "2026-12-07"),
-            (day("2026-11-30"), day("2026-12-06"))
-        );
-        assert_eq!(
-            period(Cadence::Monthly, "2026-03-01"),
-            (day("2026-02-01"), day("2026-02-28"))
-        );
-        assert_eq!(
-            period(Cadence::Monthly, "2027-01-01"),
-            (day("2026-12-01"), day("2026-12-31"))
-        );
-    }
 }

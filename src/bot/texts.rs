@@ -1059,11 +1059,11 @@ fn month_or_dates(from: chrono::NaiveDate, to: chrono::NaiveDate) -> String {
 
 /// The heading of a scheduled report (its message, file and sheets).
 pub fn scheduled_report_heading(
-    cadence: super::scheduled_reports::Cadence,
+    cadence: crate::domain::period::Cadence,
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
 ) -> String {
-    use super::scheduled_reports::Cadence;
+    use crate::domain::period::Cadence;
     match cadence {
         Cadence::Daily => format!("Отчёт за день {}", dates(from, to)),
         Cadence::Weekly => format!("Отчёт за неделю {}", dates(from, to)),

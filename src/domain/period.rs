@@ -1,6 +1,7 @@
 //! Report periods: a day, a week, a month or a chosen span of dates, taken in the company's
 //! time zone (`TIMEZONE`) and turned into the half-open UTC range `[start, end)` that stored
-//! timestamps (UTC) are compared with. Pure: "now" and the zone are arguments.
+//! timestamps (UTC) are compared with; and when a job at a local time of day, week or month
+//! last fell due ([`latest_occurrence`]). Pure: "now" and the zone are arguments.
 
 use chrono::{
     DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc,
@@ -63,21 +64,78 @@ pub fn utc_range(period: Period, now: DateTime<Utc>, tz: Tz) -> (NaiveDateTime, 
 /// midnight, the earlier midnight; where midnight is skipped (a gap, or a whole skipped day as
 /// in Samoa on 2011-12-30), the first local time that exists after it.
 pub fn day_start_utc(date: NaiveDate, tz: Tz) -> NaiveDateTime {
-    let midnight = date.and_time(NaiveTime::MIN);
+    local_to_utc(date.and_time(NaiveTime::MIN), tz)
+}
+
+/// The UTC instant of local time `local` in `tz`: the earlier one where clocks fall back, the
+/// first local time that exists after it where clocks skip it.
+fn local_to_utc(local: NaiveDateTime, tz: Tz) -> NaiveDateTime {
     // Offset changes happen on quarter hours, and no gap is longer than a day.
     let step = TimeDelta::minutes(15);
-    let mut local = midnight;
+    let mut moment = local;
     for _ in 0..48 * 4 {
-        if let Some(instant) = local.and_local_timezone(tz).earliest() {
+        if let Some(instant) = moment.and_local_timezone(tz).earliest() {
             return instant.naive_utc();
         }
-        let Some(next) = local.checked_add_signed(step) else {
+        let Some(next) = moment.checked_add_signed(step) else {
             break;
         };
-        local = next;
+        moment = next;
     }
-    // Unreachable for real zones; fall back to reading midnight as UTC.
-    midnight
+    // Unreachable for real zones; fall back to reading the local time as UTC.
+    local
+}
+
+/// The company's local date at the UTC moment `now`.
+pub fn local_day(now: NaiveDateTime, tz: Tz) -> NaiveDate {
+    now.and_utc().with_timezone(&tz).date_naive()
+}
+
+/// How often a scheduled job comes: at a local time on the first day of each day, week
+/// (Monday) or month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cadence {
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+impl Cadence {
+    /// The period an occurrence falls in.
+    fn current(self) -> Period {
+        match self {
+            Cadence::Daily => Period::Today,
+            Cadence::Weekly => Period::ThisWeek,
+            Cadence::Monthly => Period::ThisMonth,
+        }
+    }
+
+    /// The period before it: what a report of this cadence covers (yesterday, last week,
+    /// last month), seen from the occurrence's day.
+    pub fn reported(self) -> Period {
+        match self {
+            Cadence::Daily => Period::Yesterday,
+            Cadence::Weekly => Period::LastWeek,
+            Cadence::Monthly => Period::LastMonth,
+        }
+    }
+}
+
+/// The latest occurrence of local time `at` (on the first day of a `cadence` period) not after
+/// `now`: its local day and its UTC moment. A time the clocks skip that day runs at the first
+/// moment after the gap.
+pub fn latest_occurrence(
+    cadence: Cadence,
+    at: NaiveTime,
+    now: NaiveDateTime,
+    tz: Tz,
+) -> Option<(NaiveDate, NaiveDateTime)> {
+    let today = local_day(now, tz);
+    [cadence.current(), cadence.reported()]
+        .into_iter()
+        .map(|period| local_dates(period, today).0)
+        .map(|day| (day, local_to_utc(day.and_time(at), tz)))
+        .find(|(_, moment)| *moment <= now)
 }
 
 /// Reads a chosen period as people type it: "01.11.2026-15.11.2026", with spaces around the
@@ -477,5 +535,66 @@ mod tests {
         assert_eq!(parse_day_from("01.12.2026", today), None);
         assert_eq!(parse_day_from("31.02", today), None);
         assert_eq!(parse_day_from("завтра", today), None);
+    }
+
+    fn nine() -> NaiveTime {
+        NaiveTime::from_hms_opt(9, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn the_latest_occurrence_is_this_periods_once_its_time_has_come_else_the_one_before() {
+        let latest = |cadence, now| latest_occurrence(cadence, nine(), now, Moscow);
+        // Monthly on the 1st at 09:00 local = 06:00 UTC.
+        let first_of_december = Some((date(2026, 12, 1), naive(2026, 12, 1, 6, 0)));
+        assert_eq!(
+            latest(Cadence::Monthly, naive(2026, 12, 1, 6, 0)),
+            first_of_december
+        );
+        assert_eq!(
+            latest(Cadence::Monthly, naive(2026, 12, 15, 12, 0)),
+            first_of_december
+        );
+        assert_eq!(
+            latest(Cadence::Monthly, naive(2026, 12, 1, 5, 59)),
+            Some((date(2026, 11, 1), naive(2026, 11, 1, 6, 0)))
+        );
+        // Weekly on Mondays: 2026-12-07 is a Monday.
+        assert_eq!(
+            latest(Cadence::Weekly, naive(2026, 12, 9, 12, 0)),
+            Some((date(2026, 12, 7), naive(2026, 12, 7, 6, 0)))
+        );
+        assert_eq!(
+            latest(Cadence::Weekly, naive(2026, 12, 7, 5, 0)),
+            Some((date(2026, 11, 30), naive(2026, 11, 30, 6, 0)))
+        );
+        // Daily: 00:30 local on the 5th is 21:30 UTC on the 4th; the 5th's is still ahead.
+        assert_eq!(
+            latest(Cadence::Daily, naive(2026, 12, 4, 21, 30)),
+            Some((date(2026, 12, 4), naive(2026, 12, 4, 6, 0)))
+        );
+    }
+
+    #[test]
+    fn each_cadence_reports_the_period_that_ended_before_its_day() {
+        let period = |cadence: Cadence, run: NaiveDate| {
+            let (first, end) = local_dates(cadence.reported(), run);
+            (first, end.pred_opt().unwrap())
+        };
+        assert_eq!(
+            period(Cadence::Daily, date(2026, 3, 1)),
+            (date(2026, 2, 28), date(2026, 2, 28))
+        );
+        assert_eq!(
+            period(Cadence::Weekly, date(2026, 12, 7)),
+            (date(2026, 11, 30), date(2026, 12, 6))
+        );
+        assert_eq!(
+            period(Cadence::Monthly, date(2026, 3, 1)),
+            (date(2026, 2, 1), date(2026, 2, 28))
+        );
+        assert_eq!(
+            period(Cadence::Monthly, date(2027, 1, 1)),
+            (date(2026, 12, 1), date(2026, 12, 31))
+        );
     }
 }
