@@ -18,10 +18,10 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{NaiveDateTime, TimeDelta};
-use common::{env_number, ms, run_child, status_mb, BenchCopy};
+use common::{env_number, ms, run_child, status_mb, timed, BenchCopy};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use repair_bot::db::connection;
@@ -119,16 +119,9 @@ fn child(spec: &str) -> std::process::ExitCode {
     let rss_at_start = status_mb("VmRSS:");
     let mut conn = connection::open(Path::new(db)).expect("open the database as the bot does");
     let since = now_of(&mut conn) - TimeDelta::days(90);
-    let lookup = |conn: &mut SqliteConnection| {
-        let started = Instant::now();
-        let known = clients::known_client(conn, phone, LIMIT, since).expect("lookup");
-        (started.elapsed(), known)
-    };
-    let (first, known) = lookup(&mut conn);
-    let mut times: Vec<Duration> = (0..repeats).map(|_| lookup(&mut conn).0).collect();
-    times.sort();
-    let median = times[times.len() / 2];
-    let slowest = times[times.len() - 1];
+    let (first, known, median, slowest) = timed(repeats, || {
+        clients::known_client(&mut conn, phone, LIMIT, since).expect("lookup")
+    });
     let peak = status_mb("VmHWM:");
     match &known {
         Some(client) => println!(

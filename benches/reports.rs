@@ -24,10 +24,10 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::NaiveDate;
-use common::{env_number, mb, ms, run_child, status_mb, BenchCopy};
+use common::{env_number, mb, ms, run_child, status_mb, timed, BenchCopy};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use repair_bot::db::connection;
@@ -105,13 +105,15 @@ fn main() -> std::process::ExitCode {
     )
     .get_result(&mut prepared.connection)
     .expect("the busiest month");
-    let open: i64 = diesel::sql_query(
-        "SELECT COUNT(*) AS closed, '' AS month FROM orders \
-         WHERE status NOT IN ('CLOSED', 'REFUSED') AND deleted_at IS NULL",
-    )
-    .get_result::<Busiest>(&mut prepared.connection)
-    .expect("open orders")
-    .closed;
+    let open: i64 = {
+        use repair_bot::schema::orders;
+        orders::table
+            .filter(orders::status.ne_all(["CLOSED", "REFUSED"]))
+            .filter(orders::deleted_at.is_null())
+            .count()
+            .get_result(&mut prepared.connection)
+            .expect("open orders")
+    };
     drop(prepared);
     println!(
         "month {}: {} closed orders; {} orders open now",
@@ -160,23 +162,20 @@ fn child(spec: &str) -> std::process::ExitCode {
         heading: format!("Отчёт за {month}"),
         subtitle: format!("{from} — {to}"),
     };
-    let build = |conn: &mut SqliteConnection| -> (Duration, usize) {
-        let started = Instant::now();
-        let bytes = match kind {
-            "monthly" => reports::period_file(conn, range, title(), TZ)
-                .expect("report")
-                .len(),
-            "active" => reports::active_file(conn, title(), TZ)
-                .expect("export")
-                .len(),
-            _ => {
-                let (master, _) = busiest.expect("a master with closings");
-                reports::statement_file(conn, master, range, title(), TZ)
-                    .expect("statement")
-                    .len()
-            }
-        };
-        (started.elapsed(), bytes)
+    let build = |conn: &mut SqliteConnection| match kind {
+        "monthly" => reports::period_file(conn, range, title(), TZ)
+            .expect("report")
+            .1
+            .len(),
+        "active" => reports::active_file(conn, title(), TZ)
+            .expect("export")
+            .len(),
+        _ => {
+            let (master, _) = busiest.expect("a master with closings");
+            reports::statement_file(conn, master, range, title(), TZ)
+                .expect("statement")
+                .len()
+        }
     };
     if kind == "statements" {
         let started = Instant::now();
@@ -194,32 +193,17 @@ fn child(spec: &str) -> std::process::ExitCode {
         // How much of it is reading the database: the same pages, nothing written.
         let started = Instant::now();
         let mut lines = 0;
-        for status in repair_bot::domain::status::OrderStatus::ALL
-            .into_iter()
-            .filter(|s| s.is_open())
-        {
-            let mut after = i64::MIN;
-            loop {
-                let page =
-                    repair_bot::store::reports::active_lines(&mut conn, status, after, 2_000)
-                        .expect("a page");
-                lines += page.len();
-                match page.last() {
-                    Some(last) if page.len() == 2_000 => after = last.id,
-                    _ => break,
-                }
-            }
-        }
+        repair_bot::store::reports::each_active_line(&mut conn, |_| {
+            lines += 1;
+            diesel::QueryResult::Ok(())
+        })
+        .expect("the open orders");
         println!(
             "  reading its {lines} lines alone: {:.1} ms",
             ms(started.elapsed())
         );
     }
-    let (first, bytes) = build(&mut conn);
-    let mut times: Vec<Duration> = (0..repeats).map(|_| build(&mut conn).0).collect();
-    times.sort();
-    let median = times[times.len() / 2];
-    let slowest = times[times.len() - 1];
+    let (first, bytes, median, slowest) = timed(repeats, || build(&mut conn));
     let peak = status_mb("VmHWM:");
     let what = match kind {
         "monthly" => "the month's report workbook".to_string(),

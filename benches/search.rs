@@ -293,7 +293,7 @@ fn main() {
         heading: "Отчёт за март 2024".into(),
         subtitle: String::new(),
     };
-    let bytes =
+    let (_, bytes) =
         repair_bot::reports::period_file(conn, (from, to), title, chrono_tz::Europe::Moscow)
             .expect("xlsx");
     println!(

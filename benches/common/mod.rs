@@ -29,6 +29,25 @@ pub fn status_mb(key: &str) -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
+/// Runs `work` once, then `repeats` more times: the first run's time and result, and the
+/// median and slowest of the others.
+pub fn timed<T>(repeats: usize, mut work: impl FnMut() -> T) -> (Duration, T, Duration, Duration) {
+    let run = |work: &mut dyn FnMut() -> T| {
+        let started = std::time::Instant::now();
+        let result = work();
+        (started.elapsed(), result)
+    };
+    let (first, result) = run(&mut work);
+    let mut times: Vec<Duration> = (0..repeats.max(1)).map(|_| run(&mut work).0).collect();
+    times.sort();
+    (
+        first,
+        result,
+        times[times.len() / 2],
+        times[times.len() - 1],
+    )
+}
+
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }

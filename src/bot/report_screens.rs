@@ -7,10 +7,10 @@ use teloxide::types::InputFile;
 
 use super::callbacks::Callback;
 use super::context::{Ctx, Typed};
+use super::scheduled_reports::BuiltFile;
 use super::state::State;
 use super::{keyboards, texts, BoxError, HandlerResult};
 use crate::domain::period::{local_dates, parse_custom, utc_range, Period};
-use crate::reports::xlsx::Title;
 use crate::store::reports;
 
 /// Dates typed for a report of one's own period.
@@ -55,36 +55,26 @@ async fn period_chosen(ctx: Ctx, index: usize) -> HandlerResult {
 }
 
 /// The report as a message and as a spreadsheet (the same workbook the scheduled reports
-/// send: figures, the period's closed orders, the active orders).
+/// send: figures, the period's closed orders, the active orders), both from one reading.
 async fn send(ctx: &Ctx, period: Period) -> HandlerResult {
     let now = ctx.app.clock.now();
     let tz = ctx.app.config.timezone;
-    let (from, to) = utc_range(period, now, tz);
-    let report = ctx
-        .app
-        .db_read_alone(move |conn| reports::report(conn, from, to))
-        .await?;
+    let range = utc_range(period, now, tz);
     let heading = texts::report_heading(&texts::period_name(period));
-    ctx.reply(&texts::report(&heading, &report), None).await?;
     let (first, end) = local_dates(period, now.with_timezone(&tz).date_naive());
-    let title = Title {
-        heading: heading.clone(),
-        subtitle: texts::report_subtitle(first, end.pred_opt().unwrap_or(first), tz),
-    };
-    let bytes = ctx
+    let title = texts::report_title(&heading, first, end.pred_opt().unwrap_or(first), tz);
+    let (report, bytes) = ctx
         .app
-        .db_read_alone(move |conn| Ok(crate::reports::period_file(conn, (from, to), title, tz)))
+        .db_read_alone(move |conn| Ok(crate::reports::period_file(conn, range, title, tz)))
         .await??;
-    let limit = ctx.app.config.send_limits.max_file_bytes;
-    if bytes.len() > limit {
-        let caption = texts::report_file_caption(&heading);
-        return ctx
-            .reply(&texts::file_too_big(&caption, bytes.len(), limit), None)
-            .await;
+    ctx.reply(&texts::report(&heading, &report), None).await?;
+    let file = BuiltFile::report(&heading, bytes);
+    let caption = texts::report_file_caption(&heading);
+    if let Some(instead) = file.too_big(&caption, ctx.app.config.send_limits.max_file_bytes) {
+        return ctx.reply(&instead, None).await;
     }
-    let file = InputFile::memory(bytes).file_name(texts::report_file_name(&heading));
     super::outbox::uploading(&ctx.bot)
-        .send_document(ctx.chat, file)
+        .send_document(ctx.chat, InputFile::memory(file.bytes).file_name(file.name))
         .await?;
     Ok(())
 }

@@ -23,7 +23,7 @@ use crate::domain::period::{
     day_start_utc, latest_occurrence, local_dates, local_day, utc_range, Cadence, Period,
 };
 use crate::domain::status::Role;
-use crate::reports::{self, xlsx::Title};
+use crate::reports;
 use crate::store::outbox::{self, NewMessage};
 use crate::store::{jobs, masters, reports as figures, users};
 
@@ -68,6 +68,22 @@ pub struct BuiltFile {
     pub bytes: Vec<u8>,
 }
 
+impl BuiltFile {
+    /// A report's workbook, named after its heading.
+    pub fn report(heading: &str, bytes: Vec<u8>) -> BuiltFile {
+        BuiltFile {
+            name: texts::report_file_name(heading),
+            bytes,
+        }
+    }
+
+    /// What goes instead of the file when it is bigger than `limit` (Telegram would refuse
+    /// it): its caption and why. None: it fits.
+    pub fn too_big(&self, caption: &str, limit: usize) -> Option<String> {
+        (self.bytes.len() > limit).then(|| texts::file_too_big(caption, self.bytes.len(), limit))
+    }
+}
+
 /// Builds the file an outbox row names. Err: the row can never be sent (its description is
 /// unreadable, or the workbook cannot be written); a database that is busy is retried.
 pub async fn render(app: &App, json: &str) -> Result<Result<BuiltFile, String>, BoxError> {
@@ -83,14 +99,13 @@ pub async fn render(app: &App, json: &str) -> Result<Result<BuiltFile, String>, 
         } => (heading.clone(), *from, *to),
     };
     let range = utc_range(Period::Custom { from, to }, app.clock.now(), tz);
-    let title = Title {
-        heading: heading.clone(),
-        subtitle: texts::report_subtitle(from, to, tz),
-    };
+    let title = texts::report_title(&heading, from, to, tz);
     let built = app
         .db_read_alone(move |conn| {
             Ok(match document {
-                Document::PeriodReport { .. } => reports::period_file(conn, range, title, tz),
+                Document::PeriodReport { .. } => {
+                    reports::period_file(conn, range, title, tz).map(|(_, bytes)| bytes)
+                }
                 Document::MasterStatement { master, .. } => {
                     reports::statement_file(conn, master, range, title, tz)
                 }
@@ -98,10 +113,7 @@ pub async fn render(app: &App, json: &str) -> Result<Result<BuiltFile, String>, 
         })
         .await?;
     Ok(match built {
-        Ok(bytes) => Ok(BuiltFile {
-            name: texts::report_file_name(&heading),
-            bytes,
-        }),
+        Ok(bytes) => Ok(BuiltFile::report(&heading, bytes)),
         Err(reports::FileError::Database(error)) => return Err(error.into()),
         Err(error) => Err(error.to_string()),
     })

@@ -1071,13 +1071,22 @@ pub fn scheduled_report_heading(
     }
 }
 
-/// The second row of every sheet: the dates, how the report counts, the time zone.
-pub fn report_subtitle(from: chrono::NaiveDate, to: chrono::NaiveDate, tz: Tz) -> String {
-    format!(
-        "{}. {REPORT_COUNTING} Время — {}. Активные заявки — на момент выгрузки.",
-        dates(from, to),
-        tz.name()
-    )
+/// The first two rows of every sheet of a report over local days `from..=to`: its heading,
+/// then the dates, how the report counts and the time zone.
+pub fn report_title(
+    heading: &str,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    tz: Tz,
+) -> crate::reports::xlsx::Title {
+    crate::reports::xlsx::Title {
+        heading: heading.to_string(),
+        subtitle: format!(
+            "{}. {REPORT_COUNTING} Время — {}. Активные заявки — на момент выгрузки.",
+            dates(from, to),
+            tz.name()
+        ),
+    }
 }
 
 /// A report's file was bigger than Telegram takes from a bot: its caption, and why it is not

@@ -12,12 +12,8 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use crate::domain::ids::MasterId;
-use crate::domain::status::OrderStatus;
-use crate::store::reports::{self, ClosedLine};
-use xlsx::{Book, Title, XlsxError};
-
-/// Lines read from the database at a time.
-const PAGE: i64 = 2_000;
+use crate::store::reports::{self, Report};
+use xlsx::{Book, Names, Title, XlsxError};
 
 /// Why a report file could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -29,20 +25,22 @@ pub enum FileError {
 }
 
 /// The period report `[from, to)` (UTC): the figures per master, equipment type and status, a
-/// line per order closed in the period, and every order open now.
+/// line per order closed in the period, and every order open now. The figures come back too,
+/// as read for the file, for a message beside it.
 pub fn period_file(
     conn: &mut SqliteConnection,
     range: (NaiveDateTime, NaiveDateTime),
     title: Title,
     tz: Tz,
-) -> Result<Vec<u8>, FileError> {
+) -> Result<(Report, Vec<u8>), FileError> {
     conn.transaction(|conn| {
         let report = reports::report(conn, range.0, range.1)?;
+        let names = reports::master_names(conn)?;
         let mut book = Book::new(title, tz);
         book.figures(&report)?;
-        closed_sheet(conn, &mut book, range, None)?;
-        active_sheet(conn, &mut book)?;
-        Ok(book.finish()?)
+        closed_sheet(conn, &mut book, &names, range, None)?;
+        active_sheet(conn, &mut book, &names)?;
+        Ok((report, book.finish()?))
     })
 }
 
@@ -56,8 +54,23 @@ pub fn statement_file(
     tz: Tz,
 ) -> Result<Vec<u8>, FileError> {
     conn.transaction(|conn| {
+        let names = reports::master_names(conn)?;
         let mut book = Book::new(title, tz);
-        closed_sheet(conn, &mut book, range, Some(master))?;
+        closed_sheet(conn, &mut book, &names, range, Some(master))?;
+        Ok(book.finish()?)
+    })
+}
+
+/// Every order open now, alone: the active-orders export (`benches/reports.rs` measures it).
+pub fn active_file(
+    conn: &mut SqliteConnection,
+    title: Title,
+    tz: Tz,
+) -> Result<Vec<u8>, FileError> {
+    conn.transaction(|conn| {
+        let names = reports::master_names(conn)?;
+        let mut book = Book::new(title, tz);
+        active_sheet(conn, &mut book, &names)?;
         Ok(book.finish()?)
     })
 }
@@ -65,53 +78,23 @@ pub fn statement_file(
 fn closed_sheet(
     conn: &mut SqliteConnection,
     book: &mut Book,
+    names: &Names,
     range: (NaiveDateTime, NaiveDateTime),
     master: Option<MasterId>,
 ) -> Result<(), FileError> {
-    let names = reports::master_names(conn)?;
-    let mut sheet = book.closed_sheet(&names)?;
-    let mut after = None;
-    loop {
-        let page: Vec<ClosedLine> = reports::closed_lines(conn, range, master, after, PAGE)?;
-        for line in &page {
-            sheet.line(line)?;
-        }
-        match page.last() {
-            Some(last) if page.len() as i64 == PAGE => after = Some(last.cursor()),
-            _ => break,
-        }
-    }
+    let mut sheet = book.closed_sheet(names)?;
+    reports::each_closed_line(conn, range, master, |line| {
+        Ok::<_, FileError>(sheet.line(line)?)
+    })?;
     Ok(sheet.finish()?)
 }
 
-fn active_sheet(conn: &mut SqliteConnection, book: &mut Book) -> Result<(), FileError> {
-    let names = reports::master_names(conn)?;
-    let mut sheet = book.active_sheet(&names)?;
-    for status in OrderStatus::ALL.into_iter().filter(|s| s.is_open()) {
-        let mut after = i64::MIN;
-        loop {
-            let page = reports::active_lines(conn, status, after, PAGE)?;
-            for line in &page {
-                sheet.line(line)?;
-            }
-            match page.last() {
-                Some(last) if page.len() as i64 == PAGE => after = last.id,
-                _ => break,
-            }
-        }
-    }
-    Ok(sheet.finish()?)
-}
-
-/// Every order open now, alone: the active-orders export.
-pub fn active_file(
+fn active_sheet(
     conn: &mut SqliteConnection,
-    title: Title,
-    tz: Tz,
-) -> Result<Vec<u8>, FileError> {
-    conn.transaction(|conn| {
-        let mut book = Book::new(title, tz);
-        active_sheet(conn, &mut book)?;
-        Ok(book.finish()?)
-    })
+    book: &mut Book,
+    names: &Names,
+) -> Result<(), FileError> {
+    let mut sheet = book.active_sheet(names)?;
+    reports::each_active_line(conn, |line| Ok::<_, FileError>(sheet.line(line)?))?;
+    Ok(sheet.finish()?)
 }

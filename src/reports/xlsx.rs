@@ -140,49 +140,25 @@ impl Book {
         if report.unassigned != Figures::default() {
             masters.push((UNASSIGNED_LABEL.to_string(), report.unassigned));
         }
-        let sheet = add_sheet(
-            &mut self.workbook,
-            &self.title,
-            &self.formats,
-            MASTERS_SHEET,
-            false,
-        )?;
-        figures_sheet(sheet, &self.formats, "Мастер", &masters, report.totals)?;
+        let (sheet, formats) = self.sheet(MASTERS_SHEET, false)?;
+        figures_sheet(sheet, formats, "Мастер", &masters, report.totals)?;
 
         let equipment: Vec<(String, Figures)> = report
             .equipment
             .iter()
             .map(|line| (line.equipment_type.clone(), line.figures))
             .collect();
-        let sheet = add_sheet(
-            &mut self.workbook,
-            &self.title,
-            &self.formats,
-            EQUIPMENT_SHEET,
-            false,
-        )?;
-        figures_sheet(sheet, &self.formats, "Техника", &equipment, report.totals)?;
+        let (sheet, formats) = self.sheet(EQUIPMENT_SHEET, false)?;
+        figures_sheet(sheet, formats, "Техника", &equipment, report.totals)?;
 
-        let sheet = add_sheet(
-            &mut self.workbook,
-            &self.title,
-            &self.formats,
-            STATUSES_SHEET,
-            false,
-        )?;
-        statuses_sheet(sheet, &self.formats, &report.statuses)
+        let (sheet, formats) = self.sheet(STATUSES_SHEET, false)?;
+        statuses_sheet(sheet, formats, &report.statuses)
     }
 
     /// A sheet of closed orders, filled line by line ([`ClosedSheet::line`]).
     pub fn closed_sheet<'b>(&'b mut self, names: &'b Names) -> Result<ClosedSheet<'b>, XlsxError> {
-        let tz = self.tz;
-        let formats = &self.formats;
-        let sheet = add_sheet(&mut self.workbook, &self.title, formats, CLOSED_SHEET, true)?;
-        header(sheet, formats, &CLOSED_HEADERS)?;
         let widths = [8, 17, 24, 22, 36, 11, 13, 13, 13, 13, 13, 13, 14, 7, 10];
-        for (col, width) in (0..).zip(widths) {
-            sheet.set_column_width(col, width)?;
-        }
+        let (sheet, formats, tz) = self.lines_sheet(CLOSED_SHEET, &CLOSED_HEADERS, &widths)?;
         Ok(ClosedSheet {
             sheet,
             formats,
@@ -195,14 +171,8 @@ impl Book {
 
     /// A sheet of the orders open now, filled line by line ([`ActiveSheet::line`]).
     pub fn active_sheet<'b>(&'b mut self, names: &'b Names) -> Result<ActiveSheet<'b>, XlsxError> {
-        let tz = self.tz;
-        let formats = &self.formats;
-        let sheet = add_sheet(&mut self.workbook, &self.title, formats, ACTIVE_SHEET, true)?;
-        header(sheet, formats, &ACTIVE_HEADERS)?;
         let widths = [8, 22, 17, 24, 22, 24, 36, 20, 12];
-        for (col, width) in (0..).zip(widths) {
-            sheet.set_column_width(col, width)?;
-        }
+        let (sheet, formats, tz) = self.lines_sheet(ACTIVE_SHEET, &ACTIVE_HEADERS, &widths)?;
         Ok(ActiveSheet {
             sheet,
             formats,
@@ -210,6 +180,53 @@ impl Book {
             tz,
             row: HEADER_ROW + 1,
         })
+    }
+
+    /// A new sheet with the title rows, the print setup and the header row frozen and repeated
+    /// on every page. `many_lines`: written row by row in constant memory.
+    fn sheet(
+        &mut self,
+        name: &str,
+        many_lines: bool,
+    ) -> Result<(&mut Worksheet, &Formats), XlsxError> {
+        let Book {
+            workbook,
+            formats,
+            title,
+            ..
+        } = self;
+        let sheet = if many_lines {
+            workbook.add_worksheet_with_constant_memory()?
+        } else {
+            workbook.add_worksheet()
+        };
+        let sheet = sheet.set_name(name)?;
+        sheet.write_string_with_format(0, 0, &title.heading, &formats.title)?;
+        sheet.write_string_with_format(1, 0, &title.subtitle, &formats.subtitle)?;
+        sheet.set_freeze_panes(HEADER_ROW + 1, 0)?;
+        sheet
+            .set_paper_size(A4)
+            .set_landscape()
+            .set_print_fit_to_pages(1, 0)
+            .set_footer("&C&P / &N");
+        sheet.set_repeat_rows(HEADER_ROW, HEADER_ROW)?;
+        Ok((sheet, formats))
+    }
+
+    /// A sheet of order lines: its headers and column widths.
+    fn lines_sheet(
+        &mut self,
+        name: &str,
+        headers: &[&str],
+        widths: &[u16],
+    ) -> Result<(&mut Worksheet, &Formats, Tz), XlsxError> {
+        let tz = self.tz;
+        let (sheet, formats) = self.sheet(name, true)?;
+        header(sheet, formats, headers)?;
+        for (col, &width) in (0..).zip(widths) {
+            sheet.set_column_width(col, width)?;
+        }
+        Ok((sheet, formats, tz))
     }
 
     /// The file's bytes.
@@ -442,33 +459,6 @@ impl Formats {
             total_count: Format::new().set_bold(),
         }
     }
-}
-
-/// A new sheet with the title rows, the print setup and the header row frozen and repeated.
-/// `many_lines`: written row by row in constant memory.
-fn add_sheet<'w>(
-    workbook: &'w mut Workbook,
-    title: &Title,
-    formats: &Formats,
-    name: &str,
-    many_lines: bool,
-) -> Result<&'w mut Worksheet, XlsxError> {
-    let sheet = if many_lines {
-        workbook.add_worksheet_with_constant_memory()?
-    } else {
-        workbook.add_worksheet()
-    };
-    let sheet = sheet.set_name(name)?;
-    sheet.write_string_with_format(0, 0, &title.heading, &formats.title)?;
-    sheet.write_string_with_format(1, 0, &title.subtitle, &formats.subtitle)?;
-    sheet.set_freeze_panes(HEADER_ROW + 1, 0)?;
-    sheet
-        .set_paper_size(A4)
-        .set_landscape()
-        .set_print_fit_to_pages(1, 0)
-        .set_footer("&C&P / &N");
-    sheet.set_repeat_rows(HEADER_ROW, HEADER_ROW)?;
-    Ok(sheet)
 }
 
 fn header(sheet: &mut Worksheet, formats: &Formats, titles: &[&str]) -> Result<(), XlsxError> {

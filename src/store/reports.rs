@@ -169,7 +169,7 @@ pub struct MasterLine {
 impl MasterLine {
     /// First and last name as known from `users`; empty when neither is.
     pub fn name(&self) -> String {
-        person_name(self.first_name.as_deref(), self.last_name.as_deref())
+        super::users::full_name(self.first_name.as_deref(), self.last_name.as_deref())
     }
 }
 
@@ -441,13 +441,6 @@ pub struct ClosedLine {
     pub out_of_city: bool,
 }
 
-impl ClosedLine {
-    /// Where the next page of [`closed_lines`] starts.
-    pub fn cursor(&self) -> (NaiveDateTime, i64) {
-        (self.closed_at, self.id)
-    }
-}
-
 /// One open order as the active-orders export shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct ActiveLine {
@@ -466,45 +459,71 @@ pub struct ActiveLine {
     pub expected_ready_on: Option<chrono::NaiveDate>,
 }
 
-/// The name of a master as `users` knows it; empty when it does not.
-pub fn person_name(first: Option<&str>, last: Option<&str>) -> String {
-    [first, last]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Every master's name by `masters.id` (empty when `users` does not know it): read once for a
 /// file instead of joined into each of its lines.
 pub fn master_names(
     conn: &mut SqliteConnection,
 ) -> QueryResult<std::collections::HashMap<i64, String>> {
-    use crate::schema::{masters, users};
-    let rows: Vec<(i64, Option<String>, Option<String>)> = masters::table
-        .left_join(users::table.on(users::telegram_id.eq(masters::telegram_id)))
-        .select((
-            masters::id,
-            users::first_name.nullable(),
-            users::last_name.nullable(),
-        ))
-        .load(conn)?;
-    Ok(rows
+    Ok(super::masters::all(conn)?
         .into_iter()
-        .map(|(id, first, last)| (id, person_name(first.as_deref(), last.as_deref())))
+        .map(|(master, user)| {
+            let name =
+                super::users::full_name(user.first_name.as_deref(), user.last_name.as_deref());
+            (master.id.0, name)
+        })
         .collect())
 }
 
-/// The orders closed in `[from, to)` (of master `master` only, when given), by closing time
-/// then number, at most `limit`, after `after` (the last line of the previous page). Read page
-/// by page so that a month of a busy company never sits in memory at once; each page walks
-/// `idx_orders_status (status, status_changed_at)` from where the last one stopped.
-pub fn closed_lines(
+/// Lines read from the database at a time by [`each_closed_line`] and [`each_active_line`].
+const PAGE: i64 = 2_000;
+
+/// Calls `line` with each order closed in `[from, to)` (of master `master` only, when given),
+/// by closing time then number. Read a page at a time, so that a month of a busy company never
+/// sits in memory at once; each page walks `idx_orders_status (status, status_changed_at)`
+/// from where the last one stopped.
+pub fn each_closed_line<E: From<DieselError>>(
+    conn: &mut SqliteConnection,
+    range: (NaiveDateTime, NaiveDateTime),
+    master: Option<MasterId>,
+    mut line: impl FnMut(&ClosedLine) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut after = None;
+    loop {
+        let page = closed_lines(conn, range, master, after)?;
+        page.iter().try_for_each(&mut line)?;
+        match page.last() {
+            Some(last) if page.len() as i64 == PAGE => after = Some((last.closed_at, last.id)),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Calls `line` with each open order (not deleted), by status in life order, then number; a
+/// page at a time on `idx_orders_status_id (status, id)`.
+pub fn each_active_line<E: From<DieselError>>(
+    conn: &mut SqliteConnection,
+    mut line: impl FnMut(&ActiveLine) -> Result<(), E>,
+) -> Result<(), E> {
+    for status in OrderStatus::ALL.into_iter().filter(|s| s.is_open()) {
+        let mut after = i64::MIN;
+        loop {
+            let page = active_lines(conn, status, after)?;
+            page.iter().try_for_each(&mut line)?;
+            match page.last() {
+                Some(last) if page.len() as i64 == PAGE => after = last.id,
+                _ => break,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A page of [`each_closed_line`]: after `after` (the last line of the previous page).
+fn closed_lines(
     conn: &mut SqliteConnection,
     (from, to): (NaiveDateTime, NaiveDateTime),
     master: Option<MasterId>,
     after: Option<(NaiveDateTime, i64)>,
-    limit: i64,
 ) -> QueryResult<Vec<ClosedLine>> {
     use crate::schema::orders::dsl as o;
     let (after_at, after_id) = after.unwrap_or((from, i64::MIN));
@@ -535,7 +554,7 @@ pub fn closed_lines(
             o::out_of_city,
         ))
         .order((o::status_changed_at, o::id))
-        .limit(limit)
+        .limit(PAGE)
         .into_boxed();
     if let Some(master) = master {
         query = query.filter(o::assigned_master_id.eq(master.0));
@@ -543,13 +562,11 @@ pub fn closed_lines(
     query.load(conn)
 }
 
-/// Open orders of status `status` (not deleted), by number, at most `limit`, after order
-/// `after`: a page of the active-orders export, on `idx_orders_status_id (status, id)`.
-pub fn active_lines(
+/// A page of [`each_active_line`]: orders of `status` after order `after`.
+fn active_lines(
     conn: &mut SqliteConnection,
     status: OrderStatus,
     after: i64,
-    limit: i64,
 ) -> QueryResult<Vec<ActiveLine>> {
     use crate::schema::orders::dsl as o;
     o::orders
@@ -569,11 +586,11 @@ pub fn active_lines(
             o::expected_ready_on,
         ))
         .order(o::id)
-        .limit(limit)
+        .limit(PAGE)
         .load(conn)
 }
 
-/// Masters with at least one order closed in `[from, to)` and their own chat: who gets a
+/// Masters with at least one order closed in `[from, to)`, with their figures: who gets a
 /// monthly statement. Fired masters are left out (the bot no longer writes to them).
 pub fn masters_with_closings(
     conn: &mut SqliteConnection,

@@ -25,12 +25,7 @@ pub struct User {
 impl User {
     /// A name to show: "First Last", else @username, else the id.
     pub fn display_name(&self) -> String {
-        let full = [self.first_name.as_deref(), self.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .filter(|part| !part.trim().is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let full = full_name(self.first_name.as_deref(), self.last_name.as_deref());
         if !full.is_empty() {
             full
         } else if let Some(username) = &self.username {
@@ -39,6 +34,16 @@ impl User {
             self.telegram_id.to_string()
         }
     }
+}
+
+/// "First Last" from the parts Telegram gave; empty when it gave none.
+pub fn full_name(first: Option<&str>, last: Option<&str>) -> String {
+    [first, last]
+        .into_iter()
+        .flatten()
+        .filter(|part| !part.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub fn by_telegram_id(

@@ -281,27 +281,33 @@ impl Sender {
             head,
         };
         if let Some(document) = head.message.document.clone() {
-            let file = scheduled_reports::render(&self.app, &document).await?;
             let limit = self.app.config.send_limits.max_file_bytes;
-            if let Ok(too_big) = file.as_ref().map(|f| f.bytes.len()).map(|n| n > limit) {
-                if too_big {
+            return Ok(
+                match scheduled_reports::render(&self.app, &document).await? {
                     // Telegram would refuse it: the caption goes alone, saying why.
-                    let size = file.as_ref().map_or(0, |f| f.bytes.len());
-                    log::warn!(
-                        "outbox: file of message {} is {size} bytes: sent without it",
-                        head.id
-                    );
-                    let text = texts::file_too_big(&head.message.text, size, limit);
-                    return Ok(Delivery {
-                        text,
+                    Ok(file) => match file.too_big(&head.message.text, limit) {
+                        Some(text) => {
+                            log::warn!(
+                                "outbox: file of message {} is {} bytes: sent without it",
+                                head.id,
+                                file.bytes.len()
+                            );
+                            Delivery {
+                                text,
+                                ..single(head)
+                            }
+                        }
+                        None => Delivery {
+                            file: Some(Ok(file)),
+                            ..single(head)
+                        },
+                    },
+                    Err(reason) => Delivery {
+                        file: Some(Err(reason)),
                         ..single(head)
-                    });
-                }
-            }
-            return Ok(Delivery {
-                file: Some(file),
-                ..single(head)
-            });
+                    },
+                },
+            );
         }
         let Some(key) = head.message.digest_key.clone() else {
             return Ok(single(head));
