@@ -360,11 +360,11 @@ fn webhook() -> Result<Option<super::webhook::Webhook>, ConfigError> {
                 .into(),
         });
     }
-    let listen_raw = var("WEBHOOK_LISTEN").unwrap_or_else(|| "127.0.0.1:8443".into());
-    let listen = listen_raw.parse().map_err(|_| ConfigError {
-        variable: "WEBHOOK_LISTEN",
-        problem: format!("must be an address and port like 127.0.0.1:8443, got {listen_raw:?}"),
-    })?;
+    let listen = parsed(
+        "WEBHOOK_LISTEN",
+        Some(SocketAddr::from(([127, 0, 0, 1], 8443))),
+    )?
+    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443)));
     Ok(Some(super::webhook::Webhook {
         url,
         listen,

@@ -80,17 +80,11 @@ pub async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bo
     let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = accept(&listener, "metrics") => accepted,
             _ = stop.wait_for(|stopping| *stopping) => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(error) => {
-                // Out of file descriptors and the like: wait instead of spinning.
-                log::warn!("metrics: cannot accept a connection: {error}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            }
+        let Some(stream) = accepted else {
+            continue;
         };
         let app = app.clone();
         let service = service_fn(move |request| respond(request, app.clone()));
@@ -98,6 +92,19 @@ pub async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bo
         while connections.try_join_next().is_some() {}
     }
     connections.abort_all();
+}
+
+/// The next connection (`/metrics`, the webhook); None after an error, once a pause has let
+/// its cause (out of file descriptors and the like) pass instead of spinning on it.
+pub(super) async fn accept(listener: &TcpListener, what: &str) -> Option<tokio::net::TcpStream> {
+    match listener.accept().await {
+        Ok((stream, _)) => Some(stream),
+        Err(error) => {
+            log::warn!("{what}: cannot accept a connection: {error}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            None
+        }
+    }
 }
 
 /// Serves one HTTP/1.1 connection (`/metrics`, the webhook): a request's head must arrive

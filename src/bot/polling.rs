@@ -136,17 +136,8 @@ pub async fn run(
     let handling = Handling::new(&bot, &app, me);
     // Updates handled but maybe not acknowledged: those a previous run recorded (read once)
     // and those handled since; forgotten once Telegram has confirmed them.
-    let mut handled: BTreeSet<i64> = loop {
-        match app.db(updates::all_handled).await {
-            Ok(ids) => break ids.into_iter().collect(),
-            Err(error) => {
-                log::error!("cannot read handled update ids: {error}");
-                tokio::select! {
-                    _ = tokio::time::sleep(BACKOFF_FIRST) => {}
-                    _ = stopped(&mut stop) => return Ok(()),
-                }
-            }
-        }
+    let Some(mut handled) = handled_ids(&app, &mut stop).await else {
+        return Ok(());
     };
     // Telegram keeps unacknowledged updates: starting from 0 asks for all of them.
     let mut offset: i32 = 0;
@@ -223,6 +214,26 @@ pub async fn run(
             return Ok(());
         }
         offset = last as i32 + 1;
+    }
+}
+
+/// The ids of the updates a previous run handled and Telegram may send again, read once at
+/// start (retried until the database answers); None: a stop was asked for meanwhile.
+pub(super) async fn handled_ids(
+    app: &App,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<BTreeSet<i64>> {
+    loop {
+        match app.db(updates::all_handled).await {
+            Ok(ids) => return Some(ids.into_iter().collect()),
+            Err(error) => {
+                log::error!("cannot read handled update ids: {error}");
+                tokio::select! {
+                    _ = tokio::time::sleep(BACKOFF_FIRST) => {}
+                    _ = stopped(stop) => return None,
+                }
+            }
+        }
     }
 }
 

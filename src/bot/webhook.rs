@@ -16,13 +16,14 @@
 //! `repair-bot health` reads the last time Telegram answered: here a getWebhookInfo every
 //! [`WEBHOOK_CHECK_EVERY`], whose `last_error_message` (Telegram could not reach us) is logged.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use chrono::NaiveDateTime;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
@@ -89,24 +90,16 @@ pub async fn serve_on(
         return Ok(());
     }
     // Without them an update sent again after a crash could be handled twice.
-    let handled: BTreeSet<i64> = loop {
-        match app.db(updates::all_handled).await {
-            Ok(ids) => break ids.into_iter().collect(),
-            Err(error) => {
-                log::error!("cannot read handled update ids: {error}");
-                tokio::select! {
-                    _ = tokio::time::sleep(polling::BACKOFF_FIRST) => {}
-                    _ = polling::stopped(&mut stop) => return Ok(()),
-                }
-            }
-        }
+    let Some(handled) = polling::handled_ids(&app, &mut stop).await else {
+        return Ok(());
     };
+    let now = app.now();
     let receiver = Arc::new(Receiver {
         handling: Handling::new(&bot, &app, me),
         path: webhook.url.path().to_string(),
         secret: webhook.secret.clone(),
         state: Mutex::new(Seen {
-            handled,
+            handled: handled.into_iter().map(|id| (id, now)).collect(),
             limiter: app.config.rate_limit.map(Limiter::new),
         }),
         stop: stop.clone(),
@@ -123,20 +116,15 @@ pub async fn serve_on(
     let mut poll_recorded = None;
     loop {
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = super::metrics::accept(&listener, "webhook") => accepted,
             _ = check.tick() => {
-                check_webhook(&bot, &app, &mut poll_recorded).await;
+                receiver.check(&bot, &mut poll_recorded).await;
                 continue;
             }
             _ = polling::stopped(&mut stop) => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(error) => {
-                log::warn!("webhook: cannot accept a connection: {error}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            }
+        let Some(stream) = accepted else {
+            continue;
         };
         let receiver = Arc::clone(&receiver);
         let service = service_fn(move |request| {
@@ -195,30 +183,6 @@ async fn register(
     }
 }
 
-/// Asks Telegram how delivery goes: a success is what `repair-bot health` reads; an error
-/// Telegram met reaching us is logged. Old handled ids are forgotten meanwhile.
-async fn check_webhook(bot: &Bot, app: &App, recorded: &mut Option<chrono::NaiveDateTime>) {
-    match bot.get_webhook_info().await {
-        Ok(info) => {
-            polling::note_polled(app, recorded).await;
-            if let Some(message) = info.last_error_message {
-                log::warn!(
-                    "webhook: Telegram reports it could not deliver: {message} ({} waiting)",
-                    info.pending_update_count
-                );
-            }
-        }
-        Err(error) => log::warn!("getWebhookInfo failed: {error}"),
-    }
-    let before = app.now() - KEEP_HANDLED;
-    if let Err(error) = app
-        .db(move |conn| updates::forget_handled_before(conn, before))
-        .await
-    {
-        log::warn!("cannot prune handled update ids: {error}");
-    }
-}
-
 struct Receiver {
     handling: Handling,
     path: String,
@@ -229,7 +193,9 @@ struct Receiver {
 
 /// What the receiver remembers between updates.
 struct Seen {
-    handled: BTreeSet<i64>,
+    /// Updates taken (handled, or being handled), with when: forgotten with the database's
+    /// records of them ([`KEEP_HANDLED`]), so that months of traffic do not pile up here.
+    handled: BTreeMap<i64, NaiveDateTime>,
     limiter: Option<Limiter>,
 }
 
@@ -242,6 +208,37 @@ fn answer(status: StatusCode, text: &'static str) -> Answer {
 }
 
 impl Receiver {
+    /// Asks Telegram how delivery goes: a success is what `repair-bot health` reads; an error
+    /// Telegram met reaching us is logged. Old handled ids are forgotten meanwhile, here and in
+    /// the database.
+    async fn check(&self, bot: &Bot, recorded: &mut Option<NaiveDateTime>) {
+        let app = &self.handling.app;
+        match bot.get_webhook_info().await {
+            Ok(info) => {
+                polling::note_polled(app, recorded).await;
+                if let Some(message) = info.last_error_message {
+                    log::warn!(
+                        "webhook: Telegram reports it could not deliver: {message} ({} waiting)",
+                        info.pending_update_count
+                    );
+                }
+            }
+            Err(error) => log::warn!("getWebhookInfo failed: {error}"),
+        }
+        let before = app.now() - KEEP_HANDLED;
+        self.seen().handled.retain(|_, taken| *taken >= before);
+        if let Err(error) = app
+            .db(move |conn| updates::forget_handled_before(conn, before))
+            .await
+        {
+            log::warn!("cannot prune handled update ids: {error}");
+        }
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     async fn receive(&self, request: Request<Incoming>) -> Answer {
         if request.method() != Method::POST || request.uri().path() != self.path {
             return answer(StatusCode::NOT_FOUND, "not here\n");
@@ -274,8 +271,8 @@ impl Receiver {
         let id = i64::from(update.id.0);
         let app = &self.handling.app;
         let (admitted, asked_to_wait) = {
-            let mut seen = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            if !seen.handled.insert(id) {
+            let mut seen = self.seen();
+            if seen.handled.insert(id, app.now()).is_some() {
                 log::info!("update {id} was handled already: skipped");
                 return answer(StatusCode::OK, "handled already\n");
             }
