@@ -392,13 +392,10 @@ fn payment_name(stored: Option<&str>) -> &'static str {
 
 /// A master's name, or his number when `users` does not know it.
 fn master_label(id: i64, names: &Names) -> String {
-    match names.get(&id) {
-        Some(name) if !name.is_empty() => name.clone(),
-        _ => format!("Мастер №{id}"),
-    }
+    figures_label(id, names.get(&id).map_or("", String::as_str))
 }
 
-/// The name of a master's line in the figures sheets.
+/// A master's name, or his number when it is empty (the figures sheets' lines).
 fn figures_label(id: i64, name: &str) -> String {
     if name.is_empty() {
         format!("Мастер №{id}")
